@@ -1,0 +1,190 @@
+// snow/io/event_loop.cpp: the turn (resume, expire timers, submit+wait, reap), detached
+// tasks, and the cross-thread wake-up through an eventfd read kept armed in the ring.
+#include "snow/io/event_loop.hpp"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <fmt/format.h>
+#include <system_error>
+
+namespace snow::io {
+namespace {
+thread_local event_loop* current_loop = nullptr;
+}
+
+result<std::unique_ptr<event_loop>> event_loop::create(loop_options options) {
+    auto r = ring::create(options.ring);
+    if (!r) return r.error();
+    std::unique_ptr<event_loop> loop(new event_loop(std::move(*r)));
+    if (loop->wakeup_fd_ < 0) return system_error_code(errno);
+    return loop;
+}
+
+event_loop::event_loop(ring r) : ring_(std::move(r)), handle_(std::make_shared<loop_handle>(this)) {
+    assert(current_loop == nullptr && "one event_loop per thread");
+    current_loop = this;
+    // A vanished peer must never kill the process: sends use MSG_NOSIGNAL, and this covers
+    // any write that does not.
+    std::signal(SIGPIPE, SIG_IGN);
+    wakeup_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    wakeup_.loop = this;
+    wakeup_.on_complete = [](completion* self, const io_uring_cqe&) noexcept {
+        auto* wakeup = static_cast<wakeup_read*>(self);
+        wakeup->armed = false;
+        if (!wakeup->closing) wakeup->loop->drain_posted();
+    };
+    if (wakeup_fd_ >= 0) arm_wakeup();
+}
+
+event_loop::~event_loop() {
+    {
+        std::lock_guard lock(handle_->mutex_);
+        handle_->loop_ = nullptr;
+    }
+    // Destroy suspended detached tasks first: their operations cancel and wait on the ring,
+    // which must still exist.
+    while (spawned_ != nullptr) {
+        auto handle = std::coroutine_handle<detail::spawned_promise>::from_promise(*spawned_);
+        handle.destroy(); // unlinks itself
+    }
+    if (wakeup_fd_ >= 0) {
+        // The armed read writes into wakeup_.value: the kernel must let go of it first.
+        wakeup_.closing = true;
+        cancel_and_wait(&wakeup_, [this] { return !wakeup_.armed; });
+        ::close(wakeup_fd_);
+    }
+    current_loop = nullptr;
+}
+
+event_loop& event_loop::current() noexcept {
+    assert(current_loop != nullptr && "no snow event_loop on this thread");
+    return *current_loop;
+}
+
+event_loop* event_loop::current_or_null() noexcept { return current_loop; }
+
+void event_loop::arm_wakeup() {
+    io_uring_sqe& sqe = ring_.next_sqe();
+    io_uring_prep_read(&sqe, wakeup_fd_, &wakeup_.value, sizeof wakeup_.value, 0);
+    io_uring_sqe_set_data(&sqe, static_cast<completion*>(&wakeup_));
+    wakeup_.armed = true;
+}
+
+void event_loop::post(std::function<void()> fn) {
+    {
+        std::lock_guard lock(posted_mutex_);
+        posted_.push_back(std::move(fn));
+    }
+    if (!wakeup_pending_.exchange(true, std::memory_order_acq_rel)) {
+        std::uint64_t one = 1;
+        (void)::write(wakeup_fd_, &one, sizeof one);
+    }
+}
+
+bool loop_handle::post(std::function<void()> fn) {
+    std::lock_guard lock(mutex_);
+    if (loop_ == nullptr) return false;
+    loop_->post(std::move(fn));
+    return true;
+}
+
+void event_loop::stop() {
+    if (current_loop == this) {
+        stop_requested_ = true;
+        return;
+    }
+    post([this] { stop_requested_ = true; });
+}
+
+void event_loop::drain_posted() {
+    wakeup_pending_.store(false, std::memory_order_release);
+    std::vector<std::function<void()>> batch;
+    {
+        std::lock_guard lock(posted_mutex_);
+        batch.swap(posted_);
+    }
+    arm_wakeup();
+    for (auto& fn : batch) fn();
+}
+
+void event_loop::cancel(completion* target) {
+    io_uring_sqe& sqe = ring_.next_sqe();
+    io_uring_prep_cancel64(&sqe, reinterpret_cast<std::uint64_t>(target), 0);
+    io_uring_sqe_set_data64(&sqe, 0);
+}
+
+void event_loop::reap() {
+    ring_.for_each_completion([](const io_uring_cqe& cqe) {
+        if (cqe.user_data == 0) return;
+        auto* c = reinterpret_cast<completion*>(cqe.user_data);
+        c->on_complete(c, cqe);
+    });
+}
+
+void event_loop::turn(const bool& done) {
+    ++stats_.turns;
+    // Resume only what was ready at the start of the turn, so a coroutine that keeps
+    // rescheduling itself cannot starve I/O.
+    for (std::size_t n = ready_.size(); n > 0; --n) {
+        ++stats_.resumptions;
+        ready_.pop().resume();
+    }
+    now_ = clock::now();
+    stats_.timers_fired += timers_.expire(now_);
+    if (!ready_.empty() || stop_requested_ || done) {
+        ring_.submit();
+    } else if (timers_.empty()) {
+        ring_.submit_and_wait(std::nullopt);
+    } else {
+        ring_.submit_and_wait(timers_.next_deadline() - now_);
+    }
+    reap();
+    now_ = clock::now();
+}
+
+void event_loop::run_until(const bool& done) {
+    assert(current_loop == this && "an event_loop runs on the thread that created it");
+    stop_requested_ = false;
+    while (!done && !stop_requested_) turn(done);
+    // Hand the kernel whatever the last resumptions queued (cancels, closes, sends).
+    if (ring_.has_pending_submissions()) ring_.submit();
+}
+
+void event_loop::forget_spawned(detail::spawned_promise* p) noexcept {
+    (p->prev ? p->prev->next : spawned_) = p->next;
+    if (p->next) p->next->prev = p->prev;
+}
+
+namespace detail {
+
+void start(event_loop& loop, spawned s) {
+    auto& promise = s.handle.promise();
+    promise.loop = &loop;
+    promise.next = loop.spawned_;
+    if (loop.spawned_) loop.spawned_->prev = &promise;
+    loop.spawned_ = &promise;
+    loop.schedule(s.handle);
+}
+
+namespace {
+spawned run_detached(task<void> t) {
+    try {
+        co_await std::move(t);
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "snow: a spawned task failed: {}\n", e.what());
+    } catch (...) {
+        fmt::print(stderr, "snow: a spawned task failed with a non-standard exception\n");
+    }
+}
+} // namespace
+} // namespace detail
+
+void event_loop::spawn(task<void> t) {
+    ++stats_.spawned;
+    detail::start(*this, detail::run_detached(std::move(t)));
+}
+
+} // namespace snow::io

@@ -1,0 +1,232 @@
+// snow/io/event_loop.hpp: one per thread. Owns the ring, the ready queue and the timers; each
+// turn resumes ready coroutines, then submits everything they queued and waits for
+// completions in a single io_uring_enter.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <stdexcept>
+#include <chrono>
+#include <coroutine>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "snow/io/completion.hpp"
+#include "snow/io/ready_queue.hpp"
+#include "snow/io/ring.hpp"
+#include "snow/io/timer_queue.hpp"
+#include "snow/task.hpp"
+
+namespace snow::io {
+
+/// Everything a loop counts; a benchmark or a user reads them through event_loop::stats().
+struct loop_stats {
+    ring_stats ring;
+    std::uint64_t turns = 0;       ///< loop iterations
+    std::uint64_t resumptions = 0; ///< coroutines resumed from the ready queue
+    std::uint64_t timers_fired = 0;
+    std::uint64_t spawned = 0;
+};
+
+struct loop_options {
+    ring_options ring;
+};
+
+class event_loop;
+/// A thread-safe way to reach a loop that may have been destroyed meanwhile: post() returns
+/// false once the loop is gone. Hand it to worker threads.
+class loop_handle {
+public:
+    explicit loop_handle(event_loop* loop) noexcept : loop_(loop) {}
+    bool post(std::function<void()> fn);
+
+private:
+    friend class event_loop;
+    std::mutex mutex_;
+    event_loop* loop_;
+};
+
+namespace detail {
+struct spawned_promise;
+struct spawned;
+void start(event_loop& loop, spawned s);
+} // namespace detail
+
+class event_loop {
+public:
+    /// Creates a loop bound to the calling thread. Errors: the ring's (no io_uring, …).
+    static result<std::unique_ptr<event_loop>> create(loop_options options = {});
+    ~event_loop();
+    event_loop(const event_loop&) = delete;
+    event_loop& operator=(const event_loop&) = delete;
+
+    /// The loop of the calling thread; there must be one.
+    static event_loop& current() noexcept;
+    static event_loop* current_or_null() noexcept;
+
+    /// Drives the loop until `t` completes and returns its value or rethrows its exception.
+    /// Tasks spawned meanwhile keep running while the loop runs; the ones still suspended
+    /// when the loop is destroyed are destroyed with it (their operations cancelled).
+    template <typename T>
+    T run(task<T> t);
+
+    /// Starts `t` detached on the next turn. An exception escaping it is reported on stderr
+    /// and does not stop the loop.
+    void spawn(task<void> t);
+
+    /// Resumes `handle` on a later turn of this loop. Loop thread only.
+    void schedule(std::coroutine_handle<> handle) { ready_.push(handle); }
+    /// Takes back a schedule() whose coroutine is being destroyed before it ran.
+    void unschedule(std::coroutine_handle<> handle) noexcept { ready_.remove(handle); }
+
+    /// Runs `fn` on the loop thread. The one call that is safe from any thread.
+    void post(std::function<void()> fn);
+
+    /// Makes the innermost run() return after the current turn. Thread-safe.
+    void stop();
+
+    /// For other threads that must post back to this loop after doing work (the resolver).
+    std::shared_ptr<loop_handle> handle() const noexcept { return handle_; }
+
+    // --- for operations ---
+    ring& io() noexcept { return ring_; }
+    timer_queue& timers() noexcept { return timers_; }
+    /// The time taken at the start of this turn; timers compare against it.
+    clock::time_point now() const noexcept { return now_; }
+
+    /// Asks the kernel to cancel the request whose user_data is `target`; its completion
+    /// then arrives with -ECANCELED (or as it was, if it had already finished).
+    void cancel(completion* target);
+
+    /// Cancels `target` and reaps completions (queueing, not resuming, their waiters) until
+    /// `finished()` holds. For destructors of operations the kernel still owns: their memory
+    /// must not be freed while the kernel may write to it.
+    template <typename Predicate>
+    void cancel_and_wait(completion* target, Predicate finished) {
+        if (finished()) return;
+        cancel(target);
+        while (!finished()) {
+            ring_.submit_and_wait(std::nullopt);
+            reap();
+        }
+    }
+
+    loop_stats stats() const noexcept {
+        loop_stats s = stats_;
+        s.ring = ring_.stats();
+        return s;
+    }
+
+private:
+    friend struct detail::spawned_promise;
+    friend void detail::start(event_loop& loop, detail::spawned s);
+    explicit event_loop(ring r);
+
+    void run_until(const bool& done);
+    void turn(const bool& done);
+    void reap();
+    void arm_wakeup();
+    void drain_posted();
+    void forget_spawned(detail::spawned_promise* p) noexcept;
+
+    ring ring_;
+    ready_queue ready_;
+    timer_queue timers_;
+    clock::time_point now_ = clock::now();
+    loop_stats stats_;
+    bool stop_requested_ = false;
+
+    // Cross-thread hand-off: other threads push under the mutex and write the eventfd once;
+    // a read on the eventfd is always armed in the ring.
+    struct wakeup_read : completion {
+        event_loop* loop;
+        std::uint64_t value = 0;
+        bool armed = false;
+        bool closing = false;
+    };
+    int wakeup_fd_ = -1;
+    wakeup_read wakeup_{};
+    std::mutex posted_mutex_;
+    std::vector<std::function<void()>> posted_;
+    std::atomic<bool> wakeup_pending_{false};
+    std::atomic<bool> stop_posted_{false};
+
+    detail::spawned_promise* spawned_ = nullptr; // intrusive list of live detached tasks
+    std::shared_ptr<loop_handle> handle_;
+};
+
+namespace detail {
+
+/// The promise of a detached coroutine started by spawn() or run(). It starts when first
+/// resumed from the ready queue and frees itself at the end.
+struct spawned_promise {
+    event_loop* loop = nullptr;
+    spawned_promise* prev = nullptr;
+    spawned_promise* next = nullptr;
+
+    struct handle_holder {
+        std::coroutine_handle<spawned_promise> handle;
+    };
+    handle_holder get_return_object() noexcept {
+        return {std::coroutine_handle<spawned_promise>::from_promise(*this)};
+    }
+    std::suspend_always initial_suspend() noexcept { return {}; }
+    std::suspend_never final_suspend() noexcept { return {}; }
+    void return_void() noexcept {}
+    void unhandled_exception() noexcept { std::terminate(); } // the body catches everything
+    ~spawned_promise() {
+        if (loop) loop->forget_spawned(this);
+    }
+};
+
+struct spawned {
+    using promise_type = spawned_promise;
+    spawned(spawned_promise::handle_holder h) noexcept : handle(h.handle) {}
+    std::coroutine_handle<spawned_promise> handle;
+};
+
+template <typename T>
+struct run_state {
+    bool done = false;
+    std::optional<std::conditional_t<std::is_void_v<T>, char, T>> value;
+    std::exception_ptr error;
+};
+
+template <typename T>
+spawned run_root(task<T> t, run_state<T>& state) {
+    try {
+        if constexpr (std::is_void_v<T>) {
+            co_await std::move(t);
+            state.value.emplace();
+        } else {
+            state.value.emplace(co_await std::move(t));
+        }
+    } catch (...) {
+        state.error = std::current_exception();
+    }
+    state.done = true;
+}
+
+void start(event_loop& loop, spawned s);
+
+} // namespace detail
+
+template <typename T>
+T event_loop::run(task<T> t) {
+    detail::run_state<T> state;
+    detail::spawned root = detail::run_root(std::move(t), state);
+    detail::start(*this, root);
+    run_until(state.done);
+    if (!state.done) {
+        // stop() came first: the root refers to `state`, so it cannot outlive this call.
+        root.handle.destroy();
+        throw std::runtime_error("snow: the loop was stopped before the task finished");
+    }
+    if (state.error) std::rethrow_exception(state.error);
+    if constexpr (!std::is_void_v<T>) return std::move(*state.value);
+}
+
+} // namespace snow::io

@@ -1,0 +1,98 @@
+// snow/io/ring.hpp: owns one io_uring and is the only code that talks to the kernel's
+// submission and completion queues. The event loop reaches the kernel through this narrow
+// seam alone (next_sqe, submit, submit_and_wait, for_each_completion, buffer rings), so a
+// simulated ring can stand in for it in tests.
+#pragma once
+
+#include <liburing.h>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+
+#include "snow/result.hpp"
+
+namespace snow::io {
+
+/// What the ring has done since it was created. Read them to see batching at work.
+struct ring_stats {
+    std::uint64_t submissions = 0; ///< SQEs handed to the kernel
+    std::uint64_t completions = 0; ///< CQEs reaped
+    std::uint64_t enters = 0;      ///< io_uring_enter system calls made
+    std::uint64_t overflows = 0;   ///< CQEs the kernel had to hold back because the CQ was full
+    std::uint64_t sq_full = 0;     ///< times the SQ filled up and was flushed early
+};
+
+struct ring_options {
+    unsigned entries = 1024; ///< SQ size; the CQ is cq_factor times larger
+    unsigned cq_factor = 8;
+};
+
+class ring {
+public:
+    /// Sets up a ring with SINGLE_ISSUER, DEFER_TASKRUN and COOP_TASKRUN when the kernel has
+    /// them, falling back flag by flag. Errors: the kernel's (ENOSYS without io_uring,
+    /// EPERM when io_uring is disabled, ENOMEM).
+    static result<ring> create(ring_options options = {});
+
+    ring(ring&& other) noexcept;
+    ring& operator=(ring&&) = delete;
+    ring(const ring&) = delete;
+    ring& operator=(const ring&) = delete;
+    ~ring();
+
+    /// Next free SQE, cleared. If the SQ is full, submits what is pending first. Never null.
+    io_uring_sqe& next_sqe();
+
+    /// The SQE that follows `first` (the last one taken, already filled in and flagged
+    /// IOSQE_IO_LINK) in a link chain. A full SQ must not split the pair, so then `first` is
+    /// copied to the front of a fresh SQ: do not touch `first` after this call.
+    io_uring_sqe& next_sqe_linked_to(io_uring_sqe& first);
+
+    /// Submits pending SQEs without waiting. With DEFER_TASKRUN this also runs completion
+    /// work, so completions become visible to for_each_completion.
+    void submit();
+
+    /// Submits pending SQEs and waits until at least one completion is ready or `timeout`
+    /// elapses (no timeout: wait indefinitely). One system call.
+    void submit_and_wait(std::optional<std::chrono::nanoseconds> timeout);
+
+    /// Calls `fn(const io_uring_cqe&)` for each ready completion, then marks them seen.
+    /// `fn` may prepare new SQEs but must not call submit.
+    template <typename Fn>
+    unsigned for_each_completion(Fn&& fn) {
+        unsigned head;
+        unsigned count = 0;
+        io_uring_cqe* cqe;
+        io_uring_for_each_cqe(&ring_, head, cqe) {
+            fn(*cqe);
+            ++count;
+        }
+        io_uring_cq_advance(&ring_, count);
+        stats_.completions += count;
+        return count;
+    }
+
+    /// Registers a provided-buffer ring of `entries` slots (a power of two) under `group`.
+    /// Needs Linux 5.19. Returns the mapped ring; free it with unregister_buffer_ring.
+    result<io_uring_buf_ring*> register_buffer_ring(unsigned entries, std::uint16_t group);
+    void unregister_buffer_ring(io_uring_buf_ring* ring, unsigned entries, std::uint16_t group);
+
+    bool has_pending_submissions() const noexcept { return io_uring_sq_ready(&ring_) > 0; }
+    unsigned setup_flags() const noexcept { return ring_.flags; }
+    unsigned features() const noexcept { return features_; }
+    const ring_stats& stats() const noexcept { return stats_; }
+
+private:
+    ring() = default;
+    void note_overflow() noexcept;
+    void after_enter(int submitted) noexcept;
+
+    io_uring ring_{};
+    unsigned features_ = 0;
+    std::uint32_t last_overflow_ = 0;
+    bool live_ = false;
+    ring_stats stats_;
+};
+
+} // namespace snow::io

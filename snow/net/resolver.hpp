@@ -1,0 +1,20 @@
+// snow/net/resolver.hpp: host name → addresses without blocking the loop. Numeric addresses
+// are parsed in place; names go to getaddrinfo on a small worker pool, and the answer is
+// posted back to the loop that asked.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "snow/net/address.hpp"
+#include "snow/result.hpp"
+#include "snow/task.hpp"
+
+namespace snow::net {
+
+/// Addresses for `host` (IPv6 and IPv4, in getaddrinfo's preference order) with `port`.
+/// Errors: errc::resolve_failed (unknown name, no addresses), operation_canceled.
+task<result<std::vector<address>>> resolve(std::string host, std::uint16_t port);
+
+} // namespace snow::net

@@ -1,0 +1,75 @@
+// snow/net/tcp_stream.hpp: a connected TCP socket. recv/send are single io_uring requests
+// awaited in place (add .timeout(d) for a kernel-side deadline); send_all loops until every
+// byte is out. EOF is recv() returning 0; reset, refused and timeout come back as errors.
+#pragma once
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <string_view>
+
+#include "snow/io/ops.hpp"
+#include "snow/net/address.hpp"
+#include "snow/net/file_descriptor.hpp"
+#include "snow/result.hpp"
+#include "snow/task.hpp"
+
+namespace snow::net {
+
+struct connect_options {
+    /// Gives up on the handshake after this long (std::errc::timed_out). None: the kernel's.
+    std::optional<std::chrono::nanoseconds> timeout;
+    bool no_delay = true; ///< TCP_NODELAY: small writes go out at once
+};
+
+class tcp_stream {
+public:
+    tcp_stream() noexcept = default;
+    explicit tcp_stream(file_descriptor fd) noexcept : fd_(std::move(fd)) {}
+
+    /// Connects to `peer`. Errors: connection_refused, network_unreachable, timed_out, …
+    static task<result<tcp_stream>> connect(address peer, connect_options options = {});
+    /// Resolves `host` off the loop thread, then tries each address in turn until one
+    /// accepts. Errors: errc::resolve_failed, or the last address's connect error.
+    static task<result<tcp_stream>> connect(std::string host, std::uint16_t port,
+                                            connect_options options = {});
+
+    /// Bytes received into `buffer`; 0 means the peer closed its side.
+    io::recv_op recv(std::span<std::byte> buffer) noexcept { return {fd_.get(), buffer}; }
+    /// Bytes sent from `buffer`, possibly fewer than its size. Never raises SIGPIPE.
+    io::send_op send(std::span<const std::byte> buffer) noexcept { return {fd_.get(), buffer}; }
+    /// Sends every byte of `buffer` (or fails). `buffer` must stay valid until it returns.
+    task<result<void>> send_all(std::span<const std::byte> buffer);
+    task<result<void>> send_all(std::string_view text);
+    /// Sends every byte of every buffer in one gathering write per round.
+    task<result<void>> send_all(std::span<iovec> buffers);
+
+    /// Shuts down one or both directions (SHUT_WR sends FIN after pending data).
+    io::shutdown_op shutdown(int how = SHUT_WR) noexcept { return {fd_.get(), how}; }
+    /// Closes the socket on the ring. The stream is empty afterwards.
+    io::close_op close() noexcept { return io::close_op{fd_.release()}; }
+
+    result<void> set_no_delay(bool on) noexcept;
+    result<address> local_address() const;
+    result<address> peer_address() const;
+
+    int native_handle() const noexcept { return fd_.get(); }
+    bool is_open() const noexcept { return fd_.is_open(); }
+
+private:
+    file_descriptor fd_;
+};
+
+/// std::as_bytes for text.
+inline std::span<const std::byte> as_bytes(std::string_view text) noexcept {
+    return {reinterpret_cast<const std::byte*>(text.data()), text.size()};
+}
+inline std::string_view as_text(std::span<const std::byte> bytes) noexcept {
+    return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
+} // namespace snow::net

@@ -1,0 +1,75 @@
+// snow/net/udp_socket.hpp: a UDP socket: bind, send_to, recv_from, each one io_uring request
+// (sendmsg/recvmsg) whose message header lives in the awaiting frame.
+#pragma once
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <cstddef>
+#include <span>
+#include <string_view>
+
+#include "snow/io/operation.hpp"
+#include "snow/net/address.hpp"
+#include "snow/net/file_descriptor.hpp"
+#include "snow/result.hpp"
+
+namespace snow::net {
+
+struct datagram {
+    std::size_t size; ///< bytes received (truncated to the buffer if larger)
+    address sender;
+};
+
+class udp_socket {
+public:
+    udp_socket() noexcept = default;
+
+    /// A socket bound to `local` (port 0 picks one). Errors: the kernel's.
+    static result<udp_socket> bind(const address& local);
+    static result<udp_socket> bind(std::string_view local);
+    /// An unbound socket of the family of `peer_family` (AF_INET or AF_INET6).
+    static result<udp_socket> open(int family);
+
+    class [[nodiscard]] send_to_op : public io::operation<send_to_op> {
+    public:
+        send_to_op(int fd, std::span<const std::byte> data, const address& peer) noexcept;
+        void prepare(io_uring_sqe& sqe) noexcept;
+        result<std::size_t> finish(int res) noexcept { return io::size_from_cqe(res); }
+
+    private:
+        int fd_;
+        address peer_;
+        iovec iov_;
+        msghdr message_{};
+    };
+
+    class [[nodiscard]] recv_from_op : public io::operation<recv_from_op> {
+    public:
+        recv_from_op(int fd, std::span<std::byte> buffer) noexcept;
+        void prepare(io_uring_sqe& sqe) noexcept;
+        result<datagram> finish(int res) noexcept;
+
+    private:
+        int fd_;
+        address sender_;
+        iovec iov_;
+        msghdr message_{};
+    };
+
+    /// Sends one datagram to `peer`; the bytes sent.
+    send_to_op send_to(std::span<const std::byte> data, const address& peer) noexcept {
+        return {fd_.get(), data, peer};
+    }
+    /// Receives one datagram into `buffer`.
+    recv_from_op recv_from(std::span<std::byte> buffer) noexcept { return {fd_.get(), buffer}; }
+
+    result<address> local_address() const;
+    int native_handle() const noexcept { return fd_.get(); }
+
+private:
+    explicit udp_socket(file_descriptor fd) noexcept : fd_(std::move(fd)) {}
+    file_descriptor fd_;
+};
+
+} // namespace snow::net

@@ -1,0 +1,132 @@
+// tests/core/spawn_test.cpp: snow::run, spawn, yield, post and one loop per thread.
+#include "snow/run.hpp"
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+#include "snow/event.hpp"
+#include "support/run_test.hpp"
+
+using namespace snow;
+using testing::run_test;
+
+TEST_SUITE_BEGIN("core.spawn");
+
+namespace {
+task<void> append(std::vector<int>& out, int value, event& done, int last) {
+    co_await yield();
+    out.push_back(value);
+    if (value == last) done.set();
+}
+task<void> fail_loudly() {
+    co_await yield();
+    throw std::runtime_error("spawned failure");
+}
+
+/// Captures what the process writes to stderr while it lives.
+class stderr_capture {
+public:
+    stderr_capture() {
+        std::fflush(stderr);
+        saved_ = ::dup(2);
+        file_ = std::tmpfile();
+        ::dup2(::fileno(file_), 2);
+    }
+    ~stderr_capture() { restore(); }
+    std::string text() {
+        restore();
+        std::rewind(file_);
+        std::string out;
+        char buf[512];
+        while (std::size_t n = std::fread(buf, 1, sizeof buf, file_)) out.append(buf, n);
+        return out;
+    }
+
+private:
+    void restore() {
+        if (saved_ < 0) return;
+        std::fflush(stderr);
+        ::dup2(saved_, 2);
+        ::close(saved_);
+        saved_ = -1;
+    }
+    int saved_ = -1;
+    std::FILE* file_ = nullptr;
+};
+} // namespace
+
+TEST_CASE("spawned tasks run concurrently on the loop in the order they were started") {
+    auto order = run_test([]() -> task<std::vector<int>> {
+        std::vector<int> out;
+        event done;
+        for (int i = 0; i < 5; ++i) spawn(append(out, i, done, 4));
+        co_await done.wait();
+        co_return out;
+    }());
+    CHECK(order == std::vector<int>{0, 1, 2, 3, 4});
+}
+
+TEST_CASE("an exception escaping a spawned task is reported and the loop goes on") {
+    stderr_capture capture;
+    auto survived = run_test([]() -> task<bool> {
+        spawn(fail_loudly());
+        for (int i = 0; i < 3; ++i) co_await yield();
+        co_return true;
+    }());
+    CHECK(survived);
+    CHECK(capture.text().find("spawned failure") != std::string::npos);
+}
+
+TEST_CASE("work posted from another thread runs on the loop thread") {
+    auto ok = run_test([]() -> task<bool> {
+        auto& loop = io::event_loop::current();
+        const auto loop_thread = std::this_thread::get_id();
+        event done;
+        std::atomic<bool> on_loop_thread{false};
+        std::thread poster([&] {
+            loop.post([&] {
+                on_loop_thread = std::this_thread::get_id() == loop_thread;
+                done.set();
+            });
+        });
+        co_await done.wait();
+        poster.join();
+        co_return on_loop_thread.load();
+    }());
+    CHECK(ok);
+}
+
+TEST_CASE("run_threads gives every thread its own loop") {
+    std::atomic<int> finished{0};
+    std::vector<io::event_loop*> loops(3, nullptr);
+    snow::run_threads(3, [&](std::size_t index) -> task<void> {
+        return [](std::size_t i, std::vector<io::event_loop*>& seen,
+                  std::atomic<int>& count) -> task<void> {
+            co_await yield();
+            seen[i] = &io::event_loop::current();
+            ++count;
+        }(index, loops, finished);
+    });
+    CHECK(finished == 3);
+    CHECK(loops[0] != loops[1]);
+    CHECK(loops[1] != loops[2]);
+}
+
+TEST_CASE("the loop counts turns, submissions and enters") {
+    auto stats = run_test([]() -> task<io::loop_stats> {
+        co_await yield();
+        co_return io::event_loop::current().stats();
+    }());
+    CHECK(stats.turns > 0);
+    CHECK(stats.resumptions > 0);
+    CHECK(stats.ring.enters > 0);
+}
+
+TEST_SUITE_END();
