@@ -109,12 +109,13 @@ void ring::submit_and_wait(std::optional<std::chrono::nanoseconds> timeout) {
 }
 
 void ring::note_overflow() noexcept {
-    // With IORING_FEAT_NODROP (5.5) the kernel keeps overflowed CQEs and hands them over on
-    // the next enter; the counter shows how often the CQ was too small.
-    std::uint32_t now = *ring_.cq.koverflow;
-    if (now != last_overflow_) {
-        stats_.overflows += now - last_overflow_;
-        last_overflow_ = now;
+    // With IORING_FEAT_NODROP (5.5) the kernel keeps completions that did not fit in the CQ
+    // and hands them over on a later enter, which every loop turn makes: none is lost.
+    if (io_uring_cq_has_overflow(&ring_)) ++stats_.overflows;
+    std::uint32_t dropped = *ring_.cq.koverflow;
+    if (dropped != last_overflow_) {
+        stats_.lost += dropped - last_overflow_;
+        last_overflow_ = dropped;
     }
 }
 

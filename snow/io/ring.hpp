@@ -19,7 +19,8 @@ struct ring_stats {
     std::uint64_t submissions = 0; ///< SQEs handed to the kernel
     std::uint64_t completions = 0; ///< CQEs reaped
     std::uint64_t enters = 0;      ///< io_uring_enter system calls made
-    std::uint64_t overflows = 0;   ///< CQEs the kernel had to hold back because the CQ was full
+    std::uint64_t overflows = 0;   ///< enters that found completions held back by a full CQ
+    std::uint64_t lost = 0;        ///< completions the kernel dropped (only without NODROP)
     std::uint64_t sq_full = 0;     ///< times the SQ filled up and was flushed early
 };
 

@@ -1,0 +1,174 @@
+// tests/io/ring_test.cpp: the ring seam and the loop's batching: full SQ, CQ overflow,
+// counters, and operation lifetimes (linked timeouts, destruction mid-flight).
+#include "snow/io/ring.hpp"
+
+#include <doctest/doctest.h>
+
+#include <array>
+#include <cstring>
+#include <optional>
+
+#include "snow/event.hpp"
+#include "snow/io/ops.hpp"
+#include "snow/time/timeout.hpp"
+#include "snow/when_all.hpp"
+#include "support/run_test.hpp"
+#include "support/socket_pair.hpp"
+
+using namespace snow;
+using namespace std::chrono_literals;
+using testing::run_test;
+
+TEST_SUITE_BEGIN("io.ring");
+
+namespace {
+task<bool> nop() { co_return (co_await io::nop_op()).has_value(); }
+
+task<int> many_nops(int count) {
+    std::vector<task<bool>> nops;
+    for (int i = 0; i < count; ++i) nops.push_back(nop());
+    auto results = co_await when_all(std::move(nops));
+    co_return static_cast<int>(std::count(results.begin(), results.end(), true));
+}
+} // namespace
+
+TEST_CASE("a nop makes a round trip through the ring") {
+    CHECK(run_test(nop()));
+}
+
+TEST_CASE("a thousand concurrent operations are submitted in a handful of enters") {
+    auto [completed, enters] = run_test([]() -> task<std::pair<int, std::uint64_t>> {
+        auto before = io::event_loop::current().stats().ring.enters;
+        int n = co_await many_nops(1000);
+        co_return std::pair{n, io::event_loop::current().stats().ring.enters - before};
+    }());
+    CHECK(completed == 1000);
+    CHECK(enters <= 4); // one submission turn, one or two to reap
+}
+
+TEST_CASE("more requests than the SQ holds in one turn all complete") {
+    io::loop_options small{.ring = {.entries = 8, .cq_factor = 64}};
+    auto [completed, sq_full] = run_test([]() -> task<std::pair<int, std::uint64_t>> {
+        int n = co_await many_nops(500);
+        co_return std::pair{n, io::event_loop::current().stats().ring.sq_full};
+    }(), 30s, small);
+    CHECK(completed == 500);
+    CHECK(sq_full > 0);
+}
+
+TEST_CASE("a CQ overflow loses no completion") {
+    io::loop_options tiny{.ring = {.entries = 4, .cq_factor = 2}};
+    auto [completed, stats] = run_test([]() -> task<std::pair<int, io::ring_stats>> {
+        int n = co_await many_nops(2000);
+        co_return std::pair{n, io::event_loop::current().stats().ring};
+    }(), 30s, tiny);
+    CHECK(completed == 2000);
+    CHECK(stats.lost == 0);
+    CHECK(stats.completions >= 2000);
+}
+
+TEST_CASE("the ring reports the setup flags it got") {
+    auto r = io::ring::create();
+    REQUIRE(r.has_value());
+    // This machine's kernel (6.1+) accepts DEFER_TASKRUN; older ones fall back without error.
+    CHECK(((r->setup_flags() & IORING_SETUP_DEFER_TASKRUN) != 0 ||
+           (r->setup_flags() & IORING_SETUP_COOP_TASKRUN) != 0 || r->setup_flags() == 0));
+    CHECK((r->features() & IORING_FEAT_NODROP) != 0);
+}
+
+TEST_SUITE_END();
+
+TEST_SUITE_BEGIN("io.lifetime");
+
+TEST_CASE("a linked timeout ends a recv with timed_out and the buffer is never written") {
+    auto [error, pending, untouched] =
+        run_test([]() -> task<std::tuple<std::error_code, std::size_t, bool>> {
+            auto [a, b] = testing::socket_pair();
+            auto buffer = std::make_unique<std::array<std::byte, 64>>();
+            buffer->fill(std::byte{0x5a});
+            auto n = co_await a.recv(*buffer).timeout(20ms);
+            // The kernel has returned the recv's completion: data sent now stays queued.
+            co_await b.send_all("late data");
+            co_await sleep(5ms);
+            bool same = std::all_of(buffer->begin(), buffer->end(),
+                                    [](std::byte x) { return x == std::byte{0x5a}; });
+            co_return std::tuple{n.error(), testing::pending_bytes(a), same};
+        }());
+    CHECK(error == std::errc::timed_out);
+    CHECK(pending == 9);
+    CHECK(untouched);
+}
+
+TEST_CASE("an operation that completes before its timeout is not affected by it") {
+    auto n = run_test([]() -> task<std::size_t> {
+        auto [a, b] = testing::socket_pair();
+        co_await b.send_all("hello");
+        std::array<std::byte, 16> buffer{};
+        auto got = co_await a.recv(buffer).timeout(5s);
+        co_return got.value_or(0);
+    }());
+    CHECK(n == 5);
+}
+
+TEST_CASE("destroying a task suspended in a recv cancels the recv before the frame is freed") {
+    auto [pending, untouched] = run_test([]() -> task<std::pair<std::size_t, bool>> {
+        auto [a, b] = testing::socket_pair();
+        auto buffer = std::make_unique<std::array<std::byte, 64>>();
+        buffer->fill(std::byte{0x11});
+        auto reader = [](net::tcp_stream& s, std::span<std::byte> buf) -> task<void> {
+            (void)co_await s.recv(buf);
+            FAIL_CHECK("the destroyed reader must never resume");
+        };
+        std::optional<task<void>> t(reader(a, *buffer));
+        t->handle().resume(); // runs until the recv is in flight
+        t.reset();            // destroys the frame: the recv is cancelled and reaped first
+        co_await b.send_all("after");
+        co_await sleep(5ms);
+        bool same = std::all_of(buffer->begin(), buffer->end(),
+                                [](std::byte x) { return x == std::byte{0x11}; });
+        co_return std::pair{testing::pending_bytes(a), same};
+    }());
+    CHECK(pending == 5);
+    CHECK(untouched);
+}
+
+TEST_CASE("destroying a task whose completion is queued but not yet resumed is safe") {
+    auto resumed = run_test([]() -> task<bool> {
+        auto [a, b] = testing::socket_pair();
+        auto [c, d] = testing::socket_pair();
+        bool ran = false;
+        std::optional<task<void>> victim;
+        auto reader = [](net::tcp_stream& s, bool& flag) -> task<void> {
+            std::array<std::byte, 8> buf{};
+            (void)co_await s.recv(buf);
+            flag = true;
+        };
+        // The destroyer's recv completes first in the same batch, so it runs while the
+        // victim's resumption is already queued behind it.
+        auto destroyer = [](net::tcp_stream& s, std::optional<task<void>>& target) -> task<void> {
+            std::array<std::byte, 8> buf{};
+            (void)co_await s.recv(buf);
+            target.reset();
+        };
+        event done;
+        auto signal = [](task<void> t, event& e) -> task<void> {
+            co_await std::move(t);
+            e.set();
+        };
+        spawn(signal(destroyer(c, victim), done));
+        co_await yield(); // the destroyer's recv is in flight
+        victim.emplace(reader(a, ran));
+        victim->handle().resume();
+        co_await io::nop_op(); // the victim's recv is in flight too
+        REQUIRE(::send(d.native_handle(), "1", 1, 0) == 1);
+        REQUIRE(::send(b.native_handle(), "2", 1, 0) == 1);
+        co_await done.wait();
+        co_await yield();
+        co_await yield();
+        CHECK_FALSE(victim.has_value());
+        co_return ran;
+    }());
+    CHECK_FALSE(resumed);
+}
+
+TEST_SUITE_END();
