@@ -7,12 +7,12 @@
 namespace snow {
 
 enum class errc {
-    eof = 1,            ///< the peer closed the stream before the expected data arrived
-    message_too_long,   ///< a line or frame exceeded the caller's limit
-    broken_promise,     ///< a promise was destroyed without a value
-    resolve_failed,     ///< a host name could not be resolved
-    invalid_address,    ///< an address or port string could not be parsed
-    would_block,        ///< an operation that must not wait found nothing ready
+    eof = 1,          ///< the peer closed the stream before the expected data arrived
+    message_too_long, ///< a line or frame exceeded the caller's limit
+    broken_promise,   ///< a promise was destroyed without a value
+    resolve_failed,   ///< a host name could not be resolved
+    invalid_address,  ///< an address or port string could not be parsed
+    would_block,      ///< an operation that must not wait found nothing ready
 };
 
 const std::error_category& error_category() noexcept;

@@ -31,7 +31,8 @@ namespace detail {
 template <typename T>
 struct future_state {
     // empty, value, error code, exception
-    std::variant<std::monostate, value_or_monostate<T>, std::error_code, std::exception_ptr> outcome;
+    std::variant<std::monostate, value_or_monostate<T>, std::error_code, std::exception_ptr>
+        outcome;
     std::coroutine_handle<> waiter;        // set while suspended and not yet woken
     std::coroutine_handle<> waiter_handle; // the awaiting coroutine until it resumes
     io::event_loop* loop = nullptr;
@@ -119,8 +120,10 @@ public:
             } else {
                 return std::move(std::get<1>(outcome));
             }
-        case 2: return std::get<2>(outcome);
-        case 3: std::rethrow_exception(std::get<3>(outcome));
+        case 2:
+            return std::get<2>(outcome);
+        case 3:
+            std::rethrow_exception(std::get<3>(outcome));
         default:
             assert(state_->cancelled);
             state_->cancelled = false;
@@ -151,7 +154,8 @@ class promise {
 public:
     promise() : state_(new detail::future_state<T>) {}
     promise(promise&& other) noexcept
-        : state_(std::exchange(other.state_, nullptr)), future_taken_(other.future_taken_) {}
+        : state_(std::exchange(other.state_, nullptr))
+        , future_taken_(other.future_taken_) {}
     promise& operator=(promise&& other) noexcept {
         if (this != &other) {
             drop();
@@ -185,7 +189,8 @@ public:
 private:
     void drop() noexcept {
         if (!state_) return;
-        if (!state_->ready()) state_->resolve(std::in_place_index<2>, make_error_code(errc::broken_promise));
+        if (!state_->ready())
+            state_->resolve(std::in_place_index<2>, make_error_code(errc::broken_promise));
         if (!future_taken_) --state_->references; // the future's reference was never handed out
         std::exchange(state_, nullptr)->release();
     }

@@ -21,19 +21,21 @@ public:
     using value_type = T;
 
     template <typename U = T>
-        requires std::is_constructible_v<T, U&&> &&
-                 (!std::is_same_v<std::remove_cvref_t<U>, result>) &&
-                 (!std::is_same_v<std::remove_cvref_t<U>, std::error_code>) &&
-                 (!std::is_error_code_enum_v<std::remove_cvref_t<U>>) &&
-                 (!std::is_same_v<std::remove_cvref_t<U>, std::errc>)
-    result(U&& value) : state_(std::in_place_index<0>, std::forward<U>(value)) {}
+    requires std::is_constructible_v<T, U&&> &&(!std::is_same_v<std::remove_cvref_t<U>, result>)&&(
+        !std::is_same_v<std::remove_cvref_t<U>,
+                        std::error_code>)&&(!std::
+                                                is_error_code_enum_v<std::remove_cvref_t<
+                                                    U>>)&&(!std::is_same_v<std::remove_cvref_t<U>,
+                                                                           std::errc>)
+        result(U&& value)
+        : state_(std::in_place_index<0>, std::forward<U>(value)) {}
 
     result(std::error_code error) noexcept : state_(std::in_place_index<1>, error) {
         assert(error && "a result error must not be the empty error_code");
     }
     template <typename E>
-        requires std::is_error_code_enum_v<E>
-    result(E error) noexcept : result(make_error_code(error)) {}
+    requires std::is_error_code_enum_v<E> result(E error)
+    noexcept : result(make_error_code(error)) {}
     result(std::errc error) noexcept : result(std::make_error_code(error)) {}
 
     bool has_value() const noexcept { return state_.index() == 0; }
@@ -84,8 +86,8 @@ public:
     result() noexcept = default;
     result(std::error_code error) noexcept : error_(error) {}
     template <typename E>
-        requires std::is_error_code_enum_v<E>
-    result(E error) noexcept : error_(make_error_code(error)) {}
+    requires std::is_error_code_enum_v<E> result(E error)
+    noexcept : error_(make_error_code(error)) {}
     result(std::errc error) noexcept : error_(std::make_error_code(error)) {}
 
     bool has_value() const noexcept { return !error_; }

@@ -22,7 +22,9 @@ T run(task<T> t, io::loop_options options = {}) {
 
 /// Starts `t` detached on the current thread's loop. Escaping exceptions are reported on
 /// stderr; the loop goes on.
-inline void spawn(task<void> t) { io::event_loop::current().spawn(std::move(t)); }
+inline void spawn(task<void> t) {
+    io::event_loop::current().spawn(std::move(t));
+}
 
 /// Runs `body(index)` on `threads` threads, each with its own loop (index 0 on the calling
 /// thread), and returns when all have finished. The first exception is rethrown.

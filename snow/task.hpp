@@ -83,7 +83,7 @@ public:
     void unhandled_exception() noexcept { state_.template emplace<2>(std::current_exception()); }
 
     template <typename U>
-        requires std::is_convertible_v<U&&, T>
+    requires std::is_convertible_v<U&&, T>
     void return_value(U&& value) noexcept(std::is_nothrow_constructible_v<T, U&&>) {
         state_.template emplace<1>(std::forward<U>(value));
     }

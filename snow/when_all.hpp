@@ -17,7 +17,8 @@ task<std::tuple<detail::value_or_monostate<T>...>> when_all(task<T>... tasks) {
     children.reserve(sizeof...(T));
     [&]<std::size_t... I>(std::index_sequence<I...>) {
         (children.push_back(detail::run_child(std::move(tasks), std::get<I>(outcomes))), ...);
-    }(std::index_sequence_for<T...>{});
+    }
+    (std::index_sequence_for<T...>{});
     co_await detail::join_all(children, nullptr);
     co_return std::apply([](auto&... out) { return std::tuple{out.take()...}; }, outcomes);
 }

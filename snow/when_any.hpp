@@ -13,7 +13,7 @@ namespace snow {
 
 template <typename T>
 struct any_result {
-    std::size_t index;              ///< which task finished first
+    std::size_t index; ///< which task finished first
     detail::value_or_monostate<T> value;
 };
 
@@ -33,8 +33,8 @@ task<any_result<T>> when_any(std::vector<task<T>> tasks) {
     children.reserve(n);
     for (std::size_t i = 0; i < n; ++i) {
         sources[i].link_to(parent);
-        children.push_back(detail::run_race_child(std::move(tasks[i]), outcomes[i], i, &winner,
-                                                  sources.get(), n));
+        children.push_back(
+            detail::run_race_child(std::move(tasks[i]), outcomes[i], i, &winner, sources.get(), n));
         children.back().handle().promise().set_cancellation(&sources[i]);
     }
     co_await detail::join_all(children, nullptr);
@@ -43,8 +43,8 @@ task<any_result<T>> when_any(std::vector<task<T>> tasks) {
 
 /// when_any over a fixed list of tasks of one type.
 template <typename T, typename... More>
-    requires(std::is_same_v<task<T>, More> && ...)
-task<any_result<T>> when_any(task<T> first, More... more) {
+requires(std::is_same_v<task<T>, More>&&...) task<any_result<T>> when_any(task<T> first,
+                                                                          More... more) {
     std::vector<task<T>> tasks;
     tasks.reserve(1 + sizeof...(More));
     tasks.push_back(std::move(first));

@@ -45,7 +45,8 @@ public:
     }
     struct final_awaiter {
         bool await_ready() noexcept { return false; }
-        std::coroutine_handle<> await_suspend(std::coroutine_handle<join_child_promise> self) noexcept {
+        std::coroutine_handle<>
+        await_suspend(std::coroutine_handle<join_child_promise> self) noexcept {
             join_counter& counter = *self.promise().counter;
             if (--counter.remaining == 0) return counter.waiter;
             return std::noop_coroutine();
@@ -65,7 +66,8 @@ public:
 class join_all {
 public:
     join_all(std::vector<join_child>& children, cancel_source* inherited) noexcept
-        : children_(children), inherited_(inherited) {}
+        : children_(children)
+        , inherited_(inherited) {}
 
     bool await_ready() const noexcept { return children_.empty(); }
 

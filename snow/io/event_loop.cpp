@@ -64,7 +64,9 @@ event_loop& event_loop::current() noexcept {
     return *current_loop;
 }
 
-event_loop* event_loop::current_or_null() noexcept { return current_loop; }
+event_loop* event_loop::current_or_null() noexcept {
+    return current_loop;
+}
 
 void event_loop::arm_wakeup() {
     io_uring_sqe& sqe = ring_.next_sqe();

@@ -4,14 +4,14 @@
 #pragma once
 
 #include <atomic>
-#include <memory>
-#include <stdexcept>
 #include <chrono>
 #include <coroutine>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <vector>
 
 #include "snow/io/completion.hpp"

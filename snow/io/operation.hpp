@@ -57,7 +57,8 @@ public:
     /// done in the kernel with a linked timeout: `co_await s.recv(b).timeout(2s)`.
     ref timeout(std::chrono::nanoseconds timeout) && noexcept {
         auto ns = timeout.count() < 0 ? 0 : timeout.count();
-        timeout_.emplace(__kernel_timespec{.tv_sec = ns / 1'000'000'000, .tv_nsec = ns % 1'000'000'000});
+        timeout_.emplace(
+            __kernel_timespec{.tv_sec = ns / 1'000'000'000, .tv_nsec = ns % 1'000'000'000});
         return ref{static_cast<Derived&>(*this)};
     }
 

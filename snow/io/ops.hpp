@@ -22,7 +22,9 @@ public:
 class [[nodiscard]] recv_op : public operation<recv_op> {
 public:
     recv_op(int fd, std::span<std::byte> buffer, int flags = 0) noexcept
-        : fd_(fd), buffer_(buffer), flags_(flags) {}
+        : fd_(fd)
+        , buffer_(buffer)
+        , flags_(flags) {}
     void prepare(io_uring_sqe& sqe) noexcept {
         io_uring_prep_recv(&sqe, fd_, buffer_.data(), buffer_.size(), flags_);
     }
@@ -38,7 +40,9 @@ private:
 class [[nodiscard]] send_op : public operation<send_op> {
 public:
     send_op(int fd, std::span<const std::byte> buffer, int flags = 0) noexcept
-        : fd_(fd), buffer_(buffer), flags_(flags | MSG_NOSIGNAL) {}
+        : fd_(fd)
+        , buffer_(buffer)
+        , flags_(flags | MSG_NOSIGNAL) {}
     void prepare(io_uring_sqe& sqe) noexcept {
         io_uring_prep_send(&sqe, fd_, buffer_.data(), buffer_.size(), flags_);
     }
@@ -55,7 +59,9 @@ private:
 class [[nodiscard]] sendmsg_op : public operation<sendmsg_op> {
 public:
     sendmsg_op(int fd, const msghdr& message, int flags = 0) noexcept
-        : fd_(fd), message_(&message), flags_(flags | MSG_NOSIGNAL) {}
+        : fd_(fd)
+        , message_(&message)
+        , flags_(flags | MSG_NOSIGNAL) {}
     void prepare(io_uring_sqe& sqe) noexcept {
         io_uring_prep_sendmsg(&sqe, fd_, message_, static_cast<unsigned>(flags_));
     }
@@ -70,7 +76,9 @@ private:
 class [[nodiscard]] recvmsg_op : public operation<recvmsg_op> {
 public:
     recvmsg_op(int fd, msghdr& message, int flags = 0) noexcept
-        : fd_(fd), message_(&message), flags_(flags) {}
+        : fd_(fd)
+        , message_(&message)
+        , flags_(flags) {}
     void prepare(io_uring_sqe& sqe) noexcept {
         io_uring_prep_recvmsg(&sqe, fd_, message_, static_cast<unsigned>(flags_));
     }
@@ -86,7 +94,9 @@ private:
 class [[nodiscard]] connect_op : public operation<connect_op> {
 public:
     connect_op(int fd, const sockaddr* address, socklen_t length) noexcept
-        : fd_(fd), address_(address), length_(length) {}
+        : fd_(fd)
+        , address_(address)
+        , length_(length) {}
     void prepare(io_uring_sqe& sqe) noexcept {
         io_uring_prep_connect(&sqe, fd_, address_, length_);
     }

@@ -64,7 +64,8 @@ public:
 
 private:
     static bool before(const timer_node* a, const timer_node* b) noexcept {
-        return a->deadline < b->deadline || (a->deadline == b->deadline && a->sequence < b->sequence);
+        return a->deadline < b->deadline ||
+               (a->deadline == b->deadline && a->sequence < b->sequence);
     }
     void place(std::size_t i, timer_node* node) noexcept {
         heap_[i] = node;

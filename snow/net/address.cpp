@@ -110,7 +110,8 @@ void address::set_port(std::uint16_t port) noexcept {
 std::string address::ip() const {
     char text[INET6_ADDRSTRLEN] = "";
     if (storage_.ss_family == AF_INET)
-        inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr, text, sizeof text);
+        inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr, text,
+                  sizeof text);
     else if (storage_.ss_family == AF_INET6)
         inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr, text,
                   sizeof text);

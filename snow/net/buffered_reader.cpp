@@ -7,7 +7,8 @@
 namespace snow::net {
 
 buffered_reader::buffered_reader(tcp_stream& stream, std::size_t initial_capacity)
-    : stream_(stream), buffer_(initial_capacity) {}
+    : stream_(stream)
+    , buffer_(initial_capacity) {}
 
 void buffered_reader::release_previous() noexcept {
     begin_ += std::exchange(handed_out_, 0);
@@ -41,11 +42,12 @@ task<result<std::span<const std::byte>>> buffered_reader::read_exact(std::size_t
 }
 
 task<result<std::string_view>> buffered_reader::read_until(std::string_view delimiter,
-                                                          std::size_t max_bytes) {
+                                                           std::size_t max_bytes) {
     release_previous();
     std::size_t searched = 0; // never rescan what held no delimiter
     for (;;) {
-        std::string_view data(reinterpret_cast<const char*>(buffer_.data()) + begin_, end_ - begin_);
+        std::string_view data(reinterpret_cast<const char*>(buffer_.data()) + begin_,
+                              end_ - begin_);
         std::size_t from = searched >= delimiter.size() ? searched - delimiter.size() + 1 : 0;
         std::size_t at = data.find(delimiter, from);
         if (at != std::string_view::npos && at <= max_bytes) {

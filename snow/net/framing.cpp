@@ -6,7 +6,8 @@
 
 namespace snow::net {
 
-task<result<std::span<const std::byte>>> read_frame(buffered_reader& reader, std::size_t max_bytes) {
+task<result<std::span<const std::byte>>> read_frame(buffered_reader& reader,
+                                                    std::size_t max_bytes) {
     auto header = co_await reader.read_exact(4);
     if (!header) co_return header.error();
     std::uint32_t length = 0;

@@ -84,7 +84,9 @@ struct lookup_state {
 class lookup_awaiter {
 public:
     lookup_awaiter(std::string host, std::uint16_t port)
-        : state_(std::make_shared<lookup_state>()), host_(std::move(host)), port_(port) {}
+        : state_(std::make_shared<lookup_state>())
+        , host_(std::move(host))
+        , port_(port) {}
     lookup_awaiter(const lookup_awaiter&) = delete;
     lookup_awaiter& operator=(const lookup_awaiter&) = delete;
     ~lookup_awaiter() {

@@ -120,8 +120,12 @@ result<tcp_listener> tcp_listener::bind(std::string_view local, listen_options o
     return bind(*a, options);
 }
 
-const address& tcp_listener::local_address() const noexcept { return queue_->local; }
-int tcp_listener::native_handle() const noexcept { return queue_->fd.get(); }
+const address& tcp_listener::local_address() const noexcept {
+    return queue_->local;
+}
+int tcp_listener::native_handle() const noexcept {
+    return queue_->fd.get();
+}
 
 tcp_listener::accept_awaiter::~accept_awaiter() {
     queue_.waiters.unlink(node_);

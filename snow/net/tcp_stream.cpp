@@ -13,10 +13,10 @@ namespace snow::net {
 task<result<tcp_stream>> tcp_stream::connect(address peer, connect_options options) {
     file_descriptor fd(::socket(peer.family(), SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP));
     if (!fd.is_open()) co_return system_error_code(errno);
-    result<void> connected = options.timeout
-                                 ? co_await io::connect_op(fd.get(), peer.data(), peer.size())
-                                       .timeout(*options.timeout)
-                                 : co_await io::connect_op(fd.get(), peer.data(), peer.size());
+    result<void> connected =
+        options.timeout
+            ? co_await io::connect_op(fd.get(), peer.data(), peer.size()).timeout(*options.timeout)
+            : co_await io::connect_op(fd.get(), peer.data(), peer.size());
     if (!connected) co_return connected.error();
     tcp_stream stream(std::move(fd));
     if (options.no_delay) (void)stream.set_no_delay(true);
@@ -90,7 +90,11 @@ result<address> socket_name(int fd, Get get) {
 }
 } // namespace
 
-result<address> tcp_stream::local_address() const { return socket_name(fd_.get(), ::getsockname); }
-result<address> tcp_stream::peer_address() const { return socket_name(fd_.get(), ::getpeername); }
+result<address> tcp_stream::local_address() const {
+    return socket_name(fd_.get(), ::getsockname);
+}
+result<address> tcp_stream::peer_address() const {
+    return socket_name(fd_.get(), ::getpeername);
+}
 
 } // namespace snow::net

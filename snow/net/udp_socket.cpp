@@ -34,8 +34,11 @@ result<address> udp_socket::local_address() const {
     return a;
 }
 
-udp_socket::send_to_op::send_to_op(int fd, std::span<const std::byte> data, const address& peer) noexcept
-    : fd_(fd), peer_(peer), iov_{const_cast<std::byte*>(data.data()), data.size()} {}
+udp_socket::send_to_op::send_to_op(int fd, std::span<const std::byte> data,
+                                   const address& peer) noexcept
+    : fd_(fd)
+    , peer_(peer)
+    , iov_{const_cast<std::byte*>(data.data()), data.size()} {}
 
 void udp_socket::send_to_op::prepare(io_uring_sqe& sqe) noexcept {
     // The header points into this object, which stays put in the awaiting frame.
@@ -47,7 +50,8 @@ void udp_socket::send_to_op::prepare(io_uring_sqe& sqe) noexcept {
 }
 
 udp_socket::recv_from_op::recv_from_op(int fd, std::span<std::byte> buffer) noexcept
-    : fd_(fd), iov_{buffer.data(), buffer.size()} {}
+    : fd_(fd)
+    , iov_{buffer.data(), buffer.size()} {}
 
 void udp_socket::recv_from_op::prepare(io_uring_sqe& sqe) noexcept {
     message_.msg_name = sender_.data();

@@ -28,7 +28,7 @@ public:
     /// A socket bound to `local` (port 0 picks one). Errors: the kernel's.
     static result<udp_socket> bind(const address& local);
     static result<udp_socket> bind(std::string_view local);
-    /// An unbound socket of the family of `peer_family` (AF_INET or AF_INET6).
+    /// An unbound socket of `family` (AF_INET or AF_INET6).
     static result<udp_socket> open(int family);
 
     class [[nodiscard]] send_to_op : public io::operation<send_to_op> {

@@ -25,7 +25,8 @@ struct is_result<result<T>> : std::true_type {};
 class cancel_timer {
 public:
     cancel_timer(cancel_source& source, clock::duration duration)
-        : loop_(&io::event_loop::current()), source_(&source) {
+        : loop_(&io::event_loop::current())
+        , source_(&source) {
         node_.deadline = clock::now() + duration;
         node_.context = this;
         node_.on_expire = [](io::timer_node* node) noexcept {
@@ -52,7 +53,7 @@ private:
 
 /// A single operation with a kernel-side deadline: `co_await with_timeout(s.recv(b), 2s)`.
 template <typename Op, typename Rep, typename Period>
-    requires std::is_base_of_v<io::operation<std::remove_cvref_t<Op>>, std::remove_cvref_t<Op>>
+requires std::is_base_of_v<io::operation<std::remove_cvref_t<Op>>, std::remove_cvref_t<Op>>
 auto with_timeout(Op&& op, std::chrono::duration<Rep, Period> duration) {
     return std::move(op).timeout(std::chrono::ceil<std::chrono::nanoseconds>(duration));
 }

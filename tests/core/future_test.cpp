@@ -46,7 +46,7 @@ TEST_CASE("a value set before anyone waits is kept, and awaiting it does not sus
         CHECK(f.ready());
         CHECK(f.await_ready()); // no suspension: the value is there
         auto r = co_await f;
-        co_return r && *r == 7;
+        co_return r&&* r == 7;
     }());
     CHECK(ok);
 }
@@ -118,7 +118,10 @@ TEST_CASE("an error code set on the promise arrives as a value") {
 
 TEST_CASE("a promise knows when its future is gone") {
     promise<int> p;
-    { auto f = p.get_future(); CHECK_FALSE(p.abandoned()); }
+    {
+        auto f = p.get_future();
+        CHECK_FALSE(p.abandoned());
+    }
     CHECK(p.abandoned());
 }
 

@@ -103,20 +103,25 @@ TEST_CASE("work posted from another thread runs on the loop thread") {
     CHECK(ok);
 }
 
-TEST_CASE("run_threads gives every thread its own loop") {
+TEST_CASE("run_threads runs each body on its own thread with its own loop") {
     std::atomic<int> finished{0};
-    std::vector<io::event_loop*> loops(3, nullptr);
+    std::vector<std::thread::id> threads(3);
+    std::vector<bool> had_loop(3, false);
     snow::run_threads(3, [&](std::size_t index) -> task<void> {
-        return [](std::size_t i, std::vector<io::event_loop*>& seen,
+        return [](std::size_t i, std::vector<std::thread::id>& ids, std::vector<bool>& loops,
                   std::atomic<int>& count) -> task<void> {
             co_await yield();
-            seen[i] = &io::event_loop::current();
+            ids[i] = std::this_thread::get_id();
+            loops[i] = io::event_loop::current_or_null() != nullptr;
             ++count;
-        }(index, loops, finished);
+        }(index, threads, had_loop, finished);
     });
     CHECK(finished == 3);
-    CHECK(loops[0] != loops[1]);
-    CHECK(loops[1] != loops[2]);
+    CHECK(threads[0] == std::this_thread::get_id()); // index 0 runs on the caller
+    CHECK(threads[0] != threads[1]);
+    CHECK(threads[1] != threads[2]);
+    CHECK(threads[0] != threads[2]);
+    CHECK(had_loop == std::vector<bool>{true, true, true});
 }
 
 TEST_CASE("the loop counts turns, submissions and enters") {

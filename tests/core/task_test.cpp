@@ -19,12 +19,16 @@ task<int> answer(int* started) {
     ++*started;
     co_return 42;
 }
-task<int> immediate(int i) { co_return i; }
+task<int> immediate(int i) {
+    co_return i;
+}
 task<void> thrower() {
     throw std::runtime_error("boom");
     co_return;
 }
-task<std::unique_ptr<std::string>> move_only() { co_return std::make_unique<std::string>("moved"); }
+task<std::unique_ptr<std::string>> move_only() {
+    co_return std::make_unique<std::string>("moved");
+}
 } // namespace
 
 TEST_CASE("a task does not start until it is awaited") {

@@ -30,11 +30,13 @@ task<void> fail_after(std::chrono::milliseconds d) {
 } // namespace
 
 TEST_CASE("when_all runs tasks concurrently and returns their values in order") {
-    auto [values, elapsed] = run_test([]() -> task<std::pair<std::tuple<int, int, std::monostate>, clock::duration>> {
-        auto start = clock::now();
-        auto all = co_await when_all(after(60ms, 1), after(10ms, 2), [] () -> task<void> { co_await sleep(30ms); }());
-        co_return std::pair{all, clock::now() - start};
-    }());
+    auto [values, elapsed] =
+        run_test([]() -> task<std::pair<std::tuple<int, int, std::monostate>, clock::duration>> {
+            auto start = clock::now();
+            auto all = co_await when_all(after(60ms, 1), after(10ms, 2),
+                                         []() -> task<void> { co_await sleep(30ms); }());
+            co_return std::pair{all, clock::now() - start};
+        }());
     CHECK(std::get<0>(values) == 1);
     CHECK(std::get<1>(values) == 2);
     CHECK(elapsed >= 60ms);
@@ -54,19 +56,22 @@ TEST_CASE("when_all over a vector keeps the order of the vector") {
 TEST_CASE("when_all rethrows a child's exception only after every child has finished") {
     bool slow_finished = false;
     CHECK_THROWS_WITH(run_test([](bool& finished) -> task<void> {
-        auto slow = [](bool& done) -> task<void> {
-            co_await sleep(40ms);
-            done = true;
-        };
-        co_await when_all(fail_after(1ms), slow(finished));
-    }(slow_finished)), "child failed");
+                          auto slow = [](bool& done) -> task<void> {
+                              co_await sleep(40ms);
+                              done = true;
+                          };
+                          co_await when_all(fail_after(1ms), slow(finished));
+                      }(slow_finished)),
+                      "child failed");
     CHECK(slow_finished);
 }
 
 TEST_CASE("when_any returns the first to finish and cancels the others") {
-    auto result = run_test([]() -> task<any_result<int>> {
-        co_return co_await when_any(after(5s, 1), after(5ms, 2), after(10s, 3));
-    }(), 3s);
+    auto result = run_test(
+        []() -> task<any_result<int>> {
+            co_return co_await when_any(after(5s, 1), after(5ms, 2), after(10s, 3));
+        }(),
+        3s);
     CHECK(result.index == 1);
     CHECK(result.value == 2);
 }

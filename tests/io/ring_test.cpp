@@ -22,7 +22,9 @@ using testing::run_test;
 TEST_SUITE_BEGIN("io.ring");
 
 namespace {
-task<bool> nop() { co_return (co_await io::nop_op()).has_value(); }
+task<bool> nop() {
+    co_return (co_await io::nop_op()).has_value();
+}
 
 task<int> many_nops(int count) {
     std::vector<task<bool>> nops;
@@ -48,20 +50,24 @@ TEST_CASE("a thousand concurrent operations are submitted in a handful of enters
 
 TEST_CASE("more requests than the SQ holds in one turn all complete") {
     io::loop_options small{.ring = {.entries = 8, .cq_factor = 64}};
-    auto [completed, sq_full] = run_test([]() -> task<std::pair<int, std::uint64_t>> {
-        int n = co_await many_nops(500);
-        co_return std::pair{n, io::event_loop::current().stats().ring.sq_full};
-    }(), 30s, small);
+    auto [completed, sq_full] = run_test(
+        []() -> task<std::pair<int, std::uint64_t>> {
+            int n = co_await many_nops(500);
+            co_return std::pair{n, io::event_loop::current().stats().ring.sq_full};
+        }(),
+        30s, small);
     CHECK(completed == 500);
     CHECK(sq_full > 0);
 }
 
 TEST_CASE("a CQ overflow loses no completion") {
     io::loop_options tiny{.ring = {.entries = 4, .cq_factor = 2}};
-    auto [completed, stats] = run_test([]() -> task<std::pair<int, io::ring_stats>> {
-        int n = co_await many_nops(2000);
-        co_return std::pair{n, io::event_loop::current().stats().ring};
-    }(), 30s, tiny);
+    auto [completed, stats] = run_test(
+        []() -> task<std::pair<int, io::ring_stats>> {
+            int n = co_await many_nops(2000);
+            co_return std::pair{n, io::event_loop::current().stats().ring};
+        }(),
+        30s, tiny);
     CHECK(completed == 2000);
     CHECK(stats.lost == 0);
     CHECK(stats.completions >= 2000);

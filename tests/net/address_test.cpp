@@ -25,9 +25,9 @@ TEST_CASE("a bracketed IPv6 address with port parses and prints back") {
 }
 
 TEST_CASE("malformed addresses are rejected with invalid_address") {
-    for (const char* bad : {"", "127.0.0.1", "127.0.0.1:", "127.0.0.1:65536", "1.2.3:80",
-                            "::1:80", "[::1]80", "[::1]", "[127.0.0.1]:80", "host:80",
-                            "127.0.0.1:80x", "127.0.0.1:-1"}) {
+    for (const char* bad :
+         {"", "127.0.0.1", "127.0.0.1:", "127.0.0.1:65536", "1.2.3:80", "::1:80", "[::1]80",
+          "[::1]", "[127.0.0.1]:80", "host:80", "127.0.0.1:80x", "127.0.0.1:-1"}) {
         CAPTURE(bad);
         auto a = address::parse(bad);
         REQUIRE_FALSE(a.has_value());

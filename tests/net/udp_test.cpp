@@ -14,25 +14,26 @@ using testing::run_test;
 TEST_SUITE_BEGIN("net.udp");
 
 TEST_CASE("a datagram arrives whole with its sender, and the reply goes back to it") {
-    auto [request, sender_ok, reply] = run_test([]() -> task<std::tuple<std::string, bool, std::string>> {
-        auto server = udp_socket::bind("127.0.0.1:0").value();
-        auto client = udp_socket::bind("127.0.0.1:0").value();
-        auto server_address = server.local_address().value();
-        auto sent = co_await client.send_to(net::as_bytes("ping"), server_address);
-        REQUIRE(sent.value_or(0) == 4);
+    auto [request, sender_ok, reply] =
+        run_test([]() -> task<std::tuple<std::string, bool, std::string>> {
+            auto server = udp_socket::bind("127.0.0.1:0").value();
+            auto client = udp_socket::bind("127.0.0.1:0").value();
+            auto server_address = server.local_address().value();
+            auto sent = co_await client.send_to(net::as_bytes("ping"), server_address);
+            REQUIRE(sent.value_or(0) == 4);
 
-        std::array<std::byte, 64> buffer{};
-        auto got = co_await server.recv_from(buffer).timeout(5s);
-        REQUIRE(got.has_value());
-        std::string request_text(net::as_text(std::span(buffer).first(got->size)));
-        bool from_client = got->sender == client.local_address().value();
-        (void)co_await server.send_to(net::as_bytes("ok"), got->sender);
+            std::array<std::byte, 64> buffer{};
+            auto got = co_await server.recv_from(buffer).timeout(5s);
+            REQUIRE(got.has_value());
+            std::string request_text(net::as_text(std::span(buffer).first(got->size)));
+            bool from_client = got->sender == client.local_address().value();
+            (void)co_await server.send_to(net::as_bytes("ok"), got->sender);
 
-        auto back = co_await client.recv_from(buffer).timeout(5s);
-        REQUIRE(back.has_value());
-        co_return std::tuple{request_text, from_client,
-                             std::string(net::as_text(std::span(buffer).first(back->size)))};
-    }());
+            auto back = co_await client.recv_from(buffer).timeout(5s);
+            REQUIRE(back.has_value());
+            co_return std::tuple{request_text, from_client,
+                                 std::string(net::as_text(std::span(buffer).first(back->size)))};
+        }());
     CHECK(request == "ping");
     CHECK(sender_ok);
     CHECK(reply == "ok");

@@ -17,7 +17,8 @@ namespace snow::testing {
 inline std::unique_ptr<io::event_loop> make_loop(io::loop_options options = {}) {
     auto loop = io::event_loop::create(options);
     if (!loop) {
-        std::fprintf(stderr, "io_uring unavailable (%s): skipping\n", loop.error().message().c_str());
+        std::fprintf(stderr, "io_uring unavailable (%s): skipping\n",
+                     loop.error().message().c_str());
         std::exit(77);
     }
     return std::move(*loop);

@@ -37,17 +37,19 @@ task<void> sleeper(clock::time_point deadline, int id, wake_log& log) {
 
 TEST_CASE("100,000 concurrent sleepers each wake exactly once, in deadline order") {
     constexpr int count = 100'000;
-    auto log = run_test([]() -> task<std::unique_ptr<wake_log>> {
-        auto wakes = std::make_unique<wake_log>();
-        wakes->remaining = count;
-        std::mt19937 random(12345);
-        std::uniform_int_distribution<int> offset_us(0, 200'000);
-        auto base = clock::now() + 20ms;
-        for (int id = 0; id < count; ++id)
-            spawn(sleeper(base + std::chrono::microseconds(offset_us(random)), id, *wakes));
-        co_await wakes->all_woke.wait();
-        co_return wakes;
-    }(), 60s);
+    auto log = run_test(
+        []() -> task<std::unique_ptr<wake_log>> {
+            auto wakes = std::make_unique<wake_log>();
+            wakes->remaining = count;
+            std::mt19937 random(12345);
+            std::uniform_int_distribution<int> offset_us(0, 200'000);
+            auto base = clock::now() + 20ms;
+            for (int id = 0; id < count; ++id)
+                spawn(sleeper(base + std::chrono::microseconds(offset_us(random)), id, *wakes));
+            co_await wakes->all_woke.wait();
+            co_return wakes;
+        }(),
+        60s);
     REQUIRE(log->order.size() == count);
     CHECK(std::is_sorted(log->order.begin(), log->order.end(),
                          [](auto& a, auto& b) { return a.first < b.first; }));
@@ -81,7 +83,8 @@ TEST_CASE("sleep waits at least its duration") {
 }
 
 TEST_CASE("sleep_until a past deadline returns on the next turn") {
-    auto expired = run_test([]() -> task<bool> { co_return co_await sleep_until(clock::now() - 1s); }());
+    auto expired =
+        run_test([]() -> task<bool> { co_return co_await sleep_until(clock::now() - 1s); }());
     CHECK(expired);
 }
 
