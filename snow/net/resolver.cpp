@@ -104,9 +104,11 @@ public:
         state_->waiter = handle_ = waiter;
         resolver_pool::instance().submit(
             [state = state_, loop = state_->loop->handle(), host = host_, port = port_] {
-                auto answer = lookup(host, port);
-                loop->post([state, answer = std::move(answer)]() mutable {
-                    state->answer.emplace(std::move(answer));
+                // Shared rather than moved into the closure: the answer crosses threads
+                // once and is read on the loop that asked.
+                auto answer = std::make_shared<result<std::vector<address>>>(lookup(host, port));
+                loop->post([state, answer] {
+                    state->answer.emplace(std::move(*answer));
                     if (state->waiter) wake(*state);
                 });
             });
