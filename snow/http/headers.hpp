@@ -1,0 +1,135 @@
+// snow/http/headers.hpp: header fields. `headers` owns the fields of a response or client request
+// being built; `header_list` looks fields up in a head the parser left in the connection buffer.
+#pragma once
+
+#include <cstddef>
+#include <initializer_list>
+#include <iterator>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace snow::http {
+
+/// One field line; both views point into storage someone else owns.
+struct header_field {
+    std::string_view name;
+    std::string_view value;
+
+    friend bool operator==(const header_field&, const header_field&) = default;
+};
+
+constexpr char ascii_lower(char c) noexcept {
+    return c >= 'A' && c <= 'Z' ? static_cast<char>(c | 0x20) : c;
+}
+
+/// ASCII case-insensitive equality, the comparison RFC 9110 uses for field names and tokens.
+constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
+    return true;
+}
+
+/// True if `s` is a non-empty RFC 9110 token (a valid field name or method).
+bool is_token(std::string_view s) noexcept;
+
+/// True if `s` may be sent as a field value: visible ASCII, obs-text, SP and HTAB, with no
+/// leading or trailing whitespace. CR, LF and NUL are refused, so a value taken from user
+/// input can never split the message.
+bool is_field_value(std::string_view s) noexcept;
+
+/// A read-only, non-owning view of parsed fields (a request_head's or response_head's), with
+/// case-insensitive lookup. Valid while the buffer the fields point into is.
+class header_list {
+public:
+    using iterator = std::span<const header_field>::iterator;
+
+    header_list() noexcept = default;
+    header_list(std::span<const header_field> fields) noexcept : fields_(fields) {}
+
+    /// The value of the first field named `name`, or nullopt.
+    std::optional<std::string_view> get(std::string_view name) const noexcept;
+    /// The values of every field named `name`, in order (allocates; get() does not).
+    std::vector<std::string_view> get_all(std::string_view name) const;
+    bool contains(std::string_view name) const noexcept { return get(name).has_value(); }
+
+    std::size_t size() const noexcept { return fields_.size(); }
+    bool empty() const noexcept { return fields_.empty(); }
+    iterator begin() const noexcept { return fields_.begin(); }
+    iterator end() const noexcept { return fields_.end(); }
+
+private:
+    std::span<const header_field> fields_;
+};
+
+/// An owning, ordered list of fields for a message being built. Names compare
+/// case-insensitively and keep the spelling they were added with; repeated fields stay in
+/// the order they were added.
+class headers {
+    struct entry {
+        std::string name;
+        std::string value;
+    };
+
+public:
+    /// Iterates the fields as header_field views into this object.
+    class iterator {
+    public:
+        using iterator_category = std::forward_iterator_tag;
+        using value_type = header_field;
+        using difference_type = std::ptrdiff_t;
+        using reference = header_field;
+        using pointer = void;
+
+        iterator() noexcept = default;
+        header_field operator*() const noexcept { return {it_->name, it_->value}; }
+        iterator& operator++() noexcept {
+            ++it_;
+            return *this;
+        }
+        iterator operator++(int) noexcept {
+            auto copy = *this;
+            ++it_;
+            return copy;
+        }
+        friend bool operator==(const iterator&, const iterator&) = default;
+
+    private:
+        friend class headers;
+        explicit iterator(std::vector<entry>::const_iterator it) noexcept : it_(it) {}
+        std::vector<entry>::const_iterator it_;
+    };
+
+    headers() = default;
+    /// Adds each field in order; fields that add() would refuse are skipped.
+    headers(std::initializer_list<header_field> fields);
+
+    /// Appends a field. Returns false, changing nothing, if `name` is not a token or `value`
+    /// is not a valid field value (see is_field_value()).
+    bool add(std::string_view name, std::string_view value);
+    /// Replaces every field named `name` with one field, kept where the first one was (or
+    /// appended). Returns false, changing nothing, on the same grounds as add().
+    bool set(std::string_view name, std::string_view value);
+    /// Removes every field named `name`; returns how many there were.
+    std::size_t remove(std::string_view name);
+    void clear() noexcept { entries_.clear(); }
+
+    /// The value of the first field named `name`, or nullopt.
+    std::optional<std::string_view> get(std::string_view name) const noexcept;
+    /// The values of every field named `name`, in order.
+    std::vector<std::string_view> get_all(std::string_view name) const;
+    bool contains(std::string_view name) const noexcept { return get(name).has_value(); }
+
+    std::size_t size() const noexcept { return entries_.size(); }
+    bool empty() const noexcept { return entries_.empty(); }
+    iterator begin() const noexcept { return iterator(entries_.begin()); }
+    iterator end() const noexcept { return iterator(entries_.end()); }
+
+private:
+    std::vector<entry> entries_;
+};
+
+} // namespace snow::http

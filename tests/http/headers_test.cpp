@@ -1,0 +1,147 @@
+// tests/http/headers_test.cpp: the owning headers list, the header_list view, and the small
+// vocabulary around them: iequals, methods, status reason phrases and the "http" error category.
+#include "snow/http/headers.hpp"
+
+#include <doctest/doctest.h>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "snow/http/errc.hpp"
+#include "snow/http/method.hpp"
+#include "snow/http/status.hpp"
+#include "snow/result.hpp"
+
+namespace {
+using namespace snow::http;
+using namespace std::string_view_literals;
+using views = std::vector<std::string_view>;
+} // namespace
+
+TEST_SUITE_BEGIN("http.headers");
+
+TEST_CASE("iequals compares ASCII case-insensitively and nothing else") {
+    CHECK(iequals("Content-Length", "content-length"));
+    CHECK(iequals("", ""));
+    CHECK_FALSE(iequals("Host", "Hos"));
+    CHECK_FALSE(iequals("a", "\xc1"));
+    CHECK_FALSE(iequals("[", "{")); // differ by 0x20 but are not letters
+}
+
+TEST_CASE("headers keep insertion order and repeated fields") {
+    headers h;
+    CHECK(h.add("Accept", "text/html"));
+    CHECK(h.add("X-Id", "1"));
+    CHECK(h.add("accept", "application/json"));
+    CHECK(h.size() == 3);
+    CHECK(h.get("ACCEPT") == "text/html");
+    CHECK(h.get_all("Accept") == views{"text/html", "application/json"});
+    std::vector<header_field> seen(h.begin(), h.end());
+    CHECK(seen == std::vector<header_field>{
+                      {"Accept", "text/html"}, {"X-Id", "1"}, {"accept", "application/json"}});
+}
+
+TEST_CASE("set replaces every field of that name in the place of the first") {
+    headers h{{"A", "1"}, {"B", "2"}, {"a", "3"}};
+    CHECK(h.set("a", "9"));
+    CHECK(h.size() == 2);
+    std::vector<header_field> seen(h.begin(), h.end());
+    CHECK(seen == std::vector<header_field>{{"a", "9"}, {"B", "2"}});
+    CHECK(h.set("C", "new"));
+    CHECK(h.get("c") == "new");
+}
+
+TEST_CASE("remove drops every field of that name and reports how many") {
+    headers h{{"A", "1"}, {"B", "2"}, {"a", "3"}};
+    CHECK(h.remove("A") == 2);
+    CHECK(h.remove("A") == 0);
+    CHECK_FALSE(h.contains("a"));
+    CHECK(h.contains("b"));
+    h.clear();
+    CHECK(h.empty());
+}
+
+TEST_CASE("headers refuse names and values that could split the message") {
+    headers h;
+    CHECK_FALSE(h.add("Bad Name", "x"));
+    CHECK_FALSE(h.add("", "x"));
+    CHECK_FALSE(h.add("X", "a\r\nInjected: yes"));
+    CHECK_FALSE(h.add("X", "nul\0byte"sv));
+    CHECK_FALSE(h.add("X", " padded"));
+    CHECK_FALSE(h.set("X", "line\nbreak"));
+    CHECK(h.empty());
+    CHECK(h.add("X", "tab\tinside and caf\xc3\xa9"));
+    CHECK(h.add("X-Empty", ""));
+    headers from_list{{"Good", "1"}, {"Bad:", "2"}};
+    CHECK(from_list.size() == 1);
+}
+
+TEST_CASE("is_token and is_field_value follow RFC 9110") {
+    CHECK(is_token("!#$%&'*+-.^_`|~0aZ"));
+    CHECK_FALSE(is_token("a,b"));
+    CHECK_FALSE(is_token(""));
+    CHECK(is_field_value(""));
+    CHECK(is_field_value("a b\tc\x80"));
+    CHECK_FALSE(is_field_value("a\x7f"));
+    CHECK_FALSE(is_field_value("a "));
+}
+
+TEST_CASE("a header_list views fields it does not own") {
+    const header_field fields[] = {{"Host", "x"}, {"Cookie", "a=1"}, {"cookie", "b=2"}};
+    header_list list(fields);
+    CHECK(list.size() == 3);
+    CHECK(list.get("host") == "x");
+    CHECK(list.get_all("COOKIE") == views{"a=1", "b=2"});
+    CHECK_FALSE(list.contains("Accept"));
+    CHECK(header_list{}.empty());
+}
+
+TEST_CASE("methods parse case-sensitively and print back") {
+    for (auto m : {method::get, method::head, method::post, method::put, method::delete_,
+                   method::connect, method::options, method::trace, method::patch})
+        CHECK(parse_method(to_string(m)) == m);
+    CHECK(parse_method("get") == method::other);
+    CHECK(parse_method("GETS") == method::other);
+    CHECK(to_string(method::other).empty());
+}
+
+TEST_CASE("reason phrases cover the registered codes") {
+    CHECK(reason_phrase(200) == "OK");
+    CHECK(reason_phrase(status::not_found) == "Not Found");
+    CHECK(reason_phrase(431) == "Request Header Fields Too Large");
+    CHECK(reason_phrase(status::content_too_large) == "Content Too Large");
+    CHECK(reason_phrase(599).empty());
+    for (int code = 100; code < 600; ++code)
+        if (!reason_phrase(code).empty())
+            CHECK(reason_phrase(code).find('\r') == std::string_view::npos);
+}
+
+TEST_CASE("http errors are error codes of the http category") {
+    std::error_code ec = errc::obs_fold;
+    CHECK(ec.category().name() == std::string("http"));
+    CHECK(ec.message() == "obsolete line folding");
+    // Doubled parentheses: doctest cannot print an error_code without <ostream>.
+    CHECK((ec == errc::obs_fold));
+    CHECK((ec == std::errc::bad_message));
+    CHECK((std::error_code(errc::header_too_large) == std::errc::message_size));
+    snow::result<int> r = errc::missing_host;
+    CHECK((r.error() == errc::missing_host));
+    for (int e = 1; e <= static_cast<int>(errc::unexpected_eof); ++e)
+        CHECK(make_error_code(static_cast<errc>(e)).message() != "unknown http error");
+}
+
+TEST_CASE("each parse error maps to the status a server answers") {
+    CHECK(status_for(errc::obs_fold) == 400);
+    CHECK(status_for(errc::missing_host) == 400);
+    CHECK(status_for(errc::content_length_with_transfer_encoding) == 400);
+    CHECK(status_for(errc::uri_too_long) == 414);
+    CHECK(status_for(errc::header_too_large) == 431);
+    CHECK(status_for(errc::too_many_headers) == 431);
+    CHECK(status_for(errc::body_too_large) == 413);
+    CHECK(status_for(errc::unsupported_transfer_coding) == 501);
+    CHECK(status_for(errc::unsupported_version) == 505);
+    CHECK(status_for(errc::malformed_status_line) == 502);
+}
+
+TEST_SUITE_END();
