@@ -31,7 +31,8 @@ task<void> echo(tcp_stream stream) {
     for (;;) {
         auto n = co_await stream.recv(buffer);
         if (!n || *n == 0) break; // reset or end of stream: either way this client is done
-        if (!co_await stream.send_all(std::span(buffer).first(*n))) break;
+        const auto sent = co_await stream.send_all(std::span(buffer).first(*n));
+        if (!sent) break;
     }
     (void)co_await stream.close();
 }

@@ -71,7 +71,8 @@ task<void> serve_connection(tcp_stream stream, server_stats* stats) {
         ++stats->frames;
         // The frame is a view into the reader's buffer: use it before the next read.
         std::string reply = reply_to(snow::net::as_text(*frame), *stats);
-        if (!co_await snow::net::write_frame(stream, snow::net::as_bytes(reply))) break;
+        const auto sent = co_await snow::net::write_frame(stream, snow::net::as_bytes(reply));
+        if (!sent) break;
     }
     --stats->open;
     (void)co_await stream.close();

@@ -43,7 +43,8 @@ task<void> greet(tcp_stream stream, std::size_t loop_index) {
     auto peer_address = stream.peer_address();
     std::string peer = peer_address ? peer_address->to_string() : std::string("unknown peer");
     snow::examples::print_line("loop {}: connect {}", loop_index, peer);
-    if (co_await stream.send_all("Thank you for connecting\n")) {
+    const auto greeted = co_await stream.send_all("Thank you for connecting\n");
+    if (greeted) {
         std::array<std::byte, 4096> buffer;
         for (;;) {
             auto n = co_await stream.recv(buffer);
@@ -53,7 +54,8 @@ task<void> greet(tcp_stream stream, std::size_t loop_index) {
             snow::examples::print_line("loop {}: {}: {}", loop_index, peer, text);
             // One answer per recv, as the seed's select server: a client that sends two
             // lines in one segment gets one "response".
-            if (!co_await stream.send_all("response\n")) break;
+            const auto answered = co_await stream.send_all("response\n");
+            if (!answered) break;
         }
     }
     (void)co_await stream.close();

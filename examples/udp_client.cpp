@@ -57,13 +57,17 @@ task<int> talk(snow::net::address server, std::vector<std::string> messages,
     }
     int failures = 0;
     if (!messages.empty()) {
-        for (auto& message : messages)
-            if (!co_await ask(*socket, std::move(message), server, timeout)) ++failures;
+        for (auto& message : messages) {
+            const bool answered = co_await ask(*socket, std::move(message), server, timeout);
+            if (!answered) ++failures;
+        }
     } else {
         snow::examples::stdin_lines input;
-        while (auto line = co_await input.next()) {
-            if (*line == "exit") break;
-            if (!co_await ask(*socket, std::move(*line), server, timeout)) ++failures;
+        for (;;) {
+            auto line = co_await input.next();
+            if (!line || *line == "exit") break;
+            const bool answered = co_await ask(*socket, std::move(*line), server, timeout);
+            if (!answered) ++failures;
         }
     }
     co_return failures == 0 ? 0 : 1;

@@ -42,8 +42,8 @@ task<int> serve(snow::net::address local) {
         std::string_view text = snow::net::as_text(std::span(buffer).first(received->size));
         if (text.ends_with('\n')) text.remove_suffix(1); // nc sends the newline along
         snow::examples::print_line("from {}: {}", received->sender, text);
-        if (auto sent = co_await socket->send_to(snow::net::as_bytes("ok"), received->sender);
-            !sent)
+        auto sent = co_await socket->send_to(snow::net::as_bytes("ok"), received->sender);
+        if (!sent)
             fmt::print(stderr, "reply to {}: {}\n", received->sender, sent.error().message());
     }
 }

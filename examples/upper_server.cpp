@@ -38,7 +38,8 @@ task<void> upper_case(tcp_stream stream) {
         std::ranges::transform(received, received.begin(), [](std::byte b) {
             return static_cast<std::byte>(std::toupper(std::to_integer<unsigned char>(b)));
         });
-        if (!co_await stream.send_all(received)) break;
+        const auto sent = co_await stream.send_all(received);
+        if (!sent) break;
     }
     (void)co_await stream.close();
 }

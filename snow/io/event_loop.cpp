@@ -32,9 +32,11 @@ event_loop::event_loop(ring r) : ring_(std::move(r)), handle_(std::make_shared<l
     wakeup_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     wakeup_.loop = this;
     wakeup_.on_complete = [](completion* self, const io_uring_cqe&) noexcept {
+        // Only note it: posted work runs in the turn, not inside completion reaping, where
+        // it could nest in another reap (cancel_and_wait) and see half-processed batches.
         auto* wakeup = static_cast<wakeup_read*>(self);
         wakeup->armed = false;
-        if (!wakeup->closing) wakeup->loop->drain_posted();
+        wakeup->fired = true;
     };
     if (wakeup_fd_ >= 0) arm_wakeup();
 }
@@ -144,6 +146,10 @@ void event_loop::turn(const bool& done) {
         ring_.submit_and_wait(timers_.next_deadline() - now_);
     }
     reap();
+    if (wakeup_.fired && !wakeup_.closing) {
+        wakeup_.fired = false;
+        drain_posted();
+    }
     now_ = clock::now();
 }
 

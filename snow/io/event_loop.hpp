@@ -145,6 +145,7 @@ private:
         event_loop* loop;
         std::uint64_t value = 0;
         bool armed = false;
+        bool fired = false;
         bool closing = false;
     };
     int wakeup_fd_ = -1;

@@ -13,10 +13,15 @@ namespace snow::net {
 task<result<tcp_stream>> tcp_stream::connect(address peer, connect_options options) {
     file_descriptor fd(::socket(peer.family(), SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP));
     if (!fd.is_open()) co_return system_error_code(errno);
-    result<void> connected =
-        options.timeout
-            ? co_await io::connect_op(fd.get(), peer.data(), peer.size()).timeout(*options.timeout)
-            : co_await io::connect_op(fd.get(), peer.data(), peer.size());
+    // Awaited in statements of their own: GCC 12 mislays coroutine frames for some co_await
+    // expressions inside conditions.
+    result<void> connected;
+    if (options.timeout) {
+        connected =
+            co_await io::connect_op(fd.get(), peer.data(), peer.size()).timeout(*options.timeout);
+    } else {
+        connected = co_await io::connect_op(fd.get(), peer.data(), peer.size());
+    }
     if (!connected) co_return connected.error();
     tcp_stream stream(std::move(fd));
     if (options.no_delay) (void)stream.set_no_delay(true);

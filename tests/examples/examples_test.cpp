@@ -85,8 +85,8 @@ void raise_descriptor_limit() {
 task<std::string> echo_once(snow::net::address server_address, std::string message) {
     auto stream = co_await snow::net::tcp_stream::connect(server_address, {.timeout = 10s});
     if (!stream) co_return fmt::format("connect: {}", stream.error().message());
-    if (auto sent = co_await stream->send_all(message); !sent)
-        co_return fmt::format("send: {}", sent.error().message());
+    auto sent = co_await stream->send_all(message);
+    if (!sent) co_return fmt::format("send: {}", sent.error().message());
     std::string received;
     std::array<std::byte, 256> buffer;
     while (received.size() < message.size()) {

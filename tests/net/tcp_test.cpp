@@ -48,7 +48,8 @@ task<void> echo_once(tcp_listener& listener) {
     for (;;) {
         auto n = co_await conn->recv(buffer);
         if (!n || *n == 0) co_return;
-        REQUIRE((co_await conn->send_all(std::span(buffer).first(*n))).has_value());
+        auto sent = co_await conn->send_all(std::span(buffer).first(*n));
+        REQUIRE(sent.has_value());
     }
 }
 } // namespace

@@ -25,7 +25,8 @@ inline std::unique_ptr<io::event_loop> make_loop(io::loop_options options = {}) 
 }
 
 inline task<void> watchdog(io::event_loop& loop, std::chrono::milliseconds limit) {
-    if (co_await sleep(limit)) {
+    const bool expired = co_await sleep(limit);
+    if (expired) {
         FAIL_CHECK("watchdog: the test task did not finish in time");
         loop.stop();
     }
