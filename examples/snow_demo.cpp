@@ -1,0 +1,145 @@
+// snow_demo: the original Snow framework's demo app on snow's HTTP server.
+//   GET /index/ → OK, /home/ → home, /plaintext → Hello, World!
+//   GET /async/ → "async" after 5 s on a timer, while everything else is served at once
+//   GET /req/ parks until a GET /stop/ resolves the oldest parked request with "done"
+//   POST /echo → the request body
+// Needs Linux 6.1+ (5.19 at least). Run: build/examples/snow_demo --port 8012 --threads 2
+// Poke: curl localhost:8012/index/;  curl localhost:8012/req/ & curl localhost:8012/stop/
+#include <fmt/format.h>
+
+#include <list>
+#include <memory>
+#include <mutex>
+#include <optional>
+
+#include "cli.hpp"
+#include "snow/future.hpp"
+#include "snow/http/server.hpp"
+#include "snow/io/event_loop.hpp"
+#include "snow/time/sleep.hpp"
+#include "snow/when_all.hpp"
+
+using namespace std::chrono_literals;
+using snow::task;
+using snow::http::request;
+using snow::http::response;
+
+namespace {
+
+/// Parked /req/ requests, oldest first, shared by every loop. A ticket is resolved on the
+/// loop that parked it; a parked client that leaves takes its ticket out of the line.
+class parking_lot {
+public:
+    struct ticket {
+        snow::promise<std::string> promise;
+        std::shared_ptr<snow::io::loop_handle> loop;
+    };
+    using place = std::list<std::shared_ptr<ticket>>::iterator;
+
+    place park(std::shared_ptr<ticket> t) {
+        std::lock_guard lock(mutex_);
+        return waiting_.insert(waiting_.end(), std::move(t));
+    }
+    /// Takes the ticket out of the line if it is still there.
+    void leave(place p, const std::shared_ptr<ticket>& t) {
+        std::lock_guard lock(mutex_);
+        if (!t->loop) return; // already taken by a /stop/
+        waiting_.erase(p);
+        t->loop.reset();
+    }
+    /// The oldest ticket, taken out of the line.
+    std::shared_ptr<ticket> take_oldest(std::shared_ptr<snow::io::loop_handle>& loop) {
+        std::lock_guard lock(mutex_);
+        if (waiting_.empty()) return nullptr;
+        auto t = std::move(waiting_.front());
+        waiting_.pop_front();
+        loop = std::move(t->loop);
+        return t;
+    }
+
+private:
+    std::mutex mutex_;
+    std::list<std::shared_ptr<ticket>> waiting_;
+};
+
+parking_lot lot;
+
+task<response> park(request&) {
+    auto t = std::make_shared<parking_lot::ticket>();
+    t->loop = snow::io::event_loop::current().handle();
+    auto parked = t->promise.get_future();
+    auto place = lot.park(t);
+    auto value = co_await parked; // cancelled when the client goes away
+    lot.leave(place, t);
+    if (!value) co_return snow::http::text(value.error().message(), 503);
+    co_return snow::http::text(std::move(*value));
+}
+
+/// Resolves the oldest parked request that is still there; answers whether one was.
+task<response> stop(request&) {
+    for (;;) {
+        std::shared_ptr<snow::io::loop_handle> owner;
+        auto t = lot.take_oldest(owner);
+        if (!t) co_return snow::http::text("nothing to stop", 404);
+        // Resolve it on its own loop and hear back whether its client was still there.
+        auto ack = std::make_shared<snow::promise<bool>>();
+        auto delivered = ack->get_future();
+        auto here = snow::io::event_loop::current().handle();
+        bool posted = owner->post([t, ack, here] {
+            bool alive = !t->promise.abandoned();
+            if (alive) t->promise.set_value("done");
+            here->post([ack, alive] { ack->set_value(alive); });
+        });
+        if (!posted) continue; // its loop is gone
+        auto ok = co_await delivered;
+        if (ok && *ok) co_return snow::http::text("stop");
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+snow::http::router routes() {
+    snow::http::router r;
+    r.get("/index/", [](request&) -> task<response> { co_return snow::http::text("OK"); });
+    r.get("/home/", [](request&) -> task<response> { co_return snow::http::text("home"); });
+    r.get("/plaintext",
+          [](request&) -> task<response> { co_return snow::http::text("Hello, World!"); });
+    r.get("/async/", [](request&) -> task<response> {
+        (void)co_await snow::ready_after(5s); // the original's TimeoutFuture
+        co_return snow::http::text("async");
+    });
+    r.get("/req/", park);
+    r.get("/stop/", stop);
+    r.post("/echo", [](request& req) -> task<response> {
+        auto type = req.header("Content-Type");
+        auto resp = snow::http::text(std::string(req.body()));
+        if (type) resp.headers.set("Content-Type", *type);
+        co_return resp;
+    });
+    return r;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    snow::examples::command_line cli(
+        argc, argv,
+        "[--host 127.0.0.1] [--port 8012] [--threads N] [--max-body BYTES] [--access-log 1]\n"
+        "       [--header-timeout-ms MS] [--idle-timeout-ms MS] [--shutdown-timeout-ms MS]");
+    snow::http::server_options options;
+    options.host = cli.text("host", "127.0.0.1");
+    options.port = static_cast<std::uint16_t>(cli.number("port", 8012, 0, 65535));
+    options.threads = cli.number("threads", 1, 1, 256);
+    options.limits.max_body_bytes = cli.number("max-body", 1 << 20, 0, 1ull << 32);
+    options.header_timeout =
+        std::chrono::milliseconds(cli.number("header-timeout-ms", 10'000, 1, 30'000));
+    options.idle_timeout =
+        std::chrono::milliseconds(cli.number("idle-timeout-ms", 60'000, 1, 3'600'000));
+    options.shutdown_timeout =
+        std::chrono::milliseconds(cli.number("shutdown-timeout-ms", 10'000, 0, 600'000));
+    const bool log = cli.number("access-log", 0, 0, 1) == 1;
+    cli.finish();
+
+    snow::http::server server(routes());
+    if (log) server.use(snow::http::access_log(stdout));
+    return server.run(options);
+}

@@ -1,0 +1,567 @@
+// snow/http/connection.cpp: the server's per-connection coroutine and the per-loop worker.
+#include "snow/http/connection.hpp"
+
+#include <fmt/format.h>
+#include <sys/uio.h>
+
+#include <algorithm>
+#include <cstring>
+#include <exception>
+
+#include "snow/http/status.hpp"
+#include "snow/http/writer.hpp"
+#include "snow/run.hpp"
+#include "snow/time/sleep.hpp"
+
+namespace snow::http::detail {
+
+namespace {
+constexpr std::size_t initial_input_bytes = 4096;
+constexpr std::size_t flush_threshold = 64 * 1024; // gather pipelined responses up to this
+constexpr std::size_t linger_bytes = 64 * 1024;
+constexpr auto linger_time = std::chrono::seconds(1);
+
+std::span<std::byte> writable(std::vector<char>& buffer, std::size_t from) noexcept {
+    return {reinterpret_cast<std::byte*>(buffer.data()) + from, buffer.size() - from};
+}
+} // namespace
+
+// ---------------------------------------------------------------------------------------
+// deadline
+
+void deadline::arm(std::chrono::milliseconds from_now) {
+    loop_ = &io::event_loop::current();
+    when_ = loop_->now() + from_now;
+    if (!node_.queued()) {
+        node_.deadline = when_;
+        loop_->timers().push(node_);
+    } else if (node_.deadline > when_) {
+        loop_->timers().remove(node_);
+        node_.deadline = when_;
+        loop_->timers().push(node_);
+    }
+}
+
+void deadline::expire(io::timer_node* node) noexcept {
+    auto* self = static_cast<deadline*>(node->context);
+    if (self->when_ == io::clock::time_point::max()) return; // disarmed
+    if (self->when_ > self->loop_->now()) {                  // moved later meanwhile
+        node->deadline = self->when_;
+        self->loop_->timers().push(*node);
+        return;
+    }
+    self->expired_ = true;
+    self->scope_.request();
+}
+
+// ---------------------------------------------------------------------------------------
+// connection
+
+connection::connection(worker& owner, net::tcp_stream stream, net::address peer)
+    : io_scope(&owner.hard_stop)
+    , owner_(owner)
+    , stream_(std::move(stream))
+    , peer_(peer)
+    , deadline_(io_scope)
+    , parser_(owner.options.limits)
+    , chunked_(owner.options.limits) {}
+
+/// Runs the handler. If it finishes at once (the common case) nothing else happens; if it
+/// suspends, the watcher starts: it sends responses already gathered and notices a client
+/// that leaves, whose handler is then cancelled.
+struct connection::handler_run {
+    task<response>& handler;
+    connection& conn;
+    cancel_source& request_scope;
+    cancel_source& watch_scope;
+    bool& watching;
+
+    bool await_ready() const noexcept { return false; }
+    template <typename Promise>
+    bool await_suspend(std::coroutine_handle<Promise> caller) {
+        auto& promise = handler.handle().promise();
+        promise.set_continuation(caller);
+        promise.set_cancellation(&request_scope);
+        if (promise.start_inline(handler.handle())) return false;
+        watching = true;
+        conn.watcher_done_.reset();
+        conn.watcher_ = conn.watch(request_scope, watch_scope);
+        conn.watcher_.handle().promise().set_cancellation(&conn.io_scope);
+        conn.watcher_.handle().resume();
+        return true;
+    }
+    response await_resume() { return handler.handle().promise().take(); }
+};
+
+void connection::rebase_head(const char* old_base) noexcept {
+    const char* new_base = input_.data() + begin_;
+    if (old_base == new_base) return;
+    auto move = [&](std::string_view& v) {
+        if (v.data() != nullptr && !v.empty())
+            v = std::string_view(new_base + (v.data() - old_base), v.size());
+    };
+    move(head_.method_name);
+    move(head_.target);
+    move(head_.path);
+    move(head_.query);
+    for (auto& field : head_.fields) {
+        move(field.name);
+        move(field.value);
+    }
+}
+
+void connection::ensure_capacity(std::size_t wanted, bool head_complete) {
+    if (input_.size() - begin_ >= wanted && end_ < input_.size()) return;
+    const char* old_base = input_.data() + begin_;
+    if (begin_ > 0) {
+        std::memmove(input_.data(), input_.data() + begin_, end_ - begin_);
+        end_ -= begin_;
+        begin_ = 0;
+    }
+    if (input_.size() < wanted || end_ == input_.size())
+        input_.resize(std::max({wanted, input_.size() * 2, initial_input_bytes}));
+    // The head's views point into the message; the parser rebases its own while a head is
+    // incomplete, so only a complete head is moved here.
+    if (head_complete) rebase_head(old_base);
+}
+
+task<result<std::size_t>> connection::receive(bool head_complete) {
+    ensure_capacity(end_ - begin_ + 1, head_complete);
+    auto n = co_await stream_.recv(writable(input_, end_));
+    if (n) end_ += *n;
+    co_return n;
+}
+
+task<result<void>> connection::flush() {
+    auto sent = co_await stream_.send_all(std::string_view(output_));
+    output_.clear();
+    co_return sent;
+}
+
+task<void> connection::linger_close() {
+    // Closing with unread input makes the kernel send RST, which can destroy the response
+    // still in flight to the client; read a little first (nginx's lingering close).
+    (void)co_await stream_.shutdown(SHUT_WR);
+    const auto until = io::clock::now() + linger_time;
+    std::size_t drained = 0;
+    ensure_capacity(end_ - begin_ + 1, false);
+    while (drained < linger_bytes) {
+        auto left = until - io::clock::now();
+        if (left <= io::clock::duration::zero()) break;
+        auto n = co_await stream_.recv(writable(input_, 0))
+                     .timeout(std::chrono::duration_cast<std::chrono::nanoseconds>(left));
+        if (!n || *n == 0) break;
+        drained += *n;
+    }
+}
+
+task<void> connection::reject(int status, std::string_view reason) {
+    ++owner_.owner.mutable_stats().rejected;
+    response r = text(fmt::format("{} {}: {}\n", status, reason_phrase(status), reason), status);
+    write_response(output_, r, {.version_minor = 1, .head_request = false, .keep_alive = false});
+    deadline_.arm(owner_.options.write_timeout);
+    const auto sent = co_await flush();
+    if (sent) co_await linger_close();
+}
+
+task<result<std::string_view>> connection::read_body(std::size_t head_bytes, errc& failure) {
+    message_bytes_ = head_bytes;
+    const body_framing framing = head_.body;
+    if (framing.kind == body_kind::none) co_return std::string_view{};
+
+    if (head_.expect_continue && end_ - begin_ == head_bytes) {
+        // The client waits for this before sending the body (RFC 9110 §10.1.1).
+        output_.append("HTTP/1.1 100 Continue\r\n\r\n");
+        auto sent = co_await flush();
+        if (!sent) co_return sent.error();
+    }
+
+    if (framing.kind == body_kind::content_length) {
+        const std::size_t total = head_bytes + static_cast<std::size_t>(framing.content_length);
+        while (end_ - begin_ < total) {
+            ensure_capacity(total, true);
+            auto n = co_await receive(true);
+            if (!n) co_return n.error();
+            if (*n == 0) co_return make_error_code(snow::errc::eof);
+        }
+        message_bytes_ = total;
+        co_return std::string_view(input_.data() + begin_ + head_bytes, framing.content_length);
+    }
+
+    // Chunked: decode in place. Offsets are relative to begin_, which may move when the
+    // buffer is compacted. Decoded bytes sit at [head_bytes, head_bytes + decoded);
+    // undecoded input at [undecoded, end_).
+    chunked_.reset();
+    std::size_t decoded = 0;
+    std::size_t undecoded = head_bytes;
+    for (;;) {
+        if (begin_ + undecoded < end_) {
+            char* from = input_.data() + begin_ + undecoded;
+            auto step = chunked_.decode_in_place(std::span<char>(from, end_ - begin_ - undecoded));
+            if (step.failed()) {
+                failure = step.error();
+                co_return make_error_code(step.error());
+            }
+            std::memmove(input_.data() + begin_ + head_bytes + decoded, step.data().data(),
+                         step.data().size());
+            decoded += step.data().size();
+            undecoded += step.consumed();
+            if (step.complete()) {
+                message_bytes_ = undecoded;
+                co_return std::string_view(input_.data() + begin_ + head_bytes, decoded);
+            }
+        }
+        // Keep only the decoded body and the undecoded tail before reading more.
+        const std::size_t tail = end_ - begin_ - undecoded;
+        std::memmove(input_.data() + begin_ + head_bytes + decoded,
+                     input_.data() + begin_ + undecoded, tail);
+        undecoded = head_bytes + decoded;
+        end_ = begin_ + undecoded + tail;
+        auto n = co_await receive(true);
+        if (!n) co_return n.error();
+        if (*n == 0) co_return make_error_code(snow::errc::eof);
+    }
+}
+
+task<void> connection::watch(cancel_source& request_scope, cancel_source& watch_scope) {
+    if (!output_.empty()) {
+        deadline_.arm(owner_.options.write_timeout);
+        auto sent = co_await flush();
+        deadline_.disarm();
+        if (!sent) {
+            write_failed_ = true;
+            request_scope.request();
+        }
+    }
+    if (!write_failed_ && !watch_scope.requested()) {
+        if (side_.empty()) side_.resize(1024);
+        auto look = [](net::tcp_stream& s, std::span<std::byte> into) -> task<result<std::size_t>> {
+            co_return co_await s.recv(into);
+        };
+        auto recv =
+            look(stream_, std::span(reinterpret_cast<std::byte*>(side_.data()), side_.size()));
+        recv.handle().promise().set_cancellation(&watch_scope);
+        auto n = co_await std::move(recv);
+        if (n && *n > 0) {
+            side_bytes_ = *n; // pipelined bytes: kept for after the handler
+        } else if (n || n.error() != std::errc::operation_canceled) {
+            peer_gone_ = true; // EOF or reset: nobody is waiting for this response
+            request_scope.request();
+        }
+    }
+    watcher_done_.set();
+}
+
+task<response> connection::dispatch(request& req, cancel_source& request_scope) {
+    const auto started = io::clock::now();
+    server& srv = owner_.owner;
+    response resp;
+    bool answered = false;
+    for (const auto& m : srv.middlewares()) {
+        if (!m.before) continue;
+        if (auto early = m.before(req)) {
+            resp = std::move(*early);
+            answered = true;
+            break;
+        }
+    }
+    if (!answered) {
+        auto match = srv.routes().find(head_.method, head_.path);
+        if (match.status == 200) {
+            req.set_route(std::move(match.params), std::move(match.groups));
+            cancel_source watch_scope(&io_scope);
+            bool watching = false;
+            std::exception_ptr failure;
+            try {
+                task<response> handler = (*match.target)(req);
+                resp = co_await handler_run{handler, *this, request_scope, watch_scope, watching};
+            } catch (...) {
+                failure = std::current_exception();
+            }
+            if (watching) {
+                watch_scope.request();
+                co_await watcher_done_.wait();
+                watcher_ = task<void>{};
+            }
+            if (failure) {
+                ++srv.mutable_stats().handler_errors;
+                try {
+                    std::rethrow_exception(failure);
+                } catch (const std::exception& e) {
+                    fmt::print(stderr, "snow: handler for {} {} failed: {}\n", req.method_name(),
+                               req.target(), e.what());
+                } catch (...) {
+                    fmt::print(stderr,
+                               "snow: handler for {} {} failed with a non-standard exception\n",
+                               req.method_name(), req.target());
+                }
+                resp = status_page(500);
+            }
+        } else if (match.status == 405) {
+            resp = status_page(405);
+            resp.headers.add("Allow", match.allow);
+        } else {
+            resp = text("Not Found", 404);
+        }
+    }
+    for (const auto& m : srv.middlewares())
+        if (m.after) m.after(req, resp, io::clock::now() - started);
+    co_return resp;
+}
+
+namespace {
+/// Writes a streamed body straight to the socket, one chunk per write.
+class chunk_sink final : public body_writer {
+public:
+    chunk_sink(net::tcp_stream& stream, bool chunked) noexcept
+        : stream_(stream)
+        , chunked_(chunked) {}
+    task<result<void>> write(std::string_view data) override {
+        if (data.empty()) co_return result<void>{};
+        if (!chunked_) co_return co_await stream_.send_all(data);
+        char size_line[24];
+        auto end = fmt::format_to(size_line, "{:x}\r\n", data.size());
+        std::array<iovec, 3> parts{iovec{size_line, static_cast<std::size_t>(end - size_line)},
+                                   iovec{const_cast<char*>(data.data()), data.size()},
+                                   iovec{const_cast<char*>("\r\n"), 2}};
+        co_return co_await stream_.send_all(std::span<iovec>(parts));
+    }
+
+private:
+    net::tcp_stream& stream_;
+    bool chunked_;
+};
+} // namespace
+
+task<result<void>> connection::stream_body(response& resp, bool chunked) {
+    chunk_sink sink(stream_, chunked);
+    auto produced = co_await resp.stream(sink);
+    if (!produced) co_return produced;
+    if (chunked) co_return co_await stream_.send_all("0\r\n\r\n");
+    co_return result<void>{};
+}
+
+task<void> connection::run() {
+    const server_options& options = owner_.options;
+    server_stats& stats = owner_.owner.mutable_stats();
+    deadline_.arm(options.header_timeout); // a connection that sends nothing is cut off too
+    for (;;) {
+        // --- the head ---
+        parse_result parsed = parse_result::need_more();
+        for (;;) {
+            parsed = parser_.parse(std::string_view(input_.data() + begin_, end_ - begin_), head_);
+            if (!parsed.incomplete()) break;
+            if (!output_.empty()) {
+                const auto sent = co_await flush();
+                if (!sent) co_return;
+            }
+            idle = begin_ == end_;
+            if (idle && owner_.draining) co_return;
+            auto n = co_await receive(false);
+            if (!n || *n == 0) {
+                if (deadline_.expired()) {
+                    ++stats.timeouts;
+                    if (!idle) co_await reject(408, "the request head did not arrive in time");
+                }
+                co_return;
+            }
+            if (idle) deadline_.arm(options.header_timeout);
+            idle = false;
+        }
+        if (parsed.failed()) {
+            co_await reject(status_for(parsed.error()), make_error_code(parsed.error()).message());
+            co_return;
+        }
+
+        // --- the body ---
+        deadline_.arm(options.body_timeout);
+        errc body_failure{};
+        auto body = co_await read_body(parsed.consumed(), body_failure);
+        if (!body) {
+            if (body_failure != errc{}) {
+                co_await reject(status_for(body_failure), make_error_code(body_failure).message());
+            } else if (deadline_.expired()) {
+                ++stats.timeouts;
+                co_await reject(408, "the request body did not arrive in time");
+            }
+            co_return;
+        }
+
+        // --- the handler ---
+        ++stats.requests;
+        deadline_.disarm(); // a handler may take as long as it needs (long polls)
+        const int version_minor = head_.version_minor;
+        const bool head_request = head_.method == method::head;
+        cancel_source request_scope(&owner_.hard_stop);
+        request req(head_, *body, peer_);
+        response resp = co_await dispatch(req, request_scope);
+        if (write_failed_) co_return;
+        const bool keep_alive =
+            head_.keep_alive && !owner_.draining && !peer_gone_ && !wants_close(resp);
+        const write_context context{version_minor, head_request, keep_alive};
+
+        // The request is done with: its bytes leave the buffer, and pipelined bytes the
+        // watcher read join what follows.
+        begin_ += message_bytes_;
+        if (begin_ == end_) begin_ = end_ = 0;
+        if (side_bytes_ > 0) {
+            ensure_capacity(end_ - begin_ + side_bytes_, false);
+            std::memcpy(input_.data() + end_, side_.data(), side_bytes_);
+            end_ += side_bytes_;
+            side_bytes_ = 0;
+        }
+
+        // --- the response ---
+        deadline_.arm(options.write_timeout);
+        if (resp.stream && !head_request && !status_forbids_body(resp.status)) {
+            write_head(output_, resp, context);
+            const auto head_sent = co_await flush();
+            if (!head_sent) co_return;
+            const auto body_sent = co_await stream_body(resp, version_minor >= 1);
+            if (!body_sent) co_return;
+            if (version_minor == 0) co_return; // the body ran until close
+        } else {
+            write_response(output_, resp, context);
+        }
+        if (!keep_alive) {
+            const auto sent = co_await flush();
+            if (sent) {
+                if (end_ > begin_)
+                    co_await linger_close();
+                else
+                    (void)co_await stream_.shutdown(SHUT_WR);
+            }
+            co_return;
+        }
+        if (output_.size() >= flush_threshold) {
+            const auto sent = co_await flush();
+            if (!sent) co_return;
+        }
+        deadline_.arm(begin_ == end_ ? options.idle_timeout : options.header_timeout);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// worker
+
+worker::worker(server& owner_server, net::tcp_listener listener, server_options opts)
+    : owner(owner_server)
+    , options(std::move(opts))
+    , listener_(std::move(listener)) {}
+
+worker::~worker() {
+    *alive_ = false;
+}
+
+void worker::add(connection* c) noexcept {
+    c->next = connections_;
+    if (connections_) connections_->prev = c;
+    connections_ = c;
+    ++live_;
+    ++owner.mutable_stats().connections_open;
+}
+
+void worker::remove(connection* c) noexcept {
+    (c->prev ? c->prev->next : connections_) = c->next;
+    if (c->next) c->next->prev = c->prev;
+    --live_;
+    --owner.mutable_stats().connections_open;
+    if (draining && live_ == 0) drained_.set();
+}
+
+namespace {
+task<void> serve_connection(std::unique_ptr<connection> conn, worker& w) {
+    w.add(conn.get());
+    auto life = conn->run();
+    life.handle().promise().set_cancellation(&conn->io_scope);
+    try {
+        co_await std::move(life);
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "snow: connection failed: {}\n", e.what());
+    }
+    w.remove(conn.get());
+}
+} // namespace
+
+task<void> worker::accept_loop() {
+    server_stats& stats = owner.mutable_stats();
+    auto last_warning = io::clock::time_point{};
+    while (!draining) {
+        if (stats.connections_open.load(std::memory_order_relaxed) >= options.max_connections) {
+            const bool slept = co_await sleep(std::chrono::milliseconds(10));
+            if (!slept) break;
+            continue;
+        }
+        auto conn = co_await listener_.accept();
+        if (!conn) {
+            const auto error = conn.error();
+            if (error == std::errc::operation_canceled) break;
+            if (error == std::errc::too_many_files_open ||
+                error == std::errc::too_many_files_open_in_system ||
+                error == std::errc::no_buffer_space || error == std::errc::not_enough_memory) {
+                // Out of descriptors: pause accepting instead of spinning on the error.
+                if (io::clock::now() - last_warning > std::chrono::seconds(1)) {
+                    fmt::print(stderr, "snow: accept paused: {}\n", error.message());
+                    last_warning = io::clock::now();
+                }
+                const bool slept = co_await sleep(std::chrono::milliseconds(50));
+                if (!slept) break;
+            }
+            continue;
+        }
+        ++stats.connections_accepted;
+        auto peer = conn->peer_address();
+        spawn(serve_connection(
+            std::make_unique<connection>(*this, std::move(*conn), peer.value_or(net::address{})),
+            *this));
+    }
+    listener_ = net::tcp_listener{}; // refuse new connections while draining
+}
+
+namespace {
+/// Cancels everything still running once the drain deadline passes. A free function: GCC 12
+/// lays out the frame of an equivalent parameterless member coroutine inconsistently.
+task<void> drain_deadline(std::chrono::milliseconds limit, cancel_source& hard_stop, event& done) {
+    const bool expired = co_await sleep(limit);
+    if (expired) hard_stop.request();
+    done.set();
+}
+} // namespace
+
+void worker::begin_shutdown() {
+    if (draining) return;
+    draining = true;
+    accept_scope_.request();
+    for (connection* c = connections_; c != nullptr;) {
+        connection* next = c->next;
+        if (c->idle) c->io_scope.request();
+        c = next;
+    }
+    drain_timer_started_ = true;
+    auto timer = drain_deadline(options.shutdown_timeout, hard_stop, drain_timer_done_);
+    timer.handle().promise().set_cancellation(&drain_timer_scope_);
+    spawn(std::move(timer));
+}
+
+void worker::post_shutdown() {
+    loop_->post([this, alive = alive_] {
+        if (*alive) begin_shutdown();
+    });
+}
+
+task<void> worker::run() {
+    loop_ = io::event_loop::current().handle();
+    owner.attach(this);
+    auto accepting = accept_loop();
+    accepting.handle().promise().set_cancellation(&accept_scope_);
+    co_await std::move(accepting);
+    if (!draining) begin_shutdown();
+    if (live_ > 0) co_await drained_.wait();
+    if (drain_timer_started_) {
+        drain_timer_scope_.request();
+        co_await drain_timer_done_.wait();
+    }
+    owner.detach(this);
+}
+
+} // namespace snow::http::detail

@@ -1,0 +1,142 @@
+// snow/http/connection.hpp: one HTTP/1.1 connection on the server: read → parse → route →
+// handle → write, repeated while keep-alive holds. Also the per-loop worker that accepts
+// connections and drains them on stop. Internal to the server.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "snow/event.hpp"
+#include "snow/http/parser.hpp"
+#include "snow/http/request.hpp"
+#include "snow/http/response.hpp"
+#include "snow/http/server.hpp"
+#include "snow/io/event_loop.hpp"
+#include "snow/net/tcp_listener.hpp"
+#include "snow/net/tcp_stream.hpp"
+
+namespace snow::http::detail {
+
+class connection;
+
+/// One deadline per connection, kept lazily in the loop's timer heap: moving it later only
+/// stores the new time, and the heap entry is re-queued when the old one expires. When it
+/// really expires it cancels the connection's I/O scope.
+class deadline {
+public:
+    explicit deadline(cancel_source& scope) noexcept : scope_(scope) {
+        node_.context = this;
+        node_.on_expire = &deadline::expire;
+    }
+    deadline(const deadline&) = delete;
+    deadline& operator=(const deadline&) = delete;
+    ~deadline() {
+        if (node_.queued()) loop_->timers().remove(node_);
+    }
+
+    void arm(std::chrono::milliseconds from_now);
+    void disarm() noexcept { when_ = io::clock::time_point::max(); }
+    bool expired() const noexcept { return expired_; }
+
+private:
+    static void expire(io::timer_node* node) noexcept;
+
+    cancel_source& scope_;
+    io::event_loop* loop_ = nullptr;
+    io::timer_node node_;
+    io::clock::time_point when_ = io::clock::time_point::max();
+    bool expired_ = false;
+};
+
+class worker {
+public:
+    worker(server& owner, net::tcp_listener listener, server_options options);
+    worker(const worker&) = delete;
+    worker& operator=(const worker&) = delete;
+    ~worker();
+
+    /// Accepts until stopped, then waits for every connection to end.
+    task<void> run();
+    /// Loop thread only: stop accepting, close idle connections, start the drain deadline.
+    void begin_shutdown();
+    void post_shutdown(); // any thread
+
+    server& owner;
+    const server_options options;
+    bool draining = false;
+    cancel_source hard_stop; ///< cancels every connection's I/O and handlers
+
+    void add(connection* c) noexcept;
+    void remove(connection* c) noexcept;
+
+private:
+    task<void> accept_loop();
+
+    net::tcp_listener listener_;
+    cancel_source accept_scope_;
+    cancel_source drain_timer_scope_;
+    std::shared_ptr<io::loop_handle> loop_;
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true); // for posts that arrive late
+    connection* connections_ = nullptr;                          // intrusive list
+    std::size_t live_ = 0;
+    event drained_;
+    event drain_timer_done_;
+    bool drain_timer_started_ = false;
+};
+
+class connection {
+public:
+    connection(worker& owner, net::tcp_stream stream, net::address peer);
+    connection(const connection&) = delete;
+    connection& operator=(const connection&) = delete;
+
+    /// The connection's life; returns when it should close.
+    task<void> run();
+
+    cancel_source io_scope; ///< its reads and writes; cancelled by deadlines and shutdown
+    bool idle = true;       ///< waiting for a request with nothing of it received
+    connection* prev = nullptr;
+    connection* next = nullptr;
+
+private:
+    struct handler_run;
+
+    task<result<std::size_t>> receive(bool head_complete);
+    task<result<void>> flush();
+    task<void> reject(int status, std::string_view reason);
+    task<void> linger_close();
+    task<result<std::string_view>> read_body(std::size_t head_bytes, errc& failure);
+    task<response> dispatch(request& req, cancel_source& request_scope);
+    task<void> watch(cancel_source& request_scope, cancel_source& watch_scope);
+    task<result<void>> stream_body(response& resp, bool chunked);
+    void rebase_head(const char* old_base) noexcept;
+    void ensure_capacity(std::size_t wanted, bool head_complete);
+
+    worker& owner_;
+    net::tcp_stream stream_;
+    net::address peer_;
+    deadline deadline_;
+    request_parser parser_;
+    request_head head_;
+    chunked_decoder chunked_;
+
+    std::vector<char> input_; // [begin_, end_) is unconsumed input
+    std::size_t begin_ = 0;
+    std::size_t end_ = 0;
+    std::size_t message_bytes_ = 0; // head and raw body of the current request
+    std::string output_;            // responses not yet sent
+
+    // While a handler is suspended, a watcher flushes pending output and watches the socket
+    // for the client leaving, reading into its own buffer so the request's views stay put.
+    task<void> watcher_;
+    event watcher_done_;
+    std::vector<char> side_;
+    std::size_t side_bytes_ = 0;
+    bool peer_gone_ = false;
+    bool write_failed_ = false;
+};
+
+} // namespace snow::http::detail
