@@ -12,6 +12,7 @@
 #include "snow/http/writer.hpp"
 #include "snow/run.hpp"
 #include "snow/time/sleep.hpp"
+#include "snow/time/timeout.hpp"
 
 namespace snow::http::detail {
 
@@ -156,11 +157,19 @@ task<void> connection::linger_close() {
 }
 
 task<void> connection::reject(int status, std::string_view reason) {
+    // A deadline that expired has cancelled the connection's I/O scope, and the answer must
+    // still go out: it runs under the server's hard stop with a write deadline of its own.
+    auto answer = answer_and_close(status, std::string(reason));
+    answer.handle().promise().set_cancellation(&owner_.hard_stop);
+    return answer;
+}
+
+task<void> connection::answer_and_close(int status, std::string reason) {
     ++owner_.owner.mutable_stats().rejected;
     response r = text(fmt::format("{} {}: {}\n", status, reason_phrase(status), reason), status);
     write_response(output_, r, {.version_minor = 1, .head_request = false, .keep_alive = false});
-    deadline_.arm(owner_.options.write_timeout);
-    const auto sent = co_await flush();
+    deadline_.disarm();
+    const auto sent = co_await with_timeout(flush(), owner_.options.write_timeout);
     if (sent) co_await linger_close();
 }
 
@@ -457,8 +466,7 @@ void worker::add(connection* c) noexcept {
     c->next = connections_;
     if (connections_) connections_->prev = c;
     connections_ = c;
-    ++live_;
-    ++owner.mutable_stats().connections_open;
+    ++live_; // connections_open was counted at accept
 }
 
 void worker::remove(connection* c) noexcept {
@@ -487,11 +495,6 @@ task<void> worker::accept_loop() {
     server_stats& stats = owner.mutable_stats();
     auto last_warning = io::clock::time_point{};
     while (!draining) {
-        if (stats.connections_open.load(std::memory_order_relaxed) >= options.max_connections) {
-            const bool slept = co_await sleep(std::chrono::milliseconds(10));
-            if (!slept) break;
-            continue;
-        }
         auto conn = co_await listener_.accept();
         if (!conn) {
             const auto error = conn.error();
@@ -509,6 +512,18 @@ task<void> worker::accept_loop() {
             }
             continue;
         }
+        // At the limit the newcomer waits, unserved, until a place frees up; behind it the
+        // kernel's backlog holds the rest.
+        bool stopped = false;
+        while (stats.connections_open.load(std::memory_order_relaxed) >= options.max_connections) {
+            const bool slept = co_await sleep(std::chrono::milliseconds(10));
+            if (!slept) {
+                stopped = true;
+                break;
+            }
+        }
+        if (stopped) break;
+        ++stats.connections_open;
         ++stats.connections_accepted;
         auto peer = conn->peer_address();
         spawn(serve_connection(

@@ -107,6 +107,7 @@ private:
     task<result<std::size_t>> receive(bool head_complete);
     task<result<void>> flush();
     task<void> reject(int status, std::string_view reason);
+    task<void> answer_and_close(int status, std::string reason);
     task<void> linger_close();
     task<result<std::string_view>> read_body(std::size_t head_bytes, errc& failure);
     task<response> dispatch(request& req, cancel_source& request_scope);

@@ -1,0 +1,318 @@
+// tests/http/demo_test.cpp: the snow_demo program end to end. Each test starts the built demo
+// (found through $SNOW_EXAMPLES) with --port 0, learns the port from its "listening on" line,
+// and talks to it over 127.0.0.1 with plain blocking sockets that share nothing with snow.
+#include <doctest/doctest.h>
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "support/run_test.hpp"
+
+#include "examples/child_process.hpp"
+#include "http/support/blocking_client.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using snow::testing::blocking_client;
+using snow::testing::child_process;
+using snow::testing::raw_response;
+using steady = std::chrono::steady_clock;
+
+/// The demo uses multishot accept (5.19) and io_uring itself: skip (exit 77, meson SKIP) on
+/// a machine without them rather than fail.
+void require_kernel() {
+    static const bool checked = [] {
+        utsname name{};
+        unsigned major = 0;
+        unsigned minor = 0;
+        if (::uname(&name) == 0 && std::sscanf(name.release, "%u.%u", &major, &minor) == 2 &&
+            (major < 5 || (major == 5 && minor < 19))) {
+            std::fprintf(stderr, "kernel %s is older than 5.19: skipping\n", name.release);
+            std::exit(77);
+        }
+        (void)snow::testing::make_loop(); // exits 77 without io_uring
+        return true;
+    }();
+    (void)checked;
+}
+
+std::string demo_path() {
+    const char* dir = std::getenv("SNOW_EXAMPLES");
+    REQUIRE_MESSAGE(dir != nullptr, "SNOW_EXAMPLES must name the built examples directory");
+    return fmt::format("{}/snow_demo", dir);
+}
+
+/// snow_demo started with --port 0 (and `extra` flags), with its bound port.
+struct demo {
+    child_process process;
+    std::uint16_t port = 0;
+
+    explicit demo(std::vector<std::string> extra = {})
+        : process((require_kernel(), demo_path()), with_port_zero(std::move(extra))) {
+        // "snow: listening on http://127.0.0.1:PORT/ (1 thread)"
+        constexpr std::string_view prefix = "snow: listening on http://127.0.0.1:";
+        auto line = process.wait_for_line(
+            [prefix](std::string_view l) { return l.starts_with(prefix); }, 10s);
+        REQUIRE_MESSAGE(line.has_value(), "snow_demo did not announce its port; it printed:\n",
+                        process.transcript());
+        port = static_cast<std::uint16_t>(std::stoul(line->substr(prefix.size())));
+        REQUIRE(port != 0);
+    }
+
+    static std::vector<std::string> with_port_zero(std::vector<std::string> extra) {
+        extra.insert(extra.begin(), {"--host", "127.0.0.1", "--port", "0"});
+        return extra;
+    }
+};
+
+std::string get(std::string_view path) {
+    return fmt::format("GET {} HTTP/1.1\r\nHost: demo\r\n\r\n", path);
+}
+
+/// One request on its own connection.
+std::optional<raw_response> round_trip(std::uint16_t port, std::string_view bytes,
+                                       std::chrono::milliseconds timeout = 5s) {
+    blocking_client client(port);
+    if (!client.is_open() || !client.send_all(bytes)) return std::nullopt;
+    return client.read_response(timeout);
+}
+
+/// A request on an existing connection.
+std::optional<raw_response> round_trip(blocking_client& client, std::string_view bytes,
+                                       std::chrono::milliseconds timeout = 5s) {
+    if (!client.send_all(bytes)) return std::nullopt;
+    return client.read_response(timeout);
+}
+
+/// Two round trips on `control`: by the time they are answered, the single-threaded demo has
+/// read what an earlier connection sent (and parked it, for /req/).
+void settle(blocking_client& control) {
+    for (int i = 0; i < 2; ++i) {
+        auto r = round_trip(control, get("/index/"));
+        REQUIRE(r.has_value());
+        REQUIRE(r->body == "OK");
+    }
+}
+
+void raise_descriptor_limit(rlim_t wanted) {
+    rlimit limit{};
+    REQUIRE(::getrlimit(RLIMIT_NOFILE, &limit) == 0);
+    if (limit.rlim_cur >= wanted) return;
+    limit.rlim_cur = std::min(limit.rlim_max, std::max(limit.rlim_cur, wanted));
+    REQUIRE(::setrlimit(RLIMIT_NOFILE, &limit) == 0);
+    if (limit.rlim_cur < wanted) {
+        MESSAGE("RLIMIT_NOFILE hard limit " << limit.rlim_max << " is too low: skipping");
+        std::exit(77);
+    }
+}
+
+/// How many of `clients[from..]` have bytes (or EOF) waiting right now: one poll(2) for all.
+std::size_t readable_among(const std::vector<std::unique_ptr<blocking_client>>& clients,
+                           std::size_t from) {
+    std::vector<pollfd> fds;
+    fds.reserve(clients.size() - from);
+    for (std::size_t i = from; i < clients.size(); ++i)
+        fds.push_back({.fd = clients[i]->native_handle(), .events = POLLIN, .revents = 0});
+    if (fds.empty()) return 0;
+    int ready = ::poll(fds.data(), fds.size(), 0);
+    return ready < 0 ? 0 : static_cast<std::size_t>(ready);
+}
+
+} // namespace
+
+TEST_SUITE_BEGIN("http.demo");
+
+TEST_CASE("the demo answers /index/, /home/, /plaintext and 404 on one connection") {
+    demo d;
+    blocking_client client(d.port);
+    REQUIRE(client.is_open());
+    struct expectation {
+        std::string_view path;
+        int status;
+        std::string_view body;
+    };
+    for (auto [path, status, body] :
+         {expectation{"/index/", 200, "OK"}, expectation{"/home/", 200, "home"},
+          expectation{"/plaintext", 200, "Hello, World!"},
+          expectation{"/no/such/page", 404, "Not Found"}}) {
+        CAPTURE(path);
+        auto r = round_trip(client, get(path));
+        REQUIRE(r.has_value());
+        CHECK(r->status == status);
+        CHECK(r->body == body);
+        CHECK(r->header("Content-Length") == std::to_string(body.size()));
+    }
+}
+
+TEST_CASE("the demo echoes POST /echo bodies sent with Content-Length and chunked") {
+    demo d;
+    blocking_client client(d.port);
+    REQUIRE(client.is_open());
+    const std::string_view json = R"({"snow": true})";
+    auto sized = round_trip(client, fmt::format("POST /echo HTTP/1.1\r\nHost: demo\r\n"
+                                                "Content-Type: application/json\r\n"
+                                                "Content-Length: {}\r\n\r\n{}",
+                                                json.size(), json));
+    REQUIRE(sized.has_value());
+    CHECK(sized->status == 200);
+    CHECK(sized->body == json);
+    CHECK(sized->header("Content-Type") == "application/json");
+
+    auto chunked = round_trip(client, "POST /echo HTTP/1.1\r\nHost: demo\r\n"
+                                      "Transfer-Encoding: chunked\r\n\r\n"
+                                      "6\r\nhello \r\n5\r\nworld\r\n0\r\n\r\n");
+    REQUIRE(chunked.has_value());
+    CHECK(chunked->status == 200);
+    CHECK(chunked->body == "hello world");
+}
+
+TEST_CASE("/stop/ with nothing parked answers 404 nothing to stop") {
+    demo d;
+    auto r = round_trip(d.port, get("/stop/"));
+    REQUIRE(r.has_value());
+    CHECK(r->status == 404);
+    CHECK(r->body == "nothing to stop");
+}
+
+TEST_CASE("a thousand parked /req/ are resolved by a thousand /stop/ in the order they parked") {
+    constexpr std::size_t parked_count = 1000;
+    raise_descriptor_limit(parked_count + 64);
+    demo d;
+    blocking_client control(d.port);
+    REQUIRE(control.is_open());
+
+    std::vector<std::unique_ptr<blocking_client>> parked;
+    parked.reserve(parked_count);
+    for (std::size_t i = 0; i < parked_count; ++i) {
+        auto client = std::make_unique<blocking_client>(d.port);
+        REQUIRE_MESSAGE(client->is_open(), "connection ", i, " failed");
+        REQUIRE(client->send_all(get("/req/")));
+        parked.push_back(std::move(client));
+        settle(control); // parks them one at a time, so the parking order is known
+    }
+    CHECK(readable_among(parked, 0) == 0); // nobody has been answered yet
+
+    std::size_t in_order = 0;
+    std::size_t answered_early = 0;
+    for (std::size_t i = 0; i < parked_count; ++i) {
+        auto stopped = round_trip(control, get("/stop/"));
+        REQUIRE_MESSAGE(stopped.has_value(), "/stop/ number ", i, " was not answered");
+        REQUIRE(stopped->body == "stop");
+        auto done = parked[i]->read_response(5s);
+        REQUIRE_MESSAGE(done.has_value(), "/req/ number ", i, " was not resolved by its /stop/");
+        if (done->status == 200 && done->body == "done") ++in_order;
+        answered_early += readable_among(parked, i + 1); // later ones must still wait
+    }
+    CHECK(in_order == parked_count);
+    CHECK(answered_early == 0);
+
+    auto nothing = round_trip(control, get("/stop/"));
+    REQUIRE(nothing.has_value());
+    CHECK(nothing->status == 404);
+    CHECK(nothing->body == "nothing to stop");
+}
+
+TEST_CASE("a parked client that leaves does not swallow the /stop/ meant for the next") {
+    demo d;
+    blocking_client control(d.port);
+    REQUIRE(control.is_open());
+    blocking_client first(d.port);
+    REQUIRE(first.send_all(get("/req/")));
+    settle(control);
+    blocking_client second(d.port);
+    REQUIRE(second.send_all(get("/req/")));
+    settle(control);
+
+    first.close();
+    // The demo notices the close when the kernel reports it; give it that moment.
+    std::this_thread::sleep_for(200ms);
+
+    auto stopped = round_trip(control, get("/stop/"));
+    REQUIRE(stopped.has_value());
+    CHECK(stopped->body == "stop");
+    auto done = second.read_response(3s);
+    REQUIRE_MESSAGE(done.has_value(), "the second parked request was not resolved");
+    CHECK(done->body == "done");
+
+    auto nothing = round_trip(control, get("/stop/"));
+    REQUIRE(nothing.has_value());
+    CHECK(nothing->body == "nothing to stop");
+}
+
+TEST_CASE("/async/ does not hold up /index/ and answers async after five seconds") {
+    demo d;
+    blocking_client slow(d.port);
+    REQUIRE(slow.is_open());
+    const auto sent = steady::now();
+    REQUIRE(slow.send_all(get("/async/")));
+
+    const auto asked = steady::now();
+    auto quick = round_trip(d.port, get("/index/"));
+    const auto quick_took = steady::now() - asked;
+    REQUIRE(quick.has_value());
+    CHECK(quick->body == "OK");
+    CHECK(quick_took < 1s);
+    CHECK_FALSE(slow.readable_now());
+
+    auto answer = slow.read_response(10s);
+    const auto slow_took = steady::now() - sent;
+    REQUIRE(answer.has_value());
+    CHECK(answer->status == 200);
+    CHECK(answer->body == "async");
+    CHECK(slow_took >= 4950ms);
+}
+
+TEST_CASE("SIGTERM drains the demo: requests in flight are answered and it exits 0") {
+    demo d;
+    blocking_client control(d.port);
+    REQUIRE(control.is_open());
+    blocking_client parked(d.port);
+    REQUIRE(parked.send_all(get("/req/")));
+    // A /stop/ whose head is still arriving: in flight, so the drain waits for it.
+    blocking_client stopper(d.port);
+    REQUIRE(stopper.send_all("GET /stop/ HTTP/1.1\r\nHost: demo\r\n"));
+    settle(control);
+
+    REQUIRE(::kill(d.process.pid(), SIGTERM) == 0);
+    CHECK(control.closed_by_peer(3s)); // idle: closed at once
+
+    // New connections are refused once the listener is closed.
+    bool refused = false;
+    for (int attempt = 0; attempt < 100 && !refused; ++attempt) {
+        blocking_client late(d.port);
+        refused = !late.is_open();
+        if (!refused) std::this_thread::sleep_for(10ms);
+    }
+    CHECK(refused);
+
+    REQUIRE(stopper.send_all("\r\n"));
+    auto stopped = stopper.read_response(3s);
+    REQUIRE_MESSAGE(stopped.has_value(), "the in-flight /stop/ was not answered");
+    CHECK(stopped->body == "stop");
+    CHECK(stopped->announces_close());
+    auto done = parked.read_response(3s);
+    REQUIRE_MESSAGE(done.has_value(), "the parked /req/ was not answered");
+    CHECK(done->body == "done");
+
+    auto status = d.process.wait_exit(5s);
+    REQUIRE_MESSAGE(status.has_value(), "snow_demo did not exit after SIGTERM");
+    CHECK(*status == 0);
+}
+
+TEST_SUITE_END();
