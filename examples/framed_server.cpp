@@ -19,14 +19,13 @@
 #include "snow/net/tcp_listener.hpp"
 #include "snow/net/tcp_stream.hpp"
 #include "snow/run.hpp"
-#include "snow/time/sleep.hpp"
 
+#include "accept_loop.hpp"
 #include "cli.hpp"
 #include "stop_signal.hpp"
 
 namespace {
 
-using namespace std::chrono_literals;
 using snow::task;
 using snow::net::tcp_stream;
 
@@ -79,22 +78,9 @@ task<void> serve_connection(tcp_stream stream, server_stats* stats) {
 }
 
 task<int> serve(snow::net::address local, server_stats* stats) {
-    auto listener = snow::net::tcp_listener::bind(local);
-    if (!listener) {
-        fmt::print(stderr, "cannot listen on {}: {}\n", local, listener.error().message());
-        co_return 1;
-    }
-    snow::examples::announce(listener->local_address());
-    for (;;) {
-        auto stream = co_await listener->accept();
-        if (!stream) {
-            if (stream.error() == std::errc::operation_canceled) co_return 0; // stopping
-            fmt::print(stderr, "accept: {}\n", stream.error().message());
-            co_await snow::sleep(100ms);
-            continue;
-        }
-        snow::spawn(serve_connection(std::move(*stream), stats));
-    }
+    return snow::examples::accept_connections(local, [stats](snow::net::tcp_stream stream) {
+        return serve_connection(std::move(stream), stats);
+    });
 }
 
 } // namespace

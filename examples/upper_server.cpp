@@ -16,14 +16,13 @@
 #include "snow/net/tcp_listener.hpp"
 #include "snow/net/tcp_stream.hpp"
 #include "snow/run.hpp"
-#include "snow/time/sleep.hpp"
 
+#include "accept_loop.hpp"
 #include "cli.hpp"
 #include "stop_signal.hpp"
 
 namespace {
 
-using namespace std::chrono_literals;
 using snow::task;
 using snow::net::tcp_stream;
 
@@ -45,22 +44,8 @@ task<void> upper_case(tcp_stream stream) {
 }
 
 task<int> serve(snow::net::address local) {
-    auto listener = snow::net::tcp_listener::bind(local);
-    if (!listener) {
-        fmt::print(stderr, "cannot listen on {}: {}\n", local, listener.error().message());
-        co_return 1;
-    }
-    snow::examples::announce(listener->local_address());
-    for (;;) {
-        auto stream = co_await listener->accept();
-        if (!stream) {
-            if (stream.error() == std::errc::operation_canceled) co_return 0; // stopping
-            fmt::print(stderr, "accept: {}\n", stream.error().message());
-            co_await snow::sleep(100ms);
-            continue;
-        }
-        snow::spawn(upper_case(std::move(*stream)));
-    }
+    return snow::examples::accept_connections(
+        local, [](snow::net::tcp_stream stream) { return upper_case(std::move(stream)); });
 }
 
 } // namespace
