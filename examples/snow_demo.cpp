@@ -14,6 +14,7 @@
 
 #include "cli.hpp"
 #include "snow/future.hpp"
+#include "snow/http/client.hpp"
 #include "snow/http/server.hpp"
 #include "snow/io/event_loop.hpp"
 #include "snow/time/sleep.hpp"
@@ -97,6 +98,34 @@ task<response> stop(request&) {
 }
 
 // ---------------------------------------------------------------------------------------
+// GET /agg/: snow's client inside snow's server. Fetches /index/ and /home/ from this same
+// server concurrently (when_all), each under a 1 s deadline, and answers with both bodies
+// ("OK\nhome"), or 502 saying which fetch failed. The port is the one in the request's Host
+// header (the client reached us there); the host is always loopback (127.0.0.1, or ::1 when
+// Host is an IPv6 literal), so the route cannot be made to fetch from other machines.
+
+task<response> aggregate(request& req) {
+    auto host = req.header("Host");
+    auto self = snow::http::url::parse(fmt::format("http://{}/", host.value_or("")));
+    if (!self) co_return snow::http::text("/agg/ needs a Host header with this server's port", 400);
+    const std::string base =
+        fmt::format("http://{}:{}", self->is_ipv6() ? "[::1]" : "127.0.0.1", self->port());
+    // A client belongs to one loop; each server thread has its own loop, so its own client.
+    thread_local snow::http::client http;
+    auto both = co_await snow::when_all(http.get(base + "/index/", {.timeout = 1s}),
+                                        http.get(base + "/home/", {.timeout = 1s}));
+    auto& index = std::get<0>(both);
+    auto& home = std::get<1>(both);
+    if (!index || !home)
+        co_return snow::http::text(fmt::format("/index/: {}\n/home/: {}",
+                                               index ? "ok" : index.error().message(),
+                                               home ? "ok" : home.error().message()),
+                                   502);
+    co_return snow::http::text(index->body + "\n" + home->body);
+}
+
+// ---------------------------------------------------------------------------------------
+
 snow::http::router routes() {
     snow::http::router r;
     r.get("/index/", [](request&) -> task<response> { co_return snow::http::text("OK"); });
@@ -109,6 +138,7 @@ snow::http::router routes() {
     });
     r.get("/req/", park);
     r.get("/stop/", stop);
+    r.get("/agg/", aggregate);
     r.post("/echo", [](request& req) -> task<response> {
         auto type = req.header("Content-Type");
         auto resp = snow::http::text(std::string(req.body()));

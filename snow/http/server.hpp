@@ -79,7 +79,12 @@ public:
 
     /// Serves `listener` on the calling thread's loop until stop(): for tests and for
     /// programs that run their own loop.
-    task<void> serve(net::tcp_listener listener, server_options options = {});
+    task<void> serve(net::tcp_listener listener, server_options options);
+    /// The same with default options. Not a defaulted argument: GCC 12 destroys a defaulted
+    /// class-type argument of a coroutine wrongly when the call sits inside co_await.
+    task<void> serve(net::tcp_listener listener) {
+        return serve(std::move(listener), server_options{});
+    }
 
     /// Begins a graceful stop on every loop: stop accepting, close idle connections, let
     /// requests in flight finish within shutdown_timeout. Safe from any thread and from a

@@ -780,7 +780,8 @@ task<void> trickle(raw_client& c, trickle_state& s) {
     bool sent = co_await c.send("GET /hello HTTP/1.1\r\nHost: test\r\n");
     while (sent && s.lines_sent < 40 && !s.stop) {
         (void)co_await sleep(50ms);
-        sent = !s.stop && co_await c.send("X-Slow: a\r\n");
+        if (s.stop) break;
+        sent = co_await c.send("X-Slow: a\r\n");
         if (sent) ++s.lines_sent;
     }
 }

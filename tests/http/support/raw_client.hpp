@@ -54,7 +54,8 @@ public:
                 co_return std::move(parsed.response);
             }
             if (parsed.state == parse_state::malformed || eof_) co_return std::nullopt;
-            if (!co_await fill(deadline)) co_return std::nullopt;
+            const bool more = co_await fill(deadline);
+            if (!more) co_return std::nullopt;
         }
     }
 
@@ -62,8 +63,10 @@ public:
     /// first is kept and readable through received().
     task<bool> closed(milliseconds timeout = milliseconds(3000)) {
         const auto deadline = std::chrono::steady_clock::now() + timeout;
-        while (!eof_)
-            if (!co_await fill(deadline)) break;
+        while (!eof_) {
+            const bool more = co_await fill(deadline);
+            if (!more) break;
+        }
         co_return eof_;
     }
 
@@ -71,8 +74,10 @@ public:
     task<bool> stays_silent(milliseconds quiet) {
         const auto deadline = std::chrono::steady_clock::now() + quiet;
         const std::size_t before = buffer_.size();
-        while (!eof_ && buffer_.size() == before)
-            if (!co_await fill(deadline)) break;
+        while (!eof_ && buffer_.size() == before) {
+            const bool more = co_await fill(deadline);
+            if (!more) break;
+        }
         co_return !eof_ && buffer_.size() == before;
     }
 

@@ -1,0 +1,249 @@
+// snow-fetch: fetches every URL given, all at once, and prints one JSON line per URL as
+// each finishes: the original AsyncRequest client, on snow::http::fetch_all.
+//   {"url": "http://127.0.0.1:8012/index/", "status": 200, "bytes": 2, "ms": 0.4, "error": null}
+// Needs Linux 5.19+ (io_uring). Run: build/examples/snow-fetch [--follow] [--timeout SECONDS]
+//   [--concurrency N] URL...   Poke: start snow_demo, then snow-fetch http://127.0.0.1:8012/home/
+// Exit status: 0 when every URL succeeded, 1 when one failed, 2 for a usage error.
+#include <sys/resource.h>
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "snow/http/fetch_all.hpp"
+#include "snow/run.hpp"
+
+namespace {
+
+constexpr std::string_view usage =
+    "usage: snow-fetch [--follow] [--timeout SECONDS] [--concurrency N] URL...\n"
+    "  --timeout SECONDS   total deadline per URL: connect, send and the whole response\n"
+    "                      (fractional; default 5)\n"
+    "  --concurrency N     URLs in flight at once (default: all of them)\n"
+    "  --follow            follow up to 5 redirects (301, 302, 303, 307, 308)\n";
+
+struct settings {
+    bool follow = false;
+    double timeout_seconds = 5;
+    std::optional<std::size_t> concurrency;
+    std::vector<std::string> urls;
+};
+
+[[noreturn]] void usage_error(std::string_view why) {
+    // Nothing on stdout: a script reading the JSON lines sees none.
+    fmt::print(stderr, "snow-fetch: {}\n{}", why, usage);
+    std::exit(2);
+}
+
+std::optional<double> parse_seconds(const std::string& text) {
+    char* end = nullptr;
+    errno = 0;
+    const double value = std::strtod(text.c_str(), &end);
+    // A deadline beyond a year is a typo, and would overflow the clock arithmetic anyway.
+    if (text.empty() || *end != '\0' || errno != 0 || !std::isfinite(value) || value <= 0 ||
+        value > 365.0 * 24 * 3600)
+        return std::nullopt;
+    return value;
+}
+
+std::optional<std::size_t> parse_count(const std::string& text) {
+    char* end = nullptr;
+    errno = 0;
+    const unsigned long long value = std::strtoull(text.c_str(), &end, 10);
+    if (text.empty() || text.front() == '-' || *end != '\0' || errno != 0 || value == 0 ||
+        value > 1'000'000)
+        return std::nullopt;
+    return static_cast<std::size_t>(value);
+}
+
+settings parse_arguments(int argc, char** argv) {
+    settings s;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        if (arg == "--") {
+            for (++i; i < argc; ++i) s.urls.emplace_back(argv[i]);
+            break;
+        }
+        if (arg == "--help" || arg == "-h") {
+            fmt::print("{}", usage);
+            std::exit(0);
+        }
+        if (!arg.starts_with("-") || arg == "-") {
+            s.urls.emplace_back(arg);
+            continue;
+        }
+        // --name VALUE or --name=VALUE
+        std::string_view name = arg;
+        std::optional<std::string> value;
+        if (const auto eq = arg.find('='); eq != std::string_view::npos) {
+            name = arg.substr(0, eq);
+            value = std::string(arg.substr(eq + 1));
+        }
+        if (name == "--follow" && !value) {
+            s.follow = true;
+            continue;
+        }
+        if (name != "--timeout" && name != "--concurrency")
+            usage_error(fmt::format("unknown option '{}'", arg));
+        if (!value) {
+            if (i + 1 >= argc) usage_error(fmt::format("{} needs a value", name));
+            value = argv[++i];
+        }
+        if (name == "--timeout") {
+            auto seconds = parse_seconds(*value);
+            if (!seconds) usage_error(fmt::format("--timeout wants seconds > 0, not '{}'", *value));
+            s.timeout_seconds = *seconds;
+        } else {
+            auto count = parse_count(*value);
+            if (!count)
+                usage_error(
+                    fmt::format("--concurrency wants a whole number > 0, not '{}'", *value));
+            s.concurrency = *count;
+        }
+    }
+    if (s.urls.empty()) usage_error("no URL given");
+    return s;
+}
+
+/// Descriptors this process may use for connections: the hard limit, once raised to it,
+/// less a few for stdio, the ring and the resolver.
+std::size_t connection_budget() {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return 1000;
+    if (limit.rlim_cur < limit.rlim_max) {
+        limit.rlim_cur = limit.rlim_max;
+        (void)::setrlimit(RLIMIT_NOFILE, &limit);
+        (void)::getrlimit(RLIMIT_NOFILE, &limit);
+    }
+    return limit.rlim_cur > 128 ? static_cast<std::size_t>(limit.rlim_cur - 64) : 64;
+}
+
+/// The length of the valid UTF-8 sequence at the front of `s`, or 0 if it is not one.
+std::size_t utf8_sequence(std::string_view s) noexcept {
+    const auto b0 = static_cast<unsigned char>(s[0]);
+    std::size_t length = 0;
+    unsigned min_second = 0x80;
+    unsigned max_second = 0xbf;
+    if (b0 >= 0xc2 && b0 <= 0xdf) {
+        length = 2;
+    } else if (b0 >= 0xe0 && b0 <= 0xef) {
+        length = 3;
+        if (b0 == 0xe0) min_second = 0xa0; // overlong
+        if (b0 == 0xed) max_second = 0x9f; // surrogates
+    } else if (b0 >= 0xf0 && b0 <= 0xf4) {
+        length = 4;
+        if (b0 == 0xf0) min_second = 0x90; // overlong
+        if (b0 == 0xf4) max_second = 0x8f; // beyond U+10FFFF
+    } else {
+        return 0;
+    }
+    if (s.size() < length) return 0;
+    for (std::size_t i = 1; i < length; ++i) {
+        const auto b = static_cast<unsigned char>(s[i]);
+        const unsigned lo = i == 1 ? min_second : 0x80;
+        const unsigned hi = i == 1 ? max_second : 0xbf;
+        if (b < lo || b > hi) return 0;
+    }
+    return length;
+}
+
+/// `s` as a JSON string literal. Bytes that are not UTF-8 become U+FFFD: JSON text is
+/// Unicode, and a command-line argument need not be.
+std::string json_string(std::string_view s) {
+    std::string out = "\"";
+    while (!s.empty()) {
+        const auto c = static_cast<unsigned char>(s[0]);
+        if (c >= 0x80) {
+            const std::size_t n = utf8_sequence(s);
+            out.append(n == 0 ? std::string_view("\\ufffd") : s.substr(0, n));
+            s.remove_prefix(n == 0 ? 1 : n);
+            continue;
+        }
+        switch (c) {
+        case '"':
+            out += "\\\"";
+            break;
+        case '\\':
+            out += "\\\\";
+            break;
+        case '\n':
+            out += "\\n";
+            break;
+        case '\r':
+            out += "\\r";
+            break;
+        case '\t':
+            out += "\\t";
+            break;
+        default:
+            if (c < 0x20) {
+                fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
+            } else {
+                out.push_back(static_cast<char>(c));
+            }
+        }
+        s.remove_prefix(1);
+    }
+    out += '"';
+    return out;
+}
+
+void print_result(const std::string& url, const snow::http::fetch_result& done) {
+    const double ms = std::chrono::duration<double, std::milli>(done.elapsed).count();
+    const std::string status = done.status ? fmt::format("{}", *done.status) : "null";
+    const std::string error =
+        done.response
+            ? std::string("null")
+            : fmt::format("\"{}\"",
+                          snow::http::to_string(snow::http::classify(done.response.error())));
+    fmt::print("{{\"url\": {}, \"status\": {}, \"bytes\": {}, \"ms\": {:.1f}, \"error\": {}}}\n",
+               json_string(url), status, done.body_bytes, ms, error);
+    // One line per URL as it finishes, visible at once to whatever reads the pipe.
+    std::fflush(stdout);
+}
+
+snow::task<int> fetch(settings s) {
+    const auto timeout = std::chrono::duration_cast<std::chrono::nanoseconds>(
+        std::chrono::duration<double>(s.timeout_seconds));
+    const std::size_t budget = connection_budget();
+    const std::size_t concurrency = std::min(s.concurrency.value_or(s.urls.size()), budget);
+
+    // One connection slot per request in flight, so no URL waits behind a slow one to the
+    // same server; keep-alive lets a slot serve URL after URL.
+    snow::http::client http({.max_connections_per_host = concurrency, .connect_timeout = timeout});
+    std::vector<snow::http::fetch_request> requests;
+    requests.reserve(s.urls.size());
+    for (const auto& url : s.urls)
+        requests.push_back(
+            {.url = url,
+             .options = {.timeout = timeout, .follow_redirects = s.follow, .max_redirects = 5}});
+
+    bool failed = false;
+    co_await snow::http::fetch_all(http, std::move(requests),
+                                   [&](snow::http::fetch_result& done) {
+                                       failed = failed || !done.response;
+                                       print_result(s.urls[done.index], done);
+                                   },
+                                   {.concurrency = concurrency, .keep_bodies = false});
+    co_return failed ? 1 : 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    settings s = parse_arguments(argc, argv);
+    try {
+        return snow::run(fetch(std::move(s)));
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "snow-fetch: {}\n", e.what());
+        return 1;
+    }
+}

@@ -1,0 +1,305 @@
+// snow/http/url.cpp: parsing absolute http URLs (RFC 3986 §3) and resolving references
+// against them (§5.2), with the percent-encoding rules of a request-target (RFC 9112 §3.2).
+#include "snow/http/url.hpp"
+
+#include <arpa/inet.h>
+
+#include <fmt/format.h>
+
+namespace snow::http {
+namespace {
+
+class url_category final : public std::error_category {
+public:
+    const char* name() const noexcept override { return "snow.http.url"; }
+    std::string message(int value) const override {
+        switch (static_cast<url_errc>(value)) {
+        case url_errc::not_absolute:
+            return "not an absolute URL (expected http://host/...)";
+        case url_errc::unsupported_scheme:
+            return "unsupported URL scheme (only http is supported)";
+        case url_errc::https_unsupported:
+            return "https is not supported: snow has no TLS yet";
+        case url_errc::userinfo:
+            return "credentials in the URL (user@host) are not supported";
+        case url_errc::invalid_host:
+            return "invalid host in URL";
+        case url_errc::invalid_port:
+            return "invalid port in URL (expected 1 to 65535)";
+        case url_errc::invalid_character:
+            return "invalid character in URL";
+        }
+        return "invalid URL";
+    }
+};
+
+constexpr bool is_alpha(char c) noexcept {
+    return (c | 0x20) >= 'a' && (c | 0x20) <= 'z';
+}
+constexpr bool is_digit(char c) noexcept {
+    return c >= '0' && c <= '9';
+}
+constexpr bool is_hex(char c) noexcept {
+    return is_digit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
+}
+constexpr int hex_value(char c) noexcept {
+    return is_digit(c) ? c - '0' : (c | 0x20) - 'a' + 10;
+}
+constexpr bool is_control(char c) noexcept {
+    const auto u = static_cast<unsigned char>(c);
+    return u < 0x20 || u == 0x7f;
+}
+constexpr bool is_unreserved(char c) noexcept {
+    return is_alpha(c) || is_digit(c) || c == '-' || c == '.' || c == '_' || c == '~';
+}
+constexpr bool is_sub_delim(char c) noexcept {
+    switch (c) {
+    case '!':
+    case '$':
+    case '&':
+    case '\'':
+    case '(':
+    case ')':
+    case '*':
+    case '+':
+    case ',':
+    case ';':
+    case '=':
+        return true;
+    default:
+        return false;
+    }
+}
+/// pchar and '/' (RFC 3986 §3.3), plus '?' in a query (§3.4).
+constexpr bool allowed_in_target(char c, bool query) noexcept {
+    return is_unreserved(c) || is_sub_delim(c) || c == ':' || c == '@' || c == '/' ||
+           (query && c == '?');
+}
+
+/// Appends `text` with every byte a request-target cannot carry percent-encoded. Escapes
+/// that are already valid stay as they are, so encoding twice changes nothing.
+void append_encoded(std::string& out, std::string_view text, bool query) {
+    static constexpr char digits[] = "0123456789ABCDEF";
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (c == '%' && i + 2 < text.size() && is_hex(text[i + 1]) && is_hex(text[i + 2])) {
+            out.append(text.substr(i, 3));
+            i += 2;
+        } else if (allowed_in_target(c, query)) {
+            out.push_back(c);
+        } else {
+            const auto u = static_cast<unsigned char>(c);
+            out.push_back('%');
+            out.push_back(digits[u >> 4]);
+            out.push_back(digits[u & 0xf]);
+        }
+    }
+}
+
+/// RFC 3986 §5.2.4: "/a/b/../c/./d" → "/a/c/d". The input starts with '/'.
+std::string remove_dot_segments(std::string_view in) {
+    std::string out;
+    out.reserve(in.size());
+    auto drop_last_segment = [&out] {
+        auto slash = out.rfind('/');
+        out.erase(slash == std::string::npos ? 0 : slash);
+    };
+    while (!in.empty()) {
+        if (in.starts_with("../")) {
+            in.remove_prefix(3);
+        } else if (in.starts_with("./")) {
+            in.remove_prefix(2);
+        } else if (in.starts_with("/./")) {
+            in.remove_prefix(2);
+        } else if (in == "/.") {
+            in = "/";
+        } else if (in.starts_with("/../")) {
+            in.remove_prefix(3);
+            drop_last_segment();
+        } else if (in == "/..") {
+            in = "/";
+            drop_last_segment();
+        } else if (in == "." || in == "..") {
+            in = {};
+        } else {
+            const auto next = in.find('/', 1);
+            const auto segment = in.substr(0, next);
+            out.append(segment);
+            in.remove_prefix(segment.size());
+        }
+    }
+    return out.empty() ? std::string("/") : out;
+}
+
+/// The length of a scheme followed by ':' at the front of `text`, or 0 if there is none.
+std::size_t scheme_length(std::string_view text) noexcept {
+    if (text.empty() || !is_alpha(text[0])) return 0;
+    for (std::size_t i = 1; i < text.size(); ++i) {
+        const char c = text[i];
+        if (c == ':') return i;
+        if (!is_alpha(c) && !is_digit(c) && c != '+' && c != '-' && c != '.') return 0;
+    }
+    return 0;
+}
+
+bool iequals_ascii(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if ((a[i] | 0x20) != (b[i] | 0x20)) return false;
+    return true;
+}
+
+/// A registered name: percent-decoded, lower-cased, restricted to what DNS names and IPv4
+/// literals use (no IDNA: a non-ASCII name is refused rather than guessed at).
+result<std::string> parse_reg_name(std::string_view text) {
+    std::string host;
+    host.reserve(text.size());
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        char c = text[i];
+        if (c == '%') {
+            if (i + 2 >= text.size()) return url_errc::invalid_host;
+            if (!is_hex(text[i + 1]) || !is_hex(text[i + 2])) return url_errc::invalid_host;
+            c = static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
+            i += 2;
+        }
+        if (!is_alpha(c) && !is_digit(c) && c != '-' && c != '.' && c != '_')
+            return url_errc::invalid_host;
+        host.push_back(static_cast<char>(is_alpha(c) ? (c | 0x20) : c));
+    }
+    if (host.empty()) return url_errc::invalid_host;
+    return host;
+}
+
+result<std::uint16_t> parse_port(std::string_view text) {
+    if (text.empty()) return std::uint16_t{80}; // "http://host:/" means the default port
+    std::uint32_t value = 0;
+    for (char c : text) {
+        if (!is_digit(c)) return url_errc::invalid_port;
+        value = value * 10 + static_cast<std::uint32_t>(c - '0');
+        if (value > 65535) return url_errc::invalid_port;
+    }
+    if (value == 0) return url_errc::invalid_port;
+    return static_cast<std::uint16_t>(value);
+}
+
+} // namespace
+
+const std::error_category& url_error_category() noexcept {
+    static const url_category instance;
+    return instance;
+}
+
+result<url> url::parse(std::string_view text) {
+    for (char c : text)
+        if (is_control(c)) return url_errc::invalid_character;
+
+    const std::size_t scheme_end = scheme_length(text);
+    if (scheme_end == 0) return url_errc::not_absolute;
+    const std::string_view scheme = text.substr(0, scheme_end);
+    if (iequals_ascii(scheme, "https")) return url_errc::https_unsupported;
+    if (!iequals_ascii(scheme, "http")) return url_errc::unsupported_scheme;
+    std::string_view rest = text.substr(scheme_end + 1);
+    if (!rest.starts_with("//")) return url_errc::not_absolute;
+    rest.remove_prefix(2);
+
+    const std::size_t authority_end = rest.find_first_of("/?#");
+    const std::string_view authority = rest.substr(0, authority_end);
+    rest.remove_prefix(authority.size());
+    if (authority.find_first_of(" \t") != std::string_view::npos)
+        return url_errc::invalid_character;
+    if (authority.find('@') != std::string_view::npos) return url_errc::userinfo;
+
+    url u;
+    std::string_view port_text;
+    if (authority.starts_with('[')) {
+        const auto close = authority.find(']');
+        if (close == std::string_view::npos) return url_errc::invalid_host;
+        const std::string literal(authority.substr(1, close - 1));
+        in6_addr parsed{};
+        // Zone identifiers ("%25eth0") and IPvFuture are refused with the rest.
+        if (::inet_pton(AF_INET6, literal.c_str(), &parsed) != 1) return url_errc::invalid_host;
+        char canonical[INET6_ADDRSTRLEN] = {};
+        ::inet_ntop(AF_INET6, &parsed, canonical, sizeof canonical);
+        u.host_ = canonical;
+        u.ipv6_ = true;
+        const std::string_view after = authority.substr(close + 1);
+        if (!after.empty()) {
+            if (after[0] != ':') return url_errc::invalid_host;
+            port_text = after.substr(1);
+        }
+    } else {
+        const auto colon = authority.find(':');
+        auto host = parse_reg_name(authority.substr(0, colon));
+        if (!host) return host.error();
+        u.host_ = std::move(*host);
+        if (colon != std::string_view::npos) port_text = authority.substr(colon + 1);
+    }
+    auto port = parse_port(port_text);
+    if (!port) return port.error();
+    u.port_ = *port;
+
+    const std::size_t fragment = rest.find('#');
+    if (fragment != std::string_view::npos) rest = rest.substr(0, fragment);
+    const std::size_t question = rest.find('?');
+    std::string encoded;
+    append_encoded(encoded, rest.substr(0, question), false);
+    u.target_ = remove_dot_segments(encoded.empty() ? std::string_view("/") : encoded);
+    u.path_end_ = u.target_.size();
+    if (question != std::string_view::npos) {
+        u.target_.push_back('?');
+        append_encoded(u.target_, rest.substr(question + 1), true);
+    }
+    return u;
+}
+
+result<url> url::resolve(std::string_view reference) const {
+    for (char c : reference)
+        if (is_control(c)) return url_errc::invalid_character;
+    if (scheme_length(reference) != 0) return parse(reference);
+    if (reference.starts_with("//")) return parse(fmt::format("http:{}", reference));
+
+    const std::size_t fragment = reference.find('#');
+    if (fragment != std::string_view::npos) reference = reference.substr(0, fragment);
+    const std::size_t question = reference.find('?');
+    const std::string_view ref_path = reference.substr(0, question);
+
+    url u = *this;
+    // §5.2.2: an empty reference (or a bare fragment) names the base itself, query and all.
+    if (ref_path.empty() && question == std::string_view::npos) return u;
+    if (!ref_path.empty()) {
+        std::string merged;
+        if (ref_path.front() != '/') {
+            // §5.2.3: everything of the base path up to its last '/', then the reference.
+            const std::string_view base = path();
+            merged.append(base.substr(0, base.rfind('/') + 1));
+        }
+        merged.append(ref_path);
+        std::string encoded;
+        append_encoded(encoded, merged, false);
+        u.target_ = remove_dot_segments(encoded);
+    } else {
+        u.target_ = std::string(path());
+    }
+    u.path_end_ = u.target_.size();
+    if (question != std::string_view::npos) {
+        u.target_.push_back('?');
+        append_encoded(u.target_, reference.substr(question + 1), true);
+    }
+    return u;
+}
+
+std::string url::authority() const {
+    if (ipv6_)
+        return port_ == 80 ? fmt::format("[{}]", host_) : fmt::format("[{}]:{}", host_, port_);
+    return port_ == 80 ? host_ : fmt::format("{}:{}", host_, port_);
+}
+
+std::string url::endpoint() const {
+    return ipv6_ ? fmt::format("[{}]:{}", host_, port_) : fmt::format("{}:{}", host_, port_);
+}
+
+std::string url::to_string() const {
+    return fmt::format("http://{}{}", authority(), target_);
+}
+
+} // namespace snow::http

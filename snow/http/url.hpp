@@ -1,0 +1,81 @@
+// snow/http/url.hpp: absolute http URLs for the client: parsed into what a request needs
+// (host, port, request-target, Host value) and resolved against a Location for redirects.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+#include "snow/result.hpp"
+
+namespace snow::http {
+
+/// Why a URL was refused. All of them are client_errc::url to the client.
+enum class url_errc {
+    not_absolute = 1,   ///< no "scheme://" in front (snow needs absolute URLs)
+    unsupported_scheme, ///< a scheme other than http
+    https_unsupported,  ///< https: snow has no TLS yet
+    userinfo,           ///< "user:password@host": credentials in URLs are not supported
+    invalid_host,       ///< an empty host, a character no host may hold, a bad IPv6 literal
+    invalid_port,       ///< a port that is not decimal digits, is 0, or is above 65535
+    invalid_character,  ///< a control character, or whitespace in the authority
+};
+
+const std::error_category& url_error_category() noexcept;
+
+inline std::error_code make_error_code(url_errc e) noexcept {
+    return {static_cast<int>(e), url_error_category()};
+}
+
+/// An absolute http URL, owning its parts. The parts are normalised for the wire: the host is
+/// percent-decoded and lower-cased, the target's dot segments are removed, every byte that
+/// may not appear in a request-target (space, non-ASCII, `"<>\^`{|}[]`, a '%' that starts no
+/// valid escape) is percent-encoded, valid escapes are kept as they are, and the fragment
+/// is dropped.
+class url {
+public:
+    /// Parses "http://host[:port][/path][?query][#fragment]"; host is a name, dotted IPv4 or
+    /// a bracketed IPv6 literal. Errors: url_errc.
+    static result<url> parse(std::string_view text);
+
+    /// The URL `reference` names when read relative to this one (RFC 3986 §5.2), as a
+    /// Location header is: absolute ("http://other/x"), network-path ("//other/x"),
+    /// path-absolute ("/x"), relative ("x", "../x", "?q") or empty. Errors: url_errc.
+    result<url> resolve(std::string_view reference) const;
+
+    /// Without brackets for IPv6 ("::1"), percent-decoded, lower-case.
+    const std::string& host() const noexcept { return host_; }
+    std::uint16_t port() const noexcept { return port_; }
+    bool is_ipv6() const noexcept { return ipv6_; }
+    /// The request-target: path and query, never empty ("/" at least).
+    const std::string& target() const noexcept { return target_; }
+    std::string_view path() const noexcept {
+        return std::string_view(target_).substr(0, path_end_);
+    }
+    /// After '?' (still encoded); empty when there is none.
+    std::string_view query() const noexcept {
+        return path_end_ < target_.size() ? std::string_view(target_).substr(path_end_ + 1)
+                                          : std::string_view{};
+    }
+    /// The Host field value: "host", "host:port" when the port is not 80, IPv6 in brackets.
+    std::string authority() const;
+    /// "host:port" always (IPv6 in brackets): the key of the client's connection pool.
+    std::string endpoint() const;
+    /// "http://authority/target".
+    std::string to_string() const;
+
+    friend bool operator==(const url&, const url&) = default;
+
+private:
+    std::string host_;
+    std::string target_;
+    std::size_t path_end_ = 1;
+    std::uint16_t port_ = 80;
+    bool ipv6_ = false;
+};
+
+} // namespace snow::http
+
+template <>
+struct std::is_error_code_enum<snow::http::url_errc> : std::true_type {};
