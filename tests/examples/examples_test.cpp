@@ -20,6 +20,7 @@
 #include "snow/net/tcp_stream.hpp"
 #include "snow/net/udp_socket.hpp"
 #include "snow/when_all.hpp"
+#include "support/programs.hpp"
 #include "support/run_test.hpp"
 
 #include "blocking_socket.hpp"
@@ -27,34 +28,12 @@
 
 namespace {
 
+using snow::testing::example;
+using snow::testing::require_kernel;
 using namespace std::chrono_literals;
 using snow::task;
 using snow::testing::blocking_socket;
 using snow::testing::child_process;
-
-/// The examples use multishot accept (5.19) and need io_uring itself: skip (exit 77, meson
-/// SKIP) on a machine without them rather than fail.
-void require_kernel() {
-    static const bool checked = [] {
-        utsname name{};
-        unsigned major = 0;
-        unsigned minor = 0;
-        if (::uname(&name) == 0 && std::sscanf(name.release, "%u.%u", &major, &minor) == 2 &&
-            (major < 5 || (major == 5 && minor < 19))) {
-            std::fprintf(stderr, "kernel %s is older than 5.19: skipping\n", name.release);
-            std::exit(77);
-        }
-        (void)snow::testing::make_loop(); // exits 77 without io_uring
-        return true;
-    }();
-    (void)checked;
-}
-
-std::string example(std::string_view name) {
-    const char* dir = std::getenv("SNOW_EXAMPLES");
-    REQUIRE_MESSAGE(dir != nullptr, "SNOW_EXAMPLES must name the built examples directory");
-    return fmt::format("{}/{}", dir, name);
-}
 
 /// A server example started with --port 0 (and `extra` flags), with its bound port.
 struct server {

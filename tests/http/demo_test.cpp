@@ -21,6 +21,7 @@
 
 #include <fmt/format.h>
 
+#include "support/programs.hpp"
 #include "support/run_test.hpp"
 
 #include "examples/child_process.hpp"
@@ -28,34 +29,16 @@
 
 namespace {
 
+using snow::testing::example;
+using snow::testing::require_kernel;
 using namespace std::chrono_literals;
 using snow::testing::blocking_client;
 using snow::testing::child_process;
 using snow::testing::raw_response;
 using steady = std::chrono::steady_clock;
 
-/// The demo uses multishot accept (5.19) and io_uring itself: skip (exit 77, meson SKIP) on
-/// a machine without them rather than fail.
-void require_kernel() {
-    static const bool checked = [] {
-        utsname name{};
-        unsigned major = 0;
-        unsigned minor = 0;
-        if (::uname(&name) == 0 && std::sscanf(name.release, "%u.%u", &major, &minor) == 2 &&
-            (major < 5 || (major == 5 && minor < 19))) {
-            std::fprintf(stderr, "kernel %s is older than 5.19: skipping\n", name.release);
-            std::exit(77);
-        }
-        (void)snow::testing::make_loop(); // exits 77 without io_uring
-        return true;
-    }();
-    (void)checked;
-}
-
 std::string demo_path() {
-    const char* dir = std::getenv("SNOW_EXAMPLES");
-    REQUIRE_MESSAGE(dir != nullptr, "SNOW_EXAMPLES must name the built examples directory");
-    return fmt::format("{}/snow_demo", dir);
+    return snow::testing::example("snow_demo");
 }
 
 /// snow_demo started with --port 0 (and `extra` flags), with its bound port.

@@ -18,6 +18,7 @@
 #include <fmt/format.h>
 
 #include "snow/http/client.hpp"
+#include "support/programs.hpp"
 #include "support/run_test.hpp"
 
 #include "examples/child_process.hpp"
@@ -25,35 +26,12 @@
 
 namespace {
 
+using snow::testing::example;
+using snow::testing::require_kernel;
 using namespace std::chrono_literals;
 using snow::testing::child_process;
 using snow::testing::threaded_server;
 using clock_type = std::chrono::steady_clock;
-
-/// snow-fetch needs io_uring and multishot accept (5.19) for the servers here: skip (exit
-/// 77, meson SKIP) without them.
-void require_kernel() {
-    static const bool checked = [] {
-        utsname name{};
-        unsigned major = 0;
-        unsigned minor = 0;
-        if (::uname(&name) == 0 && std::sscanf(name.release, "%u.%u", &major, &minor) == 2 &&
-            (major < 5 || (major == 5 && minor < 19))) {
-            std::fprintf(stderr, "kernel %s is older than 5.19: skipping\n", name.release);
-            std::exit(77);
-        }
-        (void)snow::testing::make_loop(); // exits 77 without io_uring
-        return true;
-    }();
-    (void)checked;
-}
-
-std::string example(std::string_view name) {
-    require_kernel();
-    const char* dir = std::getenv("SNOW_EXAMPLES");
-    REQUIRE_MESSAGE(dir != nullptr, "SNOW_EXAMPLES must name the built examples directory");
-    return fmt::format("{}/{}", dir, name);
-}
 
 /// One line of snow-fetch's output, taken apart.
 struct line {
