@@ -120,6 +120,20 @@ void event_loop::cancel(completion* target) {
     io_uring_sqe_set_data64(&sqe, 0);
 }
 
+buffer_pool* event_loop::receive_buffers() {
+    if (!receive_buffers_tried_) {
+        receive_buffers_tried_ = true;
+        // Buffers are held only from a completion until its owner copies the bytes out, so
+        // the pool bounds how many receives can complete in one turn, not how many wait.
+        constexpr unsigned count = 512;
+        constexpr std::size_t size = 2048;
+        constexpr std::uint16_t group = 1;
+        if (auto pool = buffer_pool::create(ring_, count, size, group))
+            receive_buffers_ = std::move(*pool);
+    }
+    return receive_buffers_.get();
+}
+
 void event_loop::reap() {
     ring_.for_each_completion([](const io_uring_cqe& cqe) {
         if (cqe.user_data == 0) return;

@@ -14,6 +14,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "snow/io/buffer_pool.hpp"
 #include "snow/io/completion.hpp"
 #include "snow/io/ready_queue.hpp"
 #include "snow/io/ring.hpp"
@@ -94,6 +95,9 @@ public:
     // --- for operations ---
     ring& io() noexcept { return ring_; }
     timer_queue& timers() noexcept { return timers_; }
+    /// The loop's provided buffers for receives that wait without a buffer of their own
+    /// (recv_pooled_op), set up on first use; null where the kernel lacks them (< 5.19).
+    buffer_pool* receive_buffers();
     /// The time taken at the start of this turn; timers compare against it.
     clock::time_point now() const noexcept { return now_; }
 
@@ -154,6 +158,9 @@ private:
     std::vector<std::function<void()>> posted_;
     std::atomic<bool> wakeup_pending_{false};
     std::atomic<bool> stop_posted_{false};
+
+    std::unique_ptr<buffer_pool> receive_buffers_;
+    bool receive_buffers_tried_ = false;
 
     detail::spawned_promise* spawned_ = nullptr; // intrusive list of live detached tasks
     std::shared_ptr<loop_handle> handle_;

@@ -26,16 +26,7 @@ public:
     operation(const operation&) = delete;
     operation& operator=(const operation&) = delete;
 
-    ~operation() {
-        if (state_ == state::in_flight) {
-            abandoned_ = true;
-            on_cancel_.reset();
-            loop_->cancel_and_wait(this, [this] { return state_ != state::in_flight; });
-        } else if (state_ == state::done) {
-            // Completed and queued, but the awaiting task is being destroyed before it ran.
-            loop_->unschedule(waiter_);
-        }
-    }
+    ~operation() { (void)settle_unclaimed(); }
 
     /// Awaits a temporary operation by reference: the operation stays where it was made
     /// (its address is the user_data) for the whole co_await expression.
@@ -103,6 +94,23 @@ public:
 
 protected:
     std::uint32_t cqe_flags() const noexcept { return flags_; }
+
+    /// For the destructor of an operation whose completion can carry a resource (a provided
+    /// buffer): ends the request as the base destructor would, and returns the CQE flags of
+    /// a completion that nobody will claim because the awaiting task is being destroyed.
+    std::optional<std::uint32_t> settle_unclaimed() noexcept {
+        if (state_ == state::in_flight) {
+            abandoned_ = true;
+            on_cancel_.reset();
+            loop_->cancel_and_wait(this, [this] { return state_ != state::in_flight; });
+        } else if (state_ == state::done) {
+            loop_->unschedule(waiter_);
+        } else {
+            return std::nullopt;
+        }
+        state_ = state::idle;
+        return flags_;
+    }
 
 private:
     enum class state : std::uint8_t { idle, in_flight, done };

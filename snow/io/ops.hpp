@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <span>
 
+#include "snow/io/buffer_pool.hpp"
 #include "snow/io/operation.hpp"
 
 namespace snow::io {
@@ -34,6 +35,35 @@ private:
     int fd_;
     std::span<std::byte> buffer_;
     int flags_;
+};
+
+/// recv(2) into a buffer the kernel picks from `pool` when data arrives; empty at end of
+/// stream. Fails with std::errc::no_buffer_space when the pool has no free buffer.
+class [[nodiscard]] recv_pooled_op : public operation<recv_pooled_op> {
+public:
+    recv_pooled_op(int fd, buffer_pool& pool) noexcept : fd_(fd), pool_(pool) {}
+    ~recv_pooled_op() {
+        auto flags = settle_unclaimed();
+        if (flags && (*flags & IORING_CQE_F_BUFFER) != 0) pool_.give_back(buffer_id(*flags));
+    }
+    void prepare(io_uring_sqe& sqe) noexcept {
+        io_uring_prep_recv(&sqe, fd_, nullptr, 0, 0);
+        sqe.flags |= IOSQE_BUFFER_SELECT;
+        sqe.buf_group = pool_.group();
+    }
+    result<pooled_bytes> finish(int res) noexcept {
+        if (res < 0) return system_error_code(-res);
+        if ((cqe_flags() & IORING_CQE_F_BUFFER) == 0) return pooled_bytes{};
+        return pooled_bytes(pool_, buffer_id(cqe_flags()), static_cast<std::size_t>(res));
+    }
+
+private:
+    static std::uint16_t buffer_id(std::uint32_t flags) noexcept {
+        return static_cast<std::uint16_t>(flags >> IORING_CQE_BUFFER_SHIFT);
+    }
+
+    int fd_;
+    buffer_pool& pool_;
 };
 
 /// send(2) with MSG_NOSIGNAL: bytes sent, possibly fewer than asked.

@@ -40,6 +40,9 @@ public:
 
     /// Bytes received into `buffer`; 0 means the peer closed its side.
     io::recv_op recv(std::span<std::byte> buffer) noexcept { return {fd_.get(), buffer}; }
+    /// Waits for bytes without a buffer of its own: the kernel picks one from `pool` when data
+    /// arrives (an empty result is end of stream). Errors: no_buffer_space if none is free.
+    io::recv_pooled_op recv_pooled(io::buffer_pool& pool) noexcept { return {fd_.get(), pool}; }
     /// Bytes sent from `buffer`, possibly fewer than its size. Never raises SIGPIPE.
     io::send_op send(std::span<const std::byte> buffer) noexcept { return {fd_.get(), buffer}; }
     /// Sends every byte of `buffer` (or fails). `buffer` must stay valid until it returns.

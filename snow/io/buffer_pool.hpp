@@ -1,0 +1,91 @@
+// snow/io/buffer_pool.hpp: a provided-buffer ring. A receive that selects from it is given a
+// buffer only when data arrives, so a socket waiting for input holds no memory of its own.
+// Buffers go back to the kernel as soon as their owner (a pooled_bytes) lets go of them.
+#pragma once
+
+#include <liburing.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <utility>
+
+#include "snow/result.hpp"
+
+namespace snow::io {
+
+class ring;
+
+class buffer_pool {
+public:
+    /// Registers `count` buffers (a power of two) of `size` bytes each under `group`.
+    /// Errors: the kernel's (EINVAL before Linux 5.19, ENOMEM).
+    static result<std::unique_ptr<buffer_pool>> create(ring& r, unsigned count, std::size_t size,
+                                                       std::uint16_t group);
+    buffer_pool(const buffer_pool&) = delete;
+    buffer_pool& operator=(const buffer_pool&) = delete;
+    ~buffer_pool();
+
+    std::uint16_t group() const noexcept { return group_; }
+    std::size_t buffer_size() const noexcept { return size_; }
+    std::span<const std::byte> bytes(std::uint16_t id, std::size_t length) const noexcept {
+        return {memory_.get() + std::size_t{id} * size_, length};
+    }
+    /// Hands buffer `id` back to the kernel for the next receive.
+    void give_back(std::uint16_t id) noexcept;
+
+private:
+    buffer_pool(ring& r, io_uring_buf_ring* shared, unsigned count, std::size_t size,
+                std::uint16_t group);
+
+    ring& ring_;
+    io_uring_buf_ring* shared_;
+    std::unique_ptr<std::byte[]> memory_;
+    unsigned count_;
+    std::size_t size_;
+    std::uint16_t group_;
+};
+
+/// Received bytes in a pool's buffer; the buffer returns to the pool when this is dropped.
+/// Empty (no buffer) at end of stream.
+class pooled_bytes {
+public:
+    pooled_bytes() noexcept = default;
+    pooled_bytes(buffer_pool& pool, std::uint16_t id, std::size_t length) noexcept
+        : pool_(&pool)
+        , id_(id)
+        , length_(length) {}
+    pooled_bytes(pooled_bytes&& other) noexcept
+        : pool_(std::exchange(other.pool_, nullptr))
+        , id_(other.id_)
+        , length_(std::exchange(other.length_, 0)) {}
+    pooled_bytes& operator=(pooled_bytes&& other) noexcept {
+        if (this != &other) {
+            release();
+            pool_ = std::exchange(other.pool_, nullptr);
+            id_ = other.id_;
+            length_ = std::exchange(other.length_, 0);
+        }
+        return *this;
+    }
+    ~pooled_bytes() { release(); }
+
+    std::span<const std::byte> bytes() const noexcept {
+        return pool_ ? pool_->bytes(id_, length_) : std::span<const std::byte>{};
+    }
+    std::size_t size() const noexcept { return length_; }
+    bool empty() const noexcept { return length_ == 0; }
+
+    void release() noexcept {
+        if (pool_) std::exchange(pool_, nullptr)->give_back(id_);
+        length_ = 0;
+    }
+
+private:
+    buffer_pool* pool_ = nullptr;
+    std::uint16_t id_ = 0;
+    std::size_t length_ = 0;
+};
+
+} // namespace snow::io
