@@ -21,6 +21,8 @@ constexpr std::size_t initial_input_bytes = 4096;
 constexpr std::size_t flush_threshold = 64 * 1024; // gather pipelined responses up to this
 constexpr std::size_t linger_bytes = 64 * 1024;
 constexpr auto linger_time = std::chrono::seconds(1);
+constexpr std::size_t max_spare_states = 64;
+constexpr std::size_t max_spare_buffer_bytes = 16 * 1024;
 
 std::span<std::byte> writable(std::vector<char>& buffer, std::size_t from) noexcept {
     return {reinterpret_cast<std::byte*>(buffer.data()) + from, buffer.size() - from};
@@ -63,9 +65,7 @@ connection::connection(worker& owner, net::tcp_stream stream, net::address peer)
     , owner_(owner)
     , stream_(std::move(stream))
     , peer_(peer)
-    , deadline_(io_scope)
-    , parser_(owner.options.limits)
-    , chunked_(owner.options.limits) {}
+    , deadline_(io_scope) {}
 
 /// Runs the handler. If it finishes at once (the common case) nothing else happens; if it
 /// suspends, the watcher starts: it sends responses already gathered and notices a client
@@ -85,57 +85,57 @@ struct connection::handler_run {
         promise.set_cancellation(&request_scope);
         if (promise.start_inline(handler.handle())) return false;
         watching = true;
-        conn.watcher_done_.reset();
-        conn.watcher_ = conn.watch(request_scope, watch_scope);
-        conn.watcher_.handle().promise().set_cancellation(&conn.io_scope);
-        conn.watcher_.handle().resume();
+        conn.s_->watcher_done.reset();
+        conn.s_->watcher = conn.watch(request_scope, watch_scope);
+        conn.s_->watcher.handle().promise().set_cancellation(&conn.io_scope);
+        conn.s_->watcher.handle().resume();
         return true;
     }
     response await_resume() { return handler.handle().promise().take(); }
 };
 
 void connection::rebase_head(const char* old_base) noexcept {
-    const char* new_base = input_.data() + begin_;
+    const char* new_base = s_->input.data() + s_->begin;
     if (old_base == new_base) return;
     auto move = [&](std::string_view& v) {
         if (v.data() != nullptr && !v.empty())
             v = std::string_view(new_base + (v.data() - old_base), v.size());
     };
-    move(head_.method_name);
-    move(head_.target);
-    move(head_.path);
-    move(head_.query);
-    for (auto& field : head_.fields) {
+    move(s_->head.method_name);
+    move(s_->head.target);
+    move(s_->head.path);
+    move(s_->head.query);
+    for (auto& field : s_->head.fields) {
         move(field.name);
         move(field.value);
     }
 }
 
 void connection::ensure_capacity(std::size_t wanted, bool head_complete) {
-    if (input_.size() - begin_ >= wanted && end_ < input_.size()) return;
-    const char* old_base = input_.data() + begin_;
-    if (begin_ > 0) {
-        std::memmove(input_.data(), input_.data() + begin_, end_ - begin_);
-        end_ -= begin_;
-        begin_ = 0;
+    if (s_->input.size() - s_->begin >= wanted && s_->end < s_->input.size()) return;
+    const char* old_base = s_->input.data() + s_->begin;
+    if (s_->begin > 0) {
+        std::memmove(s_->input.data(), s_->input.data() + s_->begin, s_->end - s_->begin);
+        s_->end -= s_->begin;
+        s_->begin = 0;
     }
-    if (input_.size() < wanted || end_ == input_.size())
-        input_.resize(std::max({wanted, input_.size() * 2, initial_input_bytes}));
+    if (s_->input.size() < wanted || s_->end == s_->input.size())
+        s_->input.resize(std::max({wanted, s_->input.size() * 2, initial_input_bytes}));
     // The head's views point into the message; the parser rebases its own while a head is
     // incomplete, so only a complete head is moved here.
     if (head_complete) rebase_head(old_base);
 }
 
 task<result<std::size_t>> connection::receive(bool head_complete) {
-    ensure_capacity(end_ - begin_ + 1, head_complete);
-    auto n = co_await stream_.recv(writable(input_, end_));
-    if (n) end_ += *n;
+    ensure_capacity(s_->end - s_->begin + 1, head_complete);
+    auto n = co_await stream_.recv(writable(s_->input, s_->end));
+    if (n) s_->end += *n;
     co_return n;
 }
 
 task<result<void>> connection::flush() {
-    auto sent = co_await stream_.send_all(std::string_view(output_));
-    output_.clear();
+    auto sent = co_await stream_.send_all(std::string_view(s_->output));
+    s_->output.clear();
     co_return sent;
 }
 
@@ -145,11 +145,11 @@ task<void> connection::linger_close() {
     (void)co_await stream_.shutdown(SHUT_WR);
     const auto until = io::clock::now() + linger_time;
     std::size_t drained = 0;
-    ensure_capacity(end_ - begin_ + 1, false);
+    ensure_capacity(s_->end - s_->begin + 1, false);
     while (drained < linger_bytes) {
         auto left = until - io::clock::now();
         if (left <= io::clock::duration::zero()) break;
-        auto n = co_await stream_.recv(writable(input_, 0))
+        auto n = co_await stream_.recv(writable(s_->input, 0))
                      .timeout(std::chrono::duration_cast<std::chrono::nanoseconds>(left));
         if (!n || *n == 0) break;
         drained += *n;
@@ -167,65 +167,67 @@ task<void> connection::reject(int status, std::string_view reason) {
 task<void> connection::answer_and_close(int status, std::string reason) {
     ++owner_.owner.mutable_stats().rejected;
     response r = text(fmt::format("{} {}: {}\n", status, reason_phrase(status), reason), status);
-    write_response(output_, r, {.version_minor = 1, .head_request = false, .keep_alive = false});
+    write_response(s_->output, r, {.version_minor = 1, .head_request = false, .keep_alive = false});
     deadline_.disarm();
     const auto sent = co_await with_timeout(flush(), owner_.options.write_timeout);
     if (sent) co_await linger_close();
 }
 
 task<result<std::string_view>> connection::read_body(std::size_t head_bytes, errc& failure) {
-    message_bytes_ = head_bytes;
-    const body_framing framing = head_.body;
+    s_->message_bytes = head_bytes;
+    const body_framing framing = s_->head.body;
     if (framing.kind == body_kind::none) co_return std::string_view{};
 
-    if (head_.expect_continue && end_ - begin_ == head_bytes) {
+    if (s_->head.expect_continue && s_->end - s_->begin == head_bytes) {
         // The client waits for this before sending the body (RFC 9110 §10.1.1).
-        output_.append("HTTP/1.1 100 Continue\r\n\r\n");
+        s_->output.append("HTTP/1.1 100 Continue\r\n\r\n");
         auto sent = co_await flush();
         if (!sent) co_return sent.error();
     }
 
     if (framing.kind == body_kind::content_length) {
         const std::size_t total = head_bytes + static_cast<std::size_t>(framing.content_length);
-        while (end_ - begin_ < total) {
+        while (s_->end - s_->begin < total) {
             ensure_capacity(total, true);
             auto n = co_await receive(true);
             if (!n) co_return n.error();
             if (*n == 0) co_return make_error_code(snow::errc::eof);
         }
-        message_bytes_ = total;
-        co_return std::string_view(input_.data() + begin_ + head_bytes, framing.content_length);
+        s_->message_bytes = total;
+        co_return std::string_view(s_->input.data() + s_->begin + head_bytes,
+                                   framing.content_length);
     }
 
-    // Chunked: decode in place. Offsets are relative to begin_, which may move when the
+    // Chunked: decode in place. Offsets are relative to s_->begin, which may move when the
     // buffer is compacted. Decoded bytes sit at [head_bytes, head_bytes + decoded);
-    // undecoded input at [undecoded, end_).
-    chunked_.reset();
+    // undecoded input at [undecoded, s_->end).
+    s_->chunked.reset();
     std::size_t decoded = 0;
     std::size_t undecoded = head_bytes;
     for (;;) {
-        if (begin_ + undecoded < end_) {
-            char* from = input_.data() + begin_ + undecoded;
-            auto step = chunked_.decode_in_place(std::span<char>(from, end_ - begin_ - undecoded));
+        if (s_->begin + undecoded < s_->end) {
+            char* from = s_->input.data() + s_->begin + undecoded;
+            auto step =
+                s_->chunked.decode_in_place(std::span<char>(from, s_->end - s_->begin - undecoded));
             if (step.failed()) {
                 failure = step.error();
                 co_return make_error_code(step.error());
             }
-            std::memmove(input_.data() + begin_ + head_bytes + decoded, step.data().data(),
+            std::memmove(s_->input.data() + s_->begin + head_bytes + decoded, step.data().data(),
                          step.data().size());
             decoded += step.data().size();
             undecoded += step.consumed();
             if (step.complete()) {
-                message_bytes_ = undecoded;
-                co_return std::string_view(input_.data() + begin_ + head_bytes, decoded);
+                s_->message_bytes = undecoded;
+                co_return std::string_view(s_->input.data() + s_->begin + head_bytes, decoded);
             }
         }
         // Keep only the decoded body and the undecoded tail before reading more.
-        const std::size_t tail = end_ - begin_ - undecoded;
-        std::memmove(input_.data() + begin_ + head_bytes + decoded,
-                     input_.data() + begin_ + undecoded, tail);
+        const std::size_t tail = s_->end - s_->begin - undecoded;
+        std::memmove(s_->input.data() + s_->begin + head_bytes + decoded,
+                     s_->input.data() + s_->begin + undecoded, tail);
         undecoded = head_bytes + decoded;
-        end_ = begin_ + undecoded + tail;
+        s_->end = s_->begin + undecoded + tail;
         auto n = co_await receive(true);
         if (!n) co_return n.error();
         if (*n == 0) co_return make_error_code(snow::errc::eof);
@@ -233,32 +235,32 @@ task<result<std::string_view>> connection::read_body(std::size_t head_bytes, err
 }
 
 task<void> connection::watch(cancel_source& request_scope, cancel_source& watch_scope) {
-    if (!output_.empty()) {
+    if (!s_->output.empty()) {
         deadline_.arm(owner_.options.write_timeout);
         auto sent = co_await flush();
         deadline_.disarm();
         if (!sent) {
-            write_failed_ = true;
+            s_->write_failed = true;
             request_scope.request();
         }
     }
-    if (!write_failed_ && !watch_scope.requested()) {
-        if (side_.empty()) side_.resize(1024);
+    if (!s_->write_failed && !watch_scope.requested()) {
+        if (s_->side.empty()) s_->side.resize(1024);
         auto look = [](net::tcp_stream& s, std::span<std::byte> into) -> task<result<std::size_t>> {
             co_return co_await s.recv(into);
         };
-        auto recv =
-            look(stream_, std::span(reinterpret_cast<std::byte*>(side_.data()), side_.size()));
+        auto recv = look(stream_,
+                         std::span(reinterpret_cast<std::byte*>(s_->side.data()), s_->side.size()));
         recv.handle().promise().set_cancellation(&watch_scope);
         auto n = co_await std::move(recv);
         if (n && *n > 0) {
-            side_bytes_ = *n; // pipelined bytes: kept for after the handler
+            s_->side_bytes = *n; // pipelined bytes: kept for after the handler
         } else if (n || n.error() != std::errc::operation_canceled) {
-            peer_gone_ = true; // EOF or reset: nobody is waiting for this response
+            s_->peer_gone = true; // EOF or reset: nobody is waiting for this response
             request_scope.request();
         }
     }
-    watcher_done_.set();
+    s_->watcher_done.set();
 }
 
 task<response> connection::dispatch(request& req, cancel_source& request_scope) {
@@ -275,7 +277,7 @@ task<response> connection::dispatch(request& req, cancel_source& request_scope) 
         }
     }
     if (!answered) {
-        auto match = srv.routes().find(head_.method, head_.path);
+        auto match = srv.routes().find(s_->head.method, s_->head.path);
         if (match.status == 200) {
             req.set_route(std::move(match.params), std::move(match.groups));
             cancel_source watch_scope(&io_scope);
@@ -289,8 +291,8 @@ task<response> connection::dispatch(request& req, cancel_source& request_scope) 
             }
             if (watching) {
                 watch_scope.request();
-                co_await watcher_done_.wait();
-                watcher_ = task<void>{};
+                co_await s_->watcher_done.wait();
+                s_->watcher = task<void>{};
             }
             if (failure) {
                 ++srv.mutable_stats().handler_errors;
@@ -353,33 +355,75 @@ task<result<void>> connection::stream_body(response& resp, bool chunked) {
 task<void> connection::run() {
     const server_options& options = owner_.options;
     server_stats& stats = owner_.owner.mutable_stats();
+    io::buffer_pool* pool = io::event_loop::current().receive_buffers();
     deadline_.arm(options.header_timeout); // a connection that sends nothing is cut off too
+    for (;;) {
+        // Idle: nothing of a request received and nothing left to send. The wait selects a
+        // buffer from the loop's pool only when bytes arrive, and the exchange state is
+        // taken only then, so an idle connection holds neither.
+        idle = true;
+        if (owner_.draining) co_return;
+        bool received = false;
+        if (pool != nullptr) {
+            auto first = co_await stream_.recv_pooled(*pool);
+            if (first && first->empty()) co_return; // the client closed between requests
+            if (first) {
+                s_ = owner_.take_state();
+                s_->input.resize(std::max(s_->input.size(), first->size()));
+                std::memcpy(s_->input.data(), first->bytes().data(), first->size());
+                s_->end = first->size();
+                received = true;
+            } else if (first.error() != std::errc::no_buffer_space) {
+                if (deadline_.expired()) ++stats.timeouts;
+                co_return;
+            }
+        }
+        if (!received) { // no pool, or all its buffers busy: wait with a buffer of its own
+            s_ = owner_.take_state();
+            auto n = co_await receive(false);
+            if (!n || *n == 0) {
+                if (deadline_.expired()) ++stats.timeouts;
+                co_return;
+            }
+        }
+        idle = false;
+        deadline_.arm(options.header_timeout);
+        const bool keep_alive = co_await exchange();
+        if (!keep_alive) co_return;
+        owner_.give_back(std::move(s_));
+        deadline_.arm(options.idle_timeout);
+    }
+}
+
+/// Serves requests while bytes of them are buffered or arriving; returns true when the
+/// connection is idle again with everything sent, false when it must close.
+task<bool> connection::exchange() {
+    const server_options& options = owner_.options;
+    server_stats& stats = owner_.owner.mutable_stats();
     for (;;) {
         // --- the head ---
         parse_result parsed = parse_result::need_more();
         for (;;) {
-            parsed = parser_.parse(std::string_view(input_.data() + begin_, end_ - begin_), head_);
+            parsed = s_->parser.parse(
+                std::string_view(s_->input.data() + s_->begin, s_->end - s_->begin), s_->head);
             if (!parsed.incomplete()) break;
-            if (!output_.empty()) {
+            if (!s_->output.empty()) {
                 const auto sent = co_await flush();
-                if (!sent) co_return;
+                if (!sent) co_return false;
             }
-            idle = begin_ == end_;
-            if (idle && owner_.draining) co_return;
+            if (s_->begin == s_->end) co_return true; // idle: the caller waits for more
             auto n = co_await receive(false);
             if (!n || *n == 0) {
                 if (deadline_.expired()) {
                     ++stats.timeouts;
-                    if (!idle) co_await reject(408, "the request head did not arrive in time");
+                    co_await reject(408, "the request head did not arrive in time");
                 }
-                co_return;
+                co_return false;
             }
-            if (idle) deadline_.arm(options.header_timeout);
-            idle = false;
         }
         if (parsed.failed()) {
             co_await reject(status_for(parsed.error()), make_error_code(parsed.error()).message());
-            co_return;
+            co_return false;
         }
 
         // --- the body ---
@@ -393,60 +437,60 @@ task<void> connection::run() {
                 ++stats.timeouts;
                 co_await reject(408, "the request body did not arrive in time");
             }
-            co_return;
+            co_return false;
         }
 
         // --- the handler ---
         ++stats.requests;
         deadline_.disarm(); // a handler may take as long as it needs (long polls)
-        const int version_minor = head_.version_minor;
-        const bool head_request = head_.method == method::head;
+        const int version_minor = s_->head.version_minor;
+        const bool head_request = s_->head.method == method::head;
         cancel_source request_scope(&owner_.hard_stop);
-        request req(head_, *body, peer_);
+        request req(s_->head, *body, peer_);
         response resp = co_await dispatch(req, request_scope);
-        if (write_failed_) co_return;
+        if (s_->write_failed) co_return false;
         const bool keep_alive =
-            head_.keep_alive && !owner_.draining && !peer_gone_ && !wants_close(resp);
+            s_->head.keep_alive && !owner_.draining && !s_->peer_gone && !wants_close(resp);
         const write_context context{version_minor, head_request, keep_alive};
 
         // The request is done with: its bytes leave the buffer, and pipelined bytes the
         // watcher read join what follows.
-        begin_ += message_bytes_;
-        if (begin_ == end_) begin_ = end_ = 0;
-        if (side_bytes_ > 0) {
-            ensure_capacity(end_ - begin_ + side_bytes_, false);
-            std::memcpy(input_.data() + end_, side_.data(), side_bytes_);
-            end_ += side_bytes_;
-            side_bytes_ = 0;
+        s_->begin += s_->message_bytes;
+        if (s_->begin == s_->end) s_->begin = s_->end = 0;
+        if (s_->side_bytes > 0) {
+            ensure_capacity(s_->end - s_->begin + s_->side_bytes, false);
+            std::memcpy(s_->input.data() + s_->end, s_->side.data(), s_->side_bytes);
+            s_->end += s_->side_bytes;
+            s_->side_bytes = 0;
         }
 
         // --- the response ---
         deadline_.arm(options.write_timeout);
         if (resp.stream && !head_request && !status_forbids_body(resp.status)) {
-            write_head(output_, resp, context);
+            write_head(s_->output, resp, context);
             const auto head_sent = co_await flush();
-            if (!head_sent) co_return;
+            if (!head_sent) co_return false;
             const auto body_sent = co_await stream_body(resp, version_minor >= 1);
-            if (!body_sent) co_return;
-            if (version_minor == 0) co_return; // the body ran until close
+            if (!body_sent) co_return false;
+            if (version_minor == 0) co_return false; // the body ran until close
         } else {
-            write_response(output_, resp, context);
+            write_response(s_->output, resp, context);
         }
         if (!keep_alive) {
             const auto sent = co_await flush();
             if (sent) {
-                if (end_ > begin_)
+                if (s_->end > s_->begin)
                     co_await linger_close();
                 else
                     (void)co_await stream_.shutdown(SHUT_WR);
             }
-            co_return;
+            co_return false;
         }
-        if (output_.size() >= flush_threshold) {
+        if (s_->output.size() >= flush_threshold) {
             const auto sent = co_await flush();
-            if (!sent) co_return;
+            if (!sent) co_return false;
         }
-        deadline_.arm(begin_ == end_ ? options.idle_timeout : options.header_timeout);
+        deadline_.arm(s_->begin == s_->end ? options.idle_timeout : options.header_timeout);
     }
 }
 
@@ -475,6 +519,31 @@ void worker::remove(connection* c) noexcept {
     --live_;
     --owner.mutable_stats().connections_open;
     if (draining && live_ == 0) drained_.set();
+}
+
+std::unique_ptr<exchange_state> worker::take_state() {
+    if (spare_states_.empty()) return std::make_unique<exchange_state>(options.limits);
+    auto state = std::move(spare_states_.back());
+    spare_states_.pop_back();
+    return state;
+}
+
+void worker::give_back(std::unique_ptr<exchange_state> state) noexcept {
+    if (spare_states_.size() >= max_spare_states) return;
+    // A request that needed big buffers does not keep them: spares stay small.
+    auto trim = [](auto& buffer) {
+        if (buffer.capacity() > max_spare_buffer_bytes)
+            std::decay_t<decltype(buffer)>().swap(buffer);
+    };
+    trim(state->input);
+    trim(state->output);
+    trim(state->side);
+    state->parser.reset();
+    state->begin = state->end = state->message_bytes = 0;
+    state->output.clear();
+    state->side_bytes = 0;
+    state->peer_gone = state->write_failed = false;
+    spare_states_.push_back(std::move(state));
 }
 
 namespace {

@@ -21,6 +21,7 @@
 namespace snow::http::detail {
 
 class connection;
+struct exchange_state;
 
 /// One deadline per connection, kept lazily in the loop's timer heap: moving it later only
 /// stores the new time, and the heap entry is re-queued when the old one expires. When it
@@ -72,6 +73,10 @@ public:
     void add(connection* c) noexcept;
     void remove(connection* c) noexcept;
 
+    /// Exchange states are recycled, so a keep-alive request allocates no buffers.
+    std::unique_ptr<exchange_state> take_state();
+    void give_back(std::unique_ptr<exchange_state> state) noexcept;
+
 private:
     task<void> accept_loop();
 
@@ -82,9 +87,36 @@ private:
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true); // for posts that arrive late
     connection* connections_ = nullptr;                          // intrusive list
     std::size_t live_ = 0;
+    std::vector<std::unique_ptr<exchange_state>> spare_states_;
     event drained_;
     event drain_timer_done_;
     bool drain_timer_started_ = false;
+};
+
+/// What a connection holds only while a request is in progress: the parser, the input and
+/// output buffers, the watcher. An idle keep-alive connection gives it back to its worker,
+/// so waiting for the next request costs no buffer (see connection::run).
+struct exchange_state {
+    explicit exchange_state(const parser_limits& l) : parser(l), chunked(l) {}
+
+    request_parser parser;
+    request_head head;
+    chunked_decoder chunked;
+
+    std::vector<char> input; // [begin, end) is unconsumed input
+    std::size_t begin = 0;
+    std::size_t end = 0;
+    std::size_t message_bytes = 0; // head and raw body of the current request
+    std::string output;            // responses not yet sent
+
+    // While a handler is suspended, a watcher flushes pending output and watches the socket
+    // for the client leaving, keeping what it reads aside so the request's views stay put.
+    task<void> watcher;
+    event watcher_done;
+    std::vector<char> side;
+    std::size_t side_bytes = 0;
+    bool peer_gone = false;
+    bool write_failed = false;
 };
 
 class connection {
@@ -104,6 +136,7 @@ public:
 private:
     struct handler_run;
 
+    task<bool> exchange();
     task<result<std::size_t>> receive(bool head_complete);
     task<result<void>> flush();
     task<void> reject(int status, std::string_view reason);
@@ -120,24 +153,7 @@ private:
     net::tcp_stream stream_;
     net::address peer_;
     deadline deadline_;
-    request_parser parser_;
-    request_head head_;
-    chunked_decoder chunked_;
-
-    std::vector<char> input_; // [begin_, end_) is unconsumed input
-    std::size_t begin_ = 0;
-    std::size_t end_ = 0;
-    std::size_t message_bytes_ = 0; // head and raw body of the current request
-    std::string output_;            // responses not yet sent
-
-    // While a handler is suspended, a watcher flushes pending output and watches the socket
-    // for the client leaving, reading into its own buffer so the request's views stay put.
-    task<void> watcher_;
-    event watcher_done_;
-    std::vector<char> side_;
-    std::size_t side_bytes_ = 0;
-    bool peer_gone_ = false;
-    bool write_failed_ = false;
+    std::unique_ptr<exchange_state> s_; // while a request is in progress
 };
 
 } // namespace snow::http::detail
