@@ -264,8 +264,10 @@ task<void> connection::watch(cancel_source& request_scope, cancel_source& watch_
 }
 
 task<response> connection::dispatch(request& req, cancel_source& request_scope) {
-    const auto started = io::clock::now();
     server& srv = owner_.owner;
+    // The clock is read only for middleware that wants the handler's duration.
+    const bool timed = !srv.middlewares().empty();
+    const auto started = timed ? io::clock::now() : io::clock::time_point{};
     response resp;
     bool answered = false;
     for (const auto& m : srv.middlewares()) {
@@ -315,8 +317,11 @@ task<response> connection::dispatch(request& req, cancel_source& request_scope) 
             resp = text("Not Found", 404);
         }
     }
-    for (const auto& m : srv.middlewares())
-        if (m.after) m.after(req, resp, io::clock::now() - started);
+    if (timed) {
+        const auto elapsed = io::clock::now() - started;
+        for (const auto& m : srv.middlewares())
+            if (m.after) m.after(req, resp, elapsed);
+    }
     co_return resp;
 }
 
