@@ -6,12 +6,14 @@
 
 #include <cassert>
 #include <coroutine>
+#include <cstddef>
 #include <exception>
 #include <type_traits>
 #include <utility>
 #include <variant>
 
 #include "snow/cancel.hpp"
+#include "snow/detail/frame_allocator.hpp"
 
 namespace snow {
 
@@ -24,6 +26,9 @@ namespace detail {
 /// cancellation source that operations awaited inside it listen to.
 class promise_base {
 public:
+    static void* operator new(std::size_t size) { return allocate_frame(size); }
+    static void operator delete(void* frame, std::size_t size) noexcept { free_frame(frame, size); }
+
     std::suspend_always initial_suspend() noexcept { return {}; }
 
     struct final_awaiter {

@@ -171,6 +171,11 @@ namespace detail {
 /// The promise of a detached coroutine started by spawn() or run(). It starts when first
 /// resumed from the ready queue and frees itself at the end.
 struct spawned_promise {
+    static void* operator new(std::size_t size) { return snow::detail::allocate_frame(size); }
+    static void operator delete(void* frame, std::size_t size) noexcept {
+        snow::detail::free_frame(frame, size);
+    }
+
     event_loop* loop = nullptr;
     spawned_promise* prev = nullptr;
     spawned_promise* next = nullptr;
