@@ -22,6 +22,7 @@ constexpr std::size_t flush_threshold = 64 * 1024; // gather pipelined responses
 constexpr std::size_t linger_bytes = 64 * 1024;
 constexpr auto linger_time = std::chrono::seconds(1);
 constexpr std::size_t max_spare_states = 64;
+constexpr int pooled_attempts = 4;
 constexpr std::size_t max_spare_buffer_bytes = 16 * 1024;
 
 std::span<std::byte> writable(std::vector<char>& buffer, std::size_t from) noexcept {
@@ -245,12 +246,23 @@ task<void> connection::watch(cancel_source& request_scope, cancel_source& watch_
         }
     }
     if (!s_->write_failed && !watch_scope.requested()) {
-        if (s_->side.empty()) s_->side.resize(1024);
-        auto look = [](net::tcp_stream& s, std::span<std::byte> into) -> task<result<std::size_t>> {
-            co_return co_await s.recv(into);
+        // Pipelined bytes that arrive meanwhile are kept aside, so the request's views
+        // stay put; they wait in a pool buffer, and only their own size is kept.
+        auto look = [](connection& c, io::buffer_pool* pool) -> task<result<std::size_t>> {
+            exchange_state& s = *c.s_;
+            if (pool != nullptr) {
+                auto got = co_await c.stream_.recv_pooled(*pool);
+                if (got) {
+                    s.side.assign(reinterpret_cast<const char*>(got->bytes().data()),
+                                  reinterpret_cast<const char*>(got->bytes().data()) + got->size());
+                    co_return got->size();
+                }
+                if (got.error() != std::errc::no_buffer_space) co_return got.error();
+            }
+            s.side.resize(1024);
+            co_return co_await c.stream_.recv(std::as_writable_bytes(std::span(s.side)));
         };
-        auto recv = look(stream_,
-                         std::span(reinterpret_cast<std::byte*>(s_->side.data()), s_->side.size()));
+        auto recv = look(*this, io::event_loop::current().receive_buffers());
         recv.handle().promise().set_cancellation(&watch_scope);
         auto n = co_await std::move(recv);
         if (n && *n > 0) {
@@ -369,7 +381,10 @@ task<void> connection::run() {
         idle = true;
         if (owner_.draining) co_return;
         bool received = false;
-        if (pool != nullptr) {
+        // The pool runs dry only for a moment, when more receives complete in one turn than
+        // it has buffers; the bytes wait in the socket, so try again on the next turns.
+        for (int attempt = 0; pool != nullptr && !received && attempt < pooled_attempts;
+             ++attempt) {
             auto first = co_await stream_.recv_pooled(*pool);
             if (first && first->empty()) co_return; // the client closed between requests
             if (first) {
@@ -378,12 +393,14 @@ task<void> connection::run() {
                 std::memcpy(s_->input.data(), first->bytes().data(), first->size());
                 s_->end = first->size();
                 received = true;
-            } else if (first.error() != std::errc::no_buffer_space) {
+            } else if (first.error() == std::errc::no_buffer_space) {
+                co_await yield();
+            } else {
                 if (deadline_.expired()) ++stats.timeouts;
                 co_return;
             }
         }
-        if (!received) { // no pool, or all its buffers busy: wait with a buffer of its own
+        if (!received) { // no pool, or it stayed empty: wait with a buffer of its own
             s_ = owner_.take_state();
             auto n = co_await receive(false);
             if (!n || *n == 0) {

@@ -93,26 +93,26 @@ address address::ipv6_loopback(std::uint16_t port) noexcept {
 }
 
 std::uint16_t address::port() const noexcept {
-    if (storage_.ss_family == AF_INET)
+    if (storage_.any.sa_family == AF_INET)
         return ntohs(reinterpret_cast<const sockaddr_in*>(&storage_)->sin_port);
-    if (storage_.ss_family == AF_INET6)
+    if (storage_.any.sa_family == AF_INET6)
         return ntohs(reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_port);
     return 0;
 }
 
 void address::set_port(std::uint16_t port) noexcept {
-    if (storage_.ss_family == AF_INET)
+    if (storage_.any.sa_family == AF_INET)
         reinterpret_cast<sockaddr_in*>(&storage_)->sin_port = htons(port);
-    else if (storage_.ss_family == AF_INET6)
+    else if (storage_.any.sa_family == AF_INET6)
         reinterpret_cast<sockaddr_in6*>(&storage_)->sin6_port = htons(port);
 }
 
 std::string address::ip() const {
     char text[INET6_ADDRSTRLEN] = "";
-    if (storage_.ss_family == AF_INET)
+    if (storage_.any.sa_family == AF_INET)
         inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr, text,
                   sizeof text);
-    else if (storage_.ss_family == AF_INET6)
+    else if (storage_.any.sa_family == AF_INET6)
         inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr, text,
                   sizeof text);
     return text;

@@ -27,8 +27,8 @@ public:
     static address ipv4_loopback(std::uint16_t port) noexcept;
     static address ipv6_loopback(std::uint16_t port) noexcept;
 
-    bool is_ipv6() const noexcept { return storage_.ss_family == AF_INET6; }
-    int family() const noexcept { return storage_.ss_family; }
+    bool is_ipv6() const noexcept { return storage_.any.sa_family == AF_INET6; }
+    int family() const noexcept { return storage_.any.sa_family; }
     std::uint16_t port() const noexcept;
     void set_port(std::uint16_t port) noexcept;
     /// The numeric host without brackets ("::1").
@@ -40,12 +40,19 @@ public:
     sockaddr* data() noexcept { return reinterpret_cast<sockaddr*>(&storage_); }
     socklen_t size() const noexcept { return length_; }
     void set_size(socklen_t length) noexcept { length_ = length; }
-    static constexpr socklen_t capacity() noexcept { return sizeof(sockaddr_storage); }
+    static constexpr socklen_t capacity() noexcept { return sizeof(storage); }
 
     friend bool operator==(const address& a, const address& b) noexcept;
 
 private:
-    sockaddr_storage storage_;
+    // IPv4 or IPv6 only: 28 bytes rather than sockaddr_storage's 128, since every
+    // connection keeps its peer's address.
+    union storage {
+        sockaddr any;
+        sockaddr_in v4;
+        sockaddr_in6 v6;
+    };
+    storage storage_;
     socklen_t length_;
 };
 
