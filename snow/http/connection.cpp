@@ -165,6 +165,10 @@ task<void> connection::reject(int status, std::string_view reason) {
     return answer;
 }
 
+task<void> connection::reject(errc failure) {
+    return reject(status_for(failure), make_error_code(failure).message());
+}
+
 task<void> connection::answer_and_close(int status, std::string reason) {
     ++owner_.owner.mutable_stats().rejected;
     response r = text(fmt::format("{} {}: {}\n", status, reason_phrase(status), reason), status);
@@ -275,65 +279,83 @@ task<void> connection::watch(cancel_source& request_scope, cancel_source& watch_
     s_->watcher_done.set();
 }
 
-task<response> connection::dispatch(request& req, cancel_source& request_scope) {
+// The work around a handler is done in plain functions: GCC keeps every local of a
+// coroutine in its frame, and dispatch's frame lives as long as a long poll does.
+
+/// Middleware that answers early, then the route: the handler's task, or an empty task
+/// with `answer` filled in when no handler runs.
+task<response> connection::route(request& req, response& answer) {
     server& srv = owner_.owner;
-    // The clock is read only for middleware that wants the handler's duration.
-    const bool timed = !srv.middlewares().empty();
-    const auto started = timed ? io::clock::now() : io::clock::time_point{};
-    response resp;
-    bool answered = false;
     for (const auto& m : srv.middlewares()) {
         if (!m.before) continue;
         if (auto early = m.before(req)) {
-            resp = std::move(*early);
-            answered = true;
-            break;
+            answer = std::move(*early);
+            return {};
         }
     }
-    if (!answered) {
-        auto match = srv.routes().find(s_->head.method, s_->head.path);
-        if (match.status == 200) {
-            req.set_route(std::move(match.params), std::move(match.groups));
-            cancel_source watch_scope(&io_scope);
-            bool watching = false;
-            std::exception_ptr failure;
-            try {
-                task<response> handler = (*match.target)(req);
-                resp = co_await handler_run{handler, *this, request_scope, watch_scope, watching};
-            } catch (...) {
-                failure = std::current_exception();
-            }
-            if (watching) {
-                watch_scope.request();
-                co_await s_->watcher_done.wait();
-                s_->watcher = task<void>{};
-            }
-            if (failure) {
-                ++srv.mutable_stats().handler_errors;
-                try {
-                    std::rethrow_exception(failure);
-                } catch (const std::exception& e) {
-                    fmt::print(stderr, "snow: handler for {} {} failed: {}\n", req.method_name(),
-                               req.target(), e.what());
-                } catch (...) {
-                    fmt::print(stderr,
-                               "snow: handler for {} {} failed with a non-standard exception\n",
-                               req.method_name(), req.target());
-                }
-                resp = status_page(500);
-            }
-        } else if (match.status == 405) {
-            resp = status_page(405);
-            resp.headers.add("Allow", match.allow);
-        } else {
-            resp = text("Not Found", 404);
+    auto match = srv.routes().find(s_->head.method, s_->head.path);
+    if (match.status == 200) {
+        req.set_route(std::move(match.params), std::move(match.groups));
+        return (*match.target)(req);
+    }
+    if (match.status == 405) {
+        answer = status_page(405);
+        answer.headers.add("Allow", match.allow);
+    } else {
+        answer = text("Not Found", 404);
+    }
+    return {};
+}
+
+namespace {
+response handler_failed(const request& req, std::exception_ptr failure) {
+    try {
+        std::rethrow_exception(std::move(failure));
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "snow: handler for {} {} failed: {}\n", req.method_name(), req.target(),
+                   e.what());
+    } catch (...) {
+        fmt::print(stderr, "snow: handler for {} {} failed with a non-standard exception\n",
+                   req.method_name(), req.target());
+    }
+    return status_page(500);
+}
+
+void run_after_middleware(server& srv, request& req, response& resp,
+                          io::clock::time_point started) {
+    if (srv.middlewares().empty()) return;
+    const auto elapsed = io::clock::now() - started;
+    for (const auto& m : srv.middlewares())
+        if (m.after) m.after(req, resp, elapsed);
+}
+} // namespace
+
+task<response> connection::dispatch(request& req, cancel_source& request_scope) {
+    server& srv = owner_.owner;
+    // The clock is read only for middleware that wants the handler's duration.
+    const auto started = srv.middlewares().empty() ? io::clock::time_point{} : io::clock::now();
+    response resp;
+    task<response> handler = route(req, resp);
+    if (handler.valid()) {
+        cancel_source watch_scope(&io_scope);
+        bool watching = false;
+        std::exception_ptr failure;
+        try {
+            resp = co_await handler_run{handler, *this, request_scope, watch_scope, watching};
+        } catch (...) {
+            failure = std::current_exception();
+        }
+        if (watching) {
+            watch_scope.request();
+            co_await s_->watcher_done.wait();
+            s_->watcher = task<void>{};
+        }
+        if (failure) {
+            ++srv.mutable_stats().handler_errors;
+            resp = handler_failed(req, std::move(failure));
         }
     }
-    if (timed) {
-        const auto elapsed = io::clock::now() - started;
-        for (const auto& m : srv.middlewares())
-            if (m.after) m.after(req, resp, elapsed);
-    }
+    run_after_middleware(srv, req, resp, started);
     co_return resp;
 }
 
@@ -360,6 +382,27 @@ private:
     bool chunked_;
 };
 } // namespace
+
+/// The head, then the body as the handler produces it. False when the connection must end:
+/// a failed write, or an HTTP/1.0 body that runs until close.
+task<bool> connection::send_streamed(response& resp, const write_context& context) {
+    write_head(s_->output, resp, context);
+    const auto head_sent = co_await flush();
+    if (!head_sent) co_return false;
+    const bool chunked = context.version_minor >= 1;
+    const auto body_sent = co_await stream_body(resp, chunked);
+    co_return body_sent&& chunked;
+}
+
+/// Sends what is left and ends the connection gently: FIN, after draining unread input.
+task<void> connection::close_after_response() {
+    const auto sent = co_await flush();
+    if (!sent) co_return;
+    if (s_->end > s_->begin)
+        co_await linger_close();
+    else
+        (void)co_await stream_.shutdown(SHUT_WR);
+}
 
 task<result<void>> connection::stream_body(response& resp, bool chunked) {
     chunk_sink sink(stream_, chunked);
@@ -444,7 +487,7 @@ task<bool> connection::exchange() {
             }
         }
         if (parsed.failed()) {
-            co_await reject(status_for(parsed.error()), make_error_code(parsed.error()).message());
+            co_await reject(parsed.error());
             co_return false;
         }
 
@@ -454,7 +497,7 @@ task<bool> connection::exchange() {
         auto body = co_await read_body(parsed.consumed(), body_failure);
         if (!body) {
             if (body_failure != errc{}) {
-                co_await reject(status_for(body_failure), make_error_code(body_failure).message());
+                co_await reject(body_failure);
             } else if (deadline_.expired()) {
                 ++stats.timeouts;
                 co_await reject(408, "the request body did not arrive in time");
@@ -489,23 +532,13 @@ task<bool> connection::exchange() {
         // --- the response ---
         deadline_.arm(options.write_timeout);
         if (resp.stream && !head_request && !status_forbids_body(resp.status)) {
-            write_head(s_->output, resp, context);
-            const auto head_sent = co_await flush();
-            if (!head_sent) co_return false;
-            const auto body_sent = co_await stream_body(resp, version_minor >= 1);
-            if (!body_sent) co_return false;
-            if (version_minor == 0) co_return false; // the body ran until close
+            const bool streamed = co_await send_streamed(resp, context);
+            if (!streamed) co_return false;
         } else {
             write_response(s_->output, resp, context);
         }
         if (!keep_alive) {
-            const auto sent = co_await flush();
-            if (sent) {
-                if (s_->end > s_->begin)
-                    co_await linger_close();
-                else
-                    (void)co_await stream_.shutdown(SHUT_WR);
-            }
+            co_await close_after_response();
             co_return false;
         }
         if (s_->output.size() >= flush_threshold) {

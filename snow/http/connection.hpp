@@ -14,6 +14,7 @@
 #include "snow/http/request.hpp"
 #include "snow/http/response.hpp"
 #include "snow/http/server.hpp"
+#include "snow/http/writer.hpp"
 #include "snow/io/event_loop.hpp"
 #include "snow/net/tcp_listener.hpp"
 #include "snow/net/tcp_stream.hpp"
@@ -140,9 +141,13 @@ private:
     task<result<std::size_t>> receive(bool head_complete);
     task<result<void>> flush();
     task<void> reject(int status, std::string_view reason);
+    task<void> reject(errc failure);
+    task<bool> send_streamed(response& resp, const write_context& context);
+    task<void> close_after_response();
     task<void> answer_and_close(int status, std::string reason);
     task<void> linger_close();
     task<result<std::string_view>> read_body(std::size_t head_bytes, errc& failure);
+    task<response> route(request& req, response& answer);
     task<response> dispatch(request& req, cancel_source& request_scope);
     task<void> watch(cancel_source& request_scope, cancel_source& watch_scope);
     task<result<void>> stream_body(response& resp, bool chunked);
