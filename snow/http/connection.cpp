@@ -492,17 +492,22 @@ task<bool> connection::exchange() {
         }
 
         // --- the body ---
-        deadline_.arm(options.body_timeout);
-        errc body_failure{};
-        auto body = co_await read_body(parsed.consumed(), body_failure);
-        if (!body) {
-            if (body_failure != errc{}) {
-                co_await reject(body_failure);
-            } else if (deadline_.expired()) {
-                ++stats.timeouts;
-                co_await reject(408, "the request body did not arrive in time");
+        std::string_view body;
+        s_->message_bytes = parsed.consumed();
+        if (s_->head.body.kind != body_kind::none) {
+            deadline_.arm(options.body_timeout);
+            errc body_failure{};
+            auto read = co_await read_body(parsed.consumed(), body_failure);
+            if (!read) {
+                if (body_failure != errc{}) {
+                    co_await reject(body_failure);
+                } else if (deadline_.expired()) {
+                    ++stats.timeouts;
+                    co_await reject(408, "the request body did not arrive in time");
+                }
+                co_return false;
             }
-            co_return false;
+            body = *read;
         }
 
         // --- the handler ---
@@ -511,7 +516,7 @@ task<bool> connection::exchange() {
         const int version_minor = s_->head.version_minor;
         const bool head_request = s_->head.method == method::head;
         cancel_source request_scope(&owner_.hard_stop);
-        request req(s_->head, *body, peer_);
+        request req(s_->head, body, peer_);
         response resp = co_await dispatch(req, request_scope);
         if (s_->write_failed) co_return false;
         const bool keep_alive =
