@@ -7,6 +7,7 @@
 #include <cassert>
 #include <coroutine>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <type_traits>
 #include <utility>
@@ -22,6 +23,15 @@ class task;
 
 namespace detail {
 
+template <typename T>
+class task_promise;
+
+/// Detached tasks (spawn): registered per thread, so that one that finishes frees itself and
+/// the loop can destroy those still suspended when it goes away. See snow/detail/detached.cpp.
+void register_detached(std::coroutine_handle<task_promise<void>> task);
+void finish_detached(std::coroutine_handle<task_promise<void>> task) noexcept;
+void destroy_detached_tasks() noexcept;
+
 /// What every snow coroutine promise shares: the continuation to resume at the end, and the
 /// cancellation source that operations awaited inside it listen to.
 class promise_base {
@@ -36,6 +46,11 @@ public:
         template <typename Promise>
         std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> self) noexcept {
             promise_base& promise = self.promise();
+            if (promise.detached_slot_ != not_detached) {
+                // Nobody awaits it: it frees itself (only task<void> can be detached).
+                if constexpr (std::is_same_v<Promise, task_promise<void>>) finish_detached(self);
+                return std::noop_coroutine();
+            }
             if (promise.starting_) {
                 // Finished while its awaiter is still starting it: the awaiter carries on
                 // by returning false from await_suspend, so nothing is resumed here.
@@ -64,9 +79,14 @@ public:
     cancel_source* cancellation() const noexcept { return cancellation_; }
     void set_cancellation(cancel_source* source) noexcept { cancellation_ = source; }
 
+    static constexpr std::uint32_t not_detached = ~std::uint32_t{0};
+    std::uint32_t detached_slot() const noexcept { return detached_slot_; }
+    void set_detached_slot(std::uint32_t slot) noexcept { detached_slot_ = slot; }
+
 private:
     std::coroutine_handle<> continuation_;
     cancel_source* cancellation_ = nullptr;
+    std::uint32_t detached_slot_ = not_detached; // its place in the thread's detached tasks
     bool starting_ = false;
     bool finished_while_starting_ = false;
 };
@@ -112,6 +132,7 @@ public:
     void take() {
         if (exception_) std::rethrow_exception(exception_);
     }
+    const std::exception_ptr& exception() const noexcept { return exception_; }
 
 private:
     std::exception_ptr exception_;

@@ -2,9 +2,9 @@
 // one loop, each in co_await snow::sleep_until(now + 60 s); once all are suspended it reads
 // VmRSS from /proc/self/status and prints, before returning (the loop destroys the sleepers):
 //   sleepers=<N> rss_before_kib=<a> rss_after_kib=<b> bytes_per_sleeper=<(b-a)*1024/N>
-//   frame_bytes_task=<t> frame_bytes_spawn=<s> heap_bytes_per_sleeper=<h>
-// t and s are the sizes the compiler asked for the sleeper's frame and for spawn()'s
-// wrapper frame (seen by a counting operator new); h is malloc's in-use growth per sleeper,
+//   frame_bytes_task=<t> spawn_bytes=<s> heap_bytes_per_sleeper=<h>
+// t is the size the compiler asked for the sleeper's frame and s what the first spawn()
+// allocated besides it (seen by a counting operator new); h is malloc's in-use growth per sleeper,
 // which includes the loop's ready queue and timer heap. Needs Linux 6.1+ (5.19 at least).
 //   build/bench/load/sleepers [--count 1000000]
 #include <malloc.h>
@@ -82,8 +82,8 @@ task<void> probe(std::size_t count) {
     std::printf("sleepers=%zu rss_before_kib=%ld rss_after_kib=%ld bytes_per_sleeper=%.1f\n", count,
                 rss_before, rss_after,
                 static_cast<double>(rss_after - rss_before) * 1024.0 / static_cast<double>(count));
-    std::printf("frame_bytes_task=%zu frame_bytes_spawn=%zu heap_bytes_per_sleeper=%.1f\n",
-                frame_task, frame_spawn,
+    std::printf("frame_bytes_task=%zu spawn_bytes=%zu heap_bytes_per_sleeper=%.1f\n", frame_task,
+                frame_spawn,
                 static_cast<double>(heap_after - heap_before) / static_cast<double>(count));
     std::fflush(stdout);
 }

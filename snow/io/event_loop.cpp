@@ -48,6 +48,7 @@ event_loop::~event_loop() {
     }
     // Destroy suspended detached tasks first: their operations cancel and wait on the ring,
     // which must still exist.
+    snow::detail::destroy_detached_tasks();
     while (spawned_ != nullptr) {
         auto handle = std::coroutine_handle<detail::spawned_promise>::from_promise(*spawned_);
         handle.destroy(); // unlinks itself
@@ -191,22 +192,13 @@ void start(event_loop& loop, spawned s) {
     loop.schedule(s.handle);
 }
 
-namespace {
-spawned run_detached(task<void> t) {
-    try {
-        co_await std::move(t);
-    } catch (const std::exception& e) {
-        fmt::print(stderr, "snow: a spawned task failed: {}\n", e.what());
-    } catch (...) {
-        fmt::print(stderr, "snow: a spawned task failed with a non-standard exception\n");
-    }
-}
-} // namespace
 } // namespace detail
 
 void event_loop::spawn(task<void> t) {
     ++stats_.spawned;
-    detail::start(*this, detail::run_detached(std::move(t)));
+    auto handle = t.release();
+    snow::detail::register_detached(handle);
+    schedule(handle);
 }
 
 } // namespace snow::io
