@@ -88,7 +88,7 @@ struct connection::handler_run {
         watching = true;
         conn.s_->watcher_done.reset();
         conn.s_->watcher = conn.watch(request_scope, watch_scope);
-        conn.s_->watcher.handle().promise().set_cancellation(&conn.io_scope);
+        conn.s_->watcher.handle().promise().set_cancellation(&watch_scope);
         conn.s_->watcher.handle().resume();
         return true;
     }
@@ -240,9 +240,13 @@ task<result<std::string_view>> connection::read_body(std::size_t head_bytes, err
 }
 
 task<void> connection::watch(cancel_source& request_scope, cancel_source& watch_scope) {
+    // The watcher runs under watch_scope, which ends it when the handler does; the responses
+    // it sends must not be cut short by that, so their flush runs under the I/O scope.
     if (!s_->output.empty()) {
         deadline_.arm(owner_.options.write_timeout);
-        auto sent = co_await flush();
+        auto flushing = flush();
+        flushing.handle().promise().set_cancellation(&io_scope);
+        auto sent = co_await std::move(flushing);
         deadline_.disarm();
         if (!sent) {
             s_->write_failed = true;
@@ -252,23 +256,24 @@ task<void> connection::watch(cancel_source& request_scope, cancel_source& watch_
     if (!s_->write_failed && !watch_scope.requested()) {
         // Pipelined bytes that arrive meanwhile are kept aside, so the request's views
         // stay put; they wait in a pool buffer, and only their own size is kept.
-        auto look = [](connection& c, io::buffer_pool* pool) -> task<result<std::size_t>> {
-            exchange_state& s = *c.s_;
-            if (pool != nullptr) {
-                auto got = co_await c.stream_.recv_pooled(*pool);
-                if (got) {
-                    s.side.assign(reinterpret_cast<const char*>(got->bytes().data()),
-                                  reinterpret_cast<const char*>(got->bytes().data()) + got->size());
-                    co_return got->size();
-                }
-                if (got.error() != std::errc::no_buffer_space) co_return got.error();
+        result<std::size_t> n = std::size_t{0};
+        bool waited = false;
+        if (io::buffer_pool* pool = io::event_loop::current().receive_buffers()) {
+            auto got = co_await stream_.recv_pooled(*pool);
+            if (got) {
+                const auto* bytes = reinterpret_cast<const char*>(got->bytes().data());
+                s_->side.assign(bytes, bytes + got->size());
+                n = got->size();
+                waited = true;
+            } else if (got.error() != std::errc::no_buffer_space) {
+                n = got.error();
+                waited = true;
             }
-            s.side.resize(1024);
-            co_return co_await c.stream_.recv(std::as_writable_bytes(std::span(s.side)));
-        };
-        auto recv = look(*this, io::event_loop::current().receive_buffers());
-        recv.handle().promise().set_cancellation(&watch_scope);
-        auto n = co_await std::move(recv);
+        }
+        if (!waited) {
+            s_->side.resize(1024);
+            n = co_await stream_.recv(std::as_writable_bytes(std::span(s_->side)));
+        }
         if (n && *n > 0) {
             s_->side_bytes = *n; // pipelined bytes: kept for after the handler
         } else if (n || n.error() != std::errc::operation_canceled) {
