@@ -135,9 +135,18 @@ task<result<std::size_t>> connection::receive(bool head_complete) {
 }
 
 task<result<void>> connection::flush() {
-    auto sent = co_await stream_.send_all(std::string_view(s_->output));
+    // Sent from this frame: one send usually takes it all, and only a short write pays for
+    // send_all's coroutine.
+    std::span<const std::byte> pending = net::as_bytes(s_->output);
+    result<void> done;
+    auto sent = co_await stream_.send(pending);
+    if (!sent) {
+        done = sent.error();
+    } else if (*sent < pending.size()) {
+        done = co_await stream_.send_all(pending.subspan(*sent));
+    }
     s_->output.clear();
-    co_return sent;
+    co_return done;
 }
 
 task<void> connection::linger_close() {

@@ -2,17 +2,40 @@
 #include "snow/http/headers.hpp"
 
 #include <algorithm>
+#include <array>
 
 namespace snow::http {
 namespace {
 
+// Character classes as tables: a field is checked once per byte, for every field a
+// handler adds.
+struct char_class {
+    std::array<bool, 256> member{};
+};
+
+constexpr char_class token_chars = [] {
+    char_class t;
+    for (int c = 0; c < 256; ++c)
+        t.member[static_cast<std::size_t>(c)] =
+            (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    for (char c : std::string_view("!#$%&'*+-.^_`|~"))
+        t.member[static_cast<unsigned char>(c)] = true;
+    return t;
+}();
+
+constexpr char_class field_value_chars = [] {
+    char_class t;
+    for (int c = 0; c < 256; ++c)
+        t.member[static_cast<std::size_t>(c)] = c == '\t' || (c >= 0x20 && c != 0x7f);
+    return t;
+}();
+
 constexpr bool is_tchar(unsigned char c) noexcept {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-    return std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
+    return token_chars.member[c];
 }
 
 constexpr bool is_field_char(unsigned char c) noexcept {
-    return c == '\t' || (c >= 0x20 && c != 0x7f);
+    return field_value_chars.member[c];
 }
 
 template <typename Range>
