@@ -19,10 +19,12 @@ struct router::route_entry {
         enum class kind { literal, parameter, rest } type;
     };
     std::vector<segment> segments;
+    std::string literal; // the whole template when it has no parameters: one comparison
     std::unique_ptr<re2::RE2> regex;
 
     bool matches(std::string_view path, match& out) const {
         if (regex) return match_regex(path, out);
+        if (!literal.empty()) return path == literal;
         return match_template(path, out);
     }
 
@@ -117,6 +119,10 @@ router& router::add(http::method m, std::string_view path_template, handler h) {
         if (slash == std::string_view::npos) break;
         rest = rest.substr(slash + 1);
     }
+    const bool all_literal =
+        std::all_of(entry->segments.begin(), entry->segments.end(),
+                    [](const auto& s) { return s.type == route_entry::segment::kind::literal; });
+    if (all_literal) entry->literal = std::string(path_template);
     routes_.push_back(std::move(entry));
     return *this;
 }
