@@ -30,8 +30,14 @@ task<void> echo(tcp_stream stream) {
     for (;;) {
         auto n = co_await stream.recv(buffer);
         if (!n || *n == 0) break; // reset or end of stream: either way this client is done
-        const auto sent = co_await stream.send_all(std::span(buffer).first(*n));
+        // One send usually takes it all; send_all's loop is for the short write.
+        auto pending = std::span(buffer).first(*n);
+        auto sent = co_await stream.send(pending);
         if (!sent) break;
+        if (*sent < pending.size()) {
+            const auto rest = co_await stream.send_all(pending.subspan(*sent));
+            if (!rest) break;
+        }
     }
     (void)co_await stream.close();
 }
