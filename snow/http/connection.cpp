@@ -294,7 +294,7 @@ task<void> connection::watch(cancel_source& request_scope, cancel_source& watch_
 }
 
 // The work around a handler is done in plain functions: GCC keeps every local of a
-// coroutine in its frame, and dispatch's frame lives as long as a long poll does.
+// coroutine in its frame, and the exchange's frame lives as long as a long poll does.
 
 /// Middleware that answers early, then the route: the handler's task, or an empty task
 /// with `answer` filled in when no handler runs.
@@ -321,8 +321,13 @@ task<response> connection::route(request& req, response& answer) {
     return {};
 }
 
-namespace {
-response handler_failed(const request& req, std::exception_ptr failure) {
+io::clock::time_point connection::middleware_clock() const {
+    // The clock is read only for middleware that wants the handler's duration.
+    return owner_.owner.middlewares().empty() ? io::clock::time_point{} : io::clock::now();
+}
+
+response connection::handler_failed(const request& req, std::exception_ptr failure) {
+    ++owner_.owner.mutable_stats().handler_errors;
     try {
         std::rethrow_exception(std::move(failure));
     } catch (const std::exception& e) {
@@ -335,6 +340,7 @@ response handler_failed(const request& req, std::exception_ptr failure) {
     return status_page(500);
 }
 
+namespace {
 void run_after_middleware(server& srv, request& req, response& resp,
                           io::clock::time_point started) {
     if (srv.middlewares().empty()) return;
@@ -343,35 +349,6 @@ void run_after_middleware(server& srv, request& req, response& resp,
         if (m.after) m.after(req, resp, elapsed);
 }
 } // namespace
-
-task<response> connection::dispatch(request& req, cancel_source& request_scope) {
-    server& srv = owner_.owner;
-    // The clock is read only for middleware that wants the handler's duration.
-    const auto started = srv.middlewares().empty() ? io::clock::time_point{} : io::clock::now();
-    response resp;
-    task<response> handler = route(req, resp);
-    if (handler.valid()) {
-        cancel_source watch_scope(&io_scope);
-        bool watching = false;
-        std::exception_ptr failure;
-        try {
-            resp = co_await handler_run{handler, *this, request_scope, watch_scope, watching};
-        } catch (...) {
-            failure = std::current_exception();
-        }
-        if (watching) {
-            watch_scope.request();
-            co_await s_->watcher_done.wait();
-            s_->watcher = task<void>{};
-        }
-        if (failure) {
-            ++srv.mutable_stats().handler_errors;
-            resp = handler_failed(req, std::move(failure));
-        }
-    }
-    run_after_middleware(srv, req, resp, started);
-    co_return resp;
-}
 
 namespace {
 /// Writes a streamed body straight to the socket, one chunk per write.
@@ -531,7 +508,28 @@ task<bool> connection::exchange() {
         const bool head_request = s_->head.method == method::head;
         cancel_source request_scope(&owner_.hard_stop);
         request req(s_->head, body, peer_);
-        response resp = co_await dispatch(req, request_scope);
+        response resp;
+        // The handler is awaited here rather than in a coroutine of its own: one frame fewer
+        // per request, and a parked request holds one frame fewer.
+        const auto started = middleware_clock();
+        task<response> handler = route(req, resp);
+        if (handler.valid()) {
+            cancel_source watch_scope(&io_scope);
+            bool watching = false;
+            std::exception_ptr failure;
+            try {
+                resp = co_await handler_run{handler, *this, request_scope, watch_scope, watching};
+            } catch (...) {
+                failure = std::current_exception();
+            }
+            if (watching) {
+                watch_scope.request();
+                co_await s_->watcher_done.wait();
+                s_->watcher = task<void>{};
+            }
+            if (failure) resp = handler_failed(req, std::move(failure));
+        }
+        run_after_middleware(owner_.owner, req, resp, started);
         if (s_->write_failed) co_return false;
         const bool keep_alive =
             s_->head.keep_alive && !owner_.draining && !s_->peer_gone && !wants_close(resp);

@@ -148,7 +148,8 @@ private:
     task<void> linger_close();
     task<result<std::string_view>> read_body(std::size_t head_bytes, errc& failure);
     task<response> route(request& req, response& answer);
-    task<response> dispatch(request& req, cancel_source& request_scope);
+    io::clock::time_point middleware_clock() const;
+    response handler_failed(const request& req, std::exception_ptr failure);
     task<void> watch(cancel_source& request_scope, cancel_source& watch_scope);
     task<result<void>> stream_body(response& resp, bool chunked);
     void rebase_head(const char* old_base) noexcept;
