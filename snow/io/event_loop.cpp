@@ -19,6 +19,7 @@ result<std::unique_ptr<event_loop>> event_loop::create(loop_options options) {
     auto r = ring::create(options.ring);
     if (!r) return r.error();
     std::unique_ptr<event_loop> loop(new event_loop(std::move(*r)));
+    loop->receive_buffer_options_ = options.receive_buffers;
     if (loop->wakeup_fd_ < 0) return system_error_code(errno);
     return loop;
 }
@@ -124,13 +125,12 @@ void event_loop::cancel(completion* target) {
 buffer_pool* event_loop::receive_buffers() {
     if (!receive_buffers_tried_) {
         receive_buffers_tried_ = true;
-        // Buffers are held only from a completion until its owner copies the bytes out, so
-        // the pool bounds how many receives can complete in one turn, not how many wait.
-        constexpr unsigned count = 512;
-        constexpr std::size_t size = 2048;
         constexpr std::uint16_t group = 1;
-        if (auto pool = buffer_pool::create(ring_, count, size, group))
-            receive_buffers_ = std::move(*pool);
+        const auto& wanted = receive_buffer_options_;
+        if (wanted.count > 0) {
+            if (auto pool = buffer_pool::create(ring_, wanted.count, wanted.size, group))
+                receive_buffers_ = std::move(*pool);
+        }
     }
     return receive_buffers_.get();
 }

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <coroutine>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -32,8 +33,17 @@ struct loop_stats {
     std::uint64_t spawned = 0;
 };
 
+/// The loop's provided buffers (see receive_buffers()). They are held only from a
+/// completion until its owner copies the bytes out, so `count` bounds how many receives can
+/// complete in one turn, not how many can wait. A count of 0 turns pooled receives off.
+struct receive_buffer_options {
+    unsigned count = 512; ///< a power of two, or 0
+    std::size_t size = 2048;
+};
+
 struct loop_options {
     ring_options ring;
+    receive_buffer_options receive_buffers;
 };
 
 class event_loop;
@@ -96,7 +106,8 @@ public:
     ring& io() noexcept { return ring_; }
     timer_queue& timers() noexcept { return timers_; }
     /// The loop's provided buffers for receives that wait without a buffer of their own
-    /// (recv_pooled_op), set up on first use; null where the kernel lacks them (< 5.19).
+    /// (recv_pooled_op), set up on first use; null where the kernel lacks them (< 5.19) or
+    /// the loop's options turned them off.
     buffer_pool* receive_buffers();
     /// The time taken at the start of this turn; timers compare against it.
     clock::time_point now() const noexcept { return now_; }
@@ -159,6 +170,7 @@ private:
     std::atomic<bool> wakeup_pending_{false};
     std::atomic<bool> stop_posted_{false};
 
+    receive_buffer_options receive_buffer_options_;
     std::unique_ptr<buffer_pool> receive_buffers_;
     bool receive_buffers_tried_ = false;
 

@@ -193,8 +193,8 @@ task<void> serve_while(http::server& srv, http::server_options options, client_b
 }
 
 void run_server_test(http::server& srv, http::server_options options, client_body client,
-                     std::chrono::milliseconds limit = 20s) {
-    run_test(serve_while(srv, std::move(options), std::move(client)), limit);
+                     std::chrono::milliseconds limit = 20s, io::loop_options loop = {}) {
+    run_test(serve_while(srv, std::move(options), std::move(client)), limit, loop);
     CHECK(srv.stats().connections_open.load() == 0);
 }
 
@@ -597,6 +597,58 @@ TEST_CASE("requests pipelined behind a suspended handler are answered in order a
         }
         CHECK(in_order == 40);
     });
+}
+
+namespace {
+/// One client's keep-alive round: three requests one after another, then three pipelined.
+task<int> keep_alive_round(net::address at, int id) {
+    auto client = co_await connect_to(at);
+    int answered = 0;
+    for (int i = 0; i < 3; ++i) {
+        REQUIRE(co_await client.send(get(fmt::format("/n/{}", id * 10 + i))));
+        auto r = co_await client.read_response();
+        if (r && r->body == std::to_string(id * 10 + i)) ++answered;
+    }
+    const std::vector<std::string> expected{"hello", std::string(300, 'x'), "user 7 posts"};
+    REQUIRE(
+        co_await client.send(get("/hello") + post("/echo", expected[1]) + get("/users/7/posts")));
+    for (const auto& body : expected) {
+        auto r = co_await client.read_response();
+        if (r && r->body == body) ++answered;
+    }
+    co_return answered;
+}
+} // namespace
+
+TEST_CASE("requests are served alike with no receive-buffer pool and with one that runs dry") {
+    // The idle wait selects a pool buffer when bytes arrive; without a pool, or when a turn
+    // completes more receives than the pool holds, the connection receives into its own.
+    for (unsigned count : {0u, 2u}) {
+        CAPTURE(count);
+        io::loop_options loop;
+        loop.receive_buffers = {.count = count, .size = 64}; // requests span several buffers
+        probe p;
+        http::server srv(test_routes(p));
+        constexpr int clients = 40;
+        int answered = 0;
+        run_server_test(
+            srv, test_options(),
+            [&answered](net::address at) -> task<void> {
+                std::vector<task<int>> rounds;
+                for (int id = 0; id < clients; ++id) rounds.push_back(keep_alive_round(at, id));
+                auto results = co_await when_all(std::move(rounds));
+                for (int n : results) answered += n;
+                // A suspended handler's watcher waits on the pool too.
+                auto client = co_await connect_to(at);
+                REQUIRE(co_await client.send(get("/nap?ms=20") + get("/hello")));
+                auto first = co_await client.read_response();
+                auto second = co_await client.read_response();
+                if (first && first->body == "slept") ++answered;
+                if (second && second->body == "hello") ++answered;
+            },
+            20s, loop);
+        CHECK(answered == clients * 6 + 2);
+    }
 }
 
 // ---------------------------------------------------------------------------------------

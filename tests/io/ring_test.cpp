@@ -49,7 +49,8 @@ TEST_CASE("a thousand concurrent operations are submitted in a handful of enters
 }
 
 TEST_CASE("more requests than the SQ holds in one turn all complete") {
-    io::loop_options small{.ring = {.entries = 8, .cq_factor = 64}};
+    io::loop_options small;
+    small.ring = {.entries = 8, .cq_factor = 64};
     auto [completed, sq_full] = run_test(
         []() -> task<std::pair<int, std::uint64_t>> {
             int n = co_await many_nops(500);
@@ -61,7 +62,8 @@ TEST_CASE("more requests than the SQ holds in one turn all complete") {
 }
 
 TEST_CASE("a CQ overflow loses no completion") {
-    io::loop_options tiny{.ring = {.entries = 4, .cq_factor = 2}};
+    io::loop_options tiny;
+    tiny.ring = {.entries = 4, .cq_factor = 2};
     auto [completed, stats] = run_test(
         []() -> task<std::pair<int, io::ring_stats>> {
             int n = co_await many_nops(2000);
