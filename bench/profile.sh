@@ -49,4 +49,4 @@ echo "$server: $per_request user-space instructions per request" \
 echo "where they go (longer run, share of all instructions):"
 callgrind_annotate "$work/callgrind.6" 2>/dev/null | sed -n '/file:function/,$p' |
     grep -E '^ *[0-9,]+ +\(' | head -20 |
-    sed -E 's/^ *([0-9,]+) +\( *([0-9.]+%)\) +(\?\?\?:)?/\2  /; s/ \[[^]]*\]$//; s/\(.*//' | cut -c1-100
+    sed -E 's/\(anonymous namespace\)/{anon}/g; s/^ *([0-9,]+) +\( *([0-9.]+%)\) +(\?\?\?:)?/\2  /; s/ \[[^]]*\]$//; s/\(.*//' | cut -c1-100
