@@ -16,6 +16,8 @@
 #include <string_view>
 #include <utility>
 
+#include "support/blocking_send.hpp"
+
 namespace snow::testing {
 
 class blocking_socket {
@@ -55,15 +57,7 @@ public:
         return "127.0.0.1:" + std::to_string(ntohs(self.sin_port));
     }
 
-    bool send_all(std::string_view data) {
-        while (!data.empty()) {
-            ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) return false;
-            data.remove_prefix(static_cast<std::size_t>(n));
-        }
-        return true;
-    }
+    bool send_all(std::string_view data) { return snow::testing::blocking_send_all(fd_, data); }
 
     /// Exactly `n` bytes, or nothing on end of stream, error or timeout.
     std::optional<std::string> read_exact(std::size_t n) {

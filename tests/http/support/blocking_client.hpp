@@ -18,6 +18,8 @@
 #include <string_view>
 #include <utility>
 
+#include "support/blocking_send.hpp"
+
 #include "http/support/response_reader.hpp"
 
 namespace snow::testing {
@@ -53,15 +55,7 @@ public:
         if (fd_ >= 0) ::close(std::exchange(fd_, -1));
     }
 
-    bool send_all(std::string_view data) {
-        while (!data.empty()) {
-            ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) return false;
-            data.remove_prefix(static_cast<std::size_t>(n));
-        }
-        return true;
-    }
+    bool send_all(std::string_view data) { return snow::testing::blocking_send_all(fd_, data); }
 
     /// One complete response within `timeout`; nothing on timeout, malformed bytes, or a
     /// close before the response was complete.
