@@ -43,7 +43,12 @@ public:
     explicit cancel_source(cancel_source* parent) noexcept { link_to(parent); }
     cancel_source(const cancel_source&) = delete;
     cancel_source& operator=(const cancel_source&) = delete;
-    ~cancel_source() { assert(head_ == nullptr && "a cancel_callback outlived its source"); }
+    /// Callbacks still registered are detached, never run: a source may die before the
+    /// operations that listen to it (a frame's locals go before its parameters), and those
+    /// then simply can no longer be cancelled through it.
+    ~cancel_source() {
+        while (cancel_callback* cb = head_) unlink(cb);
+    }
 
     void link_to(cancel_source* parent) noexcept {
         parent_link_.attach(

@@ -14,14 +14,16 @@ public:
     event() = default;
     event(const event&) = delete;
     event& operator=(const event&) = delete;
+    /// Tasks still waiting are woken as if cancelled (their wait yields false).
+    ~event() = default;
 
     bool is_set() const noexcept { return set_; }
 
     void set() noexcept {
         set_ = true;
         while (detail::waiter_node* node = waiters_.pop()) {
-            node->scheduled = true;
-            io::event_loop::current().schedule(node->handle);
+            static_cast<awaiter*>(node->context)->was_set_ = true;
+            node->wake();
         }
     }
     void reset() noexcept { set_ = false; }
@@ -31,40 +33,45 @@ public:
         explicit awaiter(event& e) noexcept : event_(e) {}
         awaiter(const awaiter&) = delete;
         awaiter& operator=(const awaiter&) = delete;
-        ~awaiter() {
-            event_.waiters_.unlink(node_);
-            if (node_.scheduled) io::event_loop::current().unschedule(node_.handle);
-        }
+        ~awaiter() { node_.detach(); }
 
-        bool await_ready() const noexcept { return event_.set_; }
+        bool await_ready() noexcept {
+            was_set_ = event_.set_;
+            return was_set_;
+        }
         template <typename Promise>
         bool await_suspend(std::coroutine_handle<Promise> waiter) noexcept {
             cancel_source* source = detail::cancellation_of(waiter);
             if (source != nullptr && source->requested()) return false;
             node_.handle = waiter;
+            node_.loop = &io::event_loop::current();
+            node_.context = this;
             event_.waiters_.push(node_);
             on_cancel_.attach(
                 source,
                 [](void* self) noexcept {
                     auto* a = static_cast<awaiter*>(self);
-                    if (!a->node_.linked) return;
-                    a->event_.waiters_.unlink(a->node_);
-                    a->node_.scheduled = true;
-                    io::event_loop::current().schedule(a->node_.handle);
+                    if (!a->node_.linked()) return;
+                    a->node_.list->unlink(a->node_);
+                    a->node_.wake();
                 },
                 this);
             return true;
         }
-        /// True when the event was set; false when the waiting task was cancelled.
+        /// True when the event was set; false when the waiting task was cancelled or the
+        /// event was destroyed. Reads only the awaiter: the event may be gone.
         bool await_resume() noexcept {
             node_.scheduled = false;
-            return event_.set_;
+            on_cancel_.reset();
+            return was_set_;
         }
 
     private:
+        friend class event;
         event& event_;
         detail::waiter_node node_;
         cancel_callback on_cancel_;
+        bool was_set_ = false;
     };
 
     /// Waits until set() (or until the waiting task is cancelled).

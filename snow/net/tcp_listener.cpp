@@ -49,8 +49,7 @@ struct tcp_listener::accept_queue : io::completion {
         else
             waiter.error_ = -fd_or_error;
         waiter.on_cancel_.reset();
-        waiter.node_.scheduled = true;
-        loop->schedule(waiter.node_.handle);
+        waiter.node_.wake();
     }
 
     static tcp_listener::accept_awaiter& owner(snow::detail::waiter_node* node) {
@@ -128,19 +127,18 @@ int tcp_listener::native_handle() const noexcept {
 }
 
 tcp_listener::accept_awaiter::~accept_awaiter() {
-    queue_.waiters.unlink(node_);
-    if (node_.scheduled) queue_.loop->unschedule(node_.handle);
+    node_.detach();
     if (fd_ >= 0) ::close(fd_); // delivered but never taken
 }
 
 bool tcp_listener::accept_awaiter::await_ready() noexcept {
-    if (!queue_.accepted.empty()) {
-        fd_ = queue_.accepted.front();
-        queue_.accepted.pop_front();
+    if (!queue_->accepted.empty()) {
+        fd_ = queue_->accepted.front();
+        queue_->accepted.pop_front();
         return true;
     }
-    if (queue_.pending_error != 0) {
-        error_ = std::exchange(queue_.pending_error, 0);
+    if (queue_->pending_error != 0) {
+        error_ = std::exchange(queue_->pending_error, 0);
         return true;
     }
     return false;
@@ -152,18 +150,18 @@ bool tcp_listener::accept_awaiter::suspend(std::coroutine_handle<> waiter, cance
         return false;
     }
     node_.handle = waiter;
+    node_.loop = &io::event_loop::current();
     node_.context = this;
-    queue_.waiters.push(node_);
-    if (!queue_.armed) queue_.arm();
+    queue_->waiters.push(node_);
+    if (!queue_->armed) queue_->arm();
     on_cancel_.attach(
         source,
         [](void* self) noexcept {
             auto* a = static_cast<accept_awaiter*>(self);
-            if (!a->node_.linked) return;
-            a->queue_.waiters.unlink(a->node_);
+            if (!a->node_.linked()) return;
+            a->node_.list->unlink(a->node_);
             a->error_ = ECANCELED;
-            a->node_.scheduled = true;
-            a->queue_.loop->schedule(a->node_.handle);
+            a->node_.wake();
         },
         this);
     return true;
@@ -171,6 +169,8 @@ bool tcp_listener::accept_awaiter::suspend(std::coroutine_handle<> waiter, cance
 
 result<tcp_stream> tcp_listener::accept_awaiter::await_resume() {
     node_.scheduled = false;
+    on_cancel_.reset();
+    if (node_.abandoned) return system_error_code(ECANCELED); // the listener is gone
     if (fd_ < 0) return system_error_code(error_);
     return tcp_stream(file_descriptor(std::exchange(fd_, -1)));
 }

@@ -43,7 +43,7 @@ public:
 
     class [[nodiscard]] accept_awaiter {
     public:
-        explicit accept_awaiter(accept_queue& queue) noexcept : queue_(queue) {}
+        explicit accept_awaiter(accept_queue& queue) noexcept : queue_(&queue) {}
         accept_awaiter(const accept_awaiter&) = delete;
         accept_awaiter& operator=(const accept_awaiter&) = delete;
         ~accept_awaiter();
@@ -54,14 +54,15 @@ public:
             return suspend(waiter, snow::detail::cancellation_of(waiter));
         }
         /// The accepted stream; errors: the kernel's (EMFILE when out of descriptors…),
-        /// operation_canceled.
+        /// operation_canceled (the task was cancelled, or the listener was destroyed while
+        /// it waited).
         result<tcp_stream> await_resume();
 
     private:
         friend struct accept_queue;
         bool suspend(std::coroutine_handle<> waiter, cancel_source* source);
 
-        accept_queue& queue_;
+        accept_queue* queue_; // only until suspended: the listener may go while it waits
         snow::detail::waiter_node node_;
         cancel_callback on_cancel_;
         int fd_ = -1;
