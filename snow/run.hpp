@@ -5,18 +5,40 @@
 
 #include <cstddef>
 #include <functional>
+#include <stdexcept>
+#include <string>
 #include <system_error>
 
 #include "snow/io/event_loop.hpp"
 
 namespace snow {
 
+namespace detail {
+
+/// A std::system_error whose what() is exactly the line io::describe_ring_failure wrote:
+/// std::system_error's own what() would append the code's message, which the line already
+/// names. The line is kept in a std::runtime_error so that copying never throws.
+class loop_start_error : public std::system_error {
+public:
+    loop_start_error(std::error_code code, const std::string& line)
+        : std::system_error(code)
+        , line_(line) {}
+    const char* what() const noexcept override { return line_.what(); }
+
+private:
+    std::runtime_error line_;
+};
+
+} // namespace detail
+
 /// Creates a loop on this thread, runs `t` to completion and returns its value (or rethrows
-/// its exception). Throws std::system_error when io_uring is unavailable.
+/// its exception). Throws std::system_error when io_uring is unavailable; its what() is one
+/// line naming the cause and the remedy (io::describe_ring_failure), ready for stderr.
 template <typename T>
 T run(task<T> t, io::loop_options options = {}) {
     auto loop = io::event_loop::create(options);
-    if (!loop) throw std::system_error(loop.error(), "snow: cannot create an io_uring event loop");
+    if (!loop)
+        throw detail::loop_start_error(loop.error(), io::describe_ring_failure(loop.error()));
     return (*loop)->run(std::move(t));
 }
 
@@ -31,14 +53,32 @@ inline void spawn(task<void> t) {
 void run_threads(std::size_t threads, const std::function<task<void>(std::size_t index)>& body,
                  io::loop_options options = {});
 
-/// Yields to other ready coroutines and pending I/O: resumes on the next loop turn.
-inline auto yield() noexcept {
-    struct awaiter {
-        bool await_ready() const noexcept { return false; }
-        void await_suspend(std::coroutine_handle<> h) { io::event_loop::current().schedule(h); }
-        void await_resume() const noexcept {}
-    };
-    return awaiter{};
+/// Yields to other ready coroutines and pending I/O: resumes on the next loop turn. A task
+/// destroyed while it yields (or a loop stopped and run again) takes its wake-up back.
+class [[nodiscard]] yield_awaiter {
+public:
+    yield_awaiter() noexcept = default;
+    yield_awaiter(const yield_awaiter&) = delete;
+    yield_awaiter& operator=(const yield_awaiter&) = delete;
+    ~yield_awaiter() {
+        if (loop_ != nullptr) loop_->unschedule(waiter_);
+    }
+
+    bool await_ready() const noexcept { return false; }
+    void await_suspend(std::coroutine_handle<> waiter) {
+        loop_ = &io::event_loop::current();
+        waiter_ = waiter;
+        loop_->schedule(waiter);
+    }
+    void await_resume() noexcept { loop_ = nullptr; }
+
+private:
+    io::event_loop* loop_ = nullptr; // set while the wake-up is queued
+    std::coroutine_handle<> waiter_;
+};
+
+inline yield_awaiter yield() noexcept {
+    return {};
 }
 
 } // namespace snow
