@@ -211,7 +211,7 @@ template <typename Rep, typename Period>
 future<void> ready_after(std::chrono::duration<Rep, Period> duration) {
     promise<void> p;
     future<void> f = p.get_future();
-    spawn(detail::resolve_after(std::move(p), std::chrono::ceil<clock::duration>(duration)));
+    spawn(detail::resolve_after(std::move(p), io::saturating_duration(duration)));
     return f;
 }
 

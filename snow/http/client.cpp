@@ -217,7 +217,7 @@ task<client::open_outcome> client::open_traced(method m, std::string url_text, h
         co_return open_outcome{client_error::unsupported_method, std::nullopt};
     std::optional<io::clock::time_point> deadline;
     if (auto timeout = options.timeout ? options.timeout : options_.timeout)
-        deadline = io::clock::now() + std::chrono::ceil<io::clock::duration>(*timeout);
+        deadline = io::deadline_after(io::clock::now(), *timeout);
     const auto connect_timeout = options.connect_timeout.value_or(options_.connect_timeout);
 
     auto target = url::parse(url_text);

@@ -47,9 +47,15 @@ public:
     /// Ends the request with std::errc::timed_out if it has not completed after `timeout`;
     /// done in the kernel with a linked timeout: `co_await s.recv(b).timeout(2s)`.
     ref timeout(std::chrono::nanoseconds timeout) && noexcept {
-        auto ns = timeout.count() < 0 ? 0 : timeout.count();
-        timeout_.emplace(
-            __kernel_timespec{.tv_sec = ns / 1'000'000'000, .tv_nsec = ns % 1'000'000'000});
+        timeout_.emplace(to_kernel_timespec(timeout));
+        return ref{static_cast<Derived&>(*this)};
+    }
+
+    /// Listens to `source` instead of the awaiting task's cancellation, for a wait that
+    /// one party may end without touching the task's other operations (a server closing
+    /// idle connections): `co_await s.recv(b).cancelled_by(idle)`.
+    ref cancelled_by(cancel_source& source) && noexcept {
+        cancel_by_ = &source;
         return ref{static_cast<Derived&>(*this)};
     }
 
@@ -57,7 +63,8 @@ public:
 
     template <typename Promise>
     bool await_suspend(std::coroutine_handle<Promise> waiter) noexcept {
-        cancel_source* source = snow::detail::cancellation_of(waiter);
+        cancel_source* source =
+            cancel_by_ != nullptr ? cancel_by_ : snow::detail::cancellation_of(waiter);
         if (source != nullptr && source->requested()) {
             result_ = -ECANCELED;
             cancelled_ = true;
@@ -66,13 +73,14 @@ public:
         loop_ = &event_loop::current();
         ring& r = loop_->io();
         // A linked pair must reach the kernel in one submission: next_sqe() flushes a full
-        // SQ, which would split it, so take both slots before preparing either.
+        // SQ, which would split it, so room for both is made before either is taken.
+        r.reserve(timeout_ ? 2 : 1);
         io_uring_sqe& sqe = r.next_sqe();
         static_cast<Derived*>(this)->prepare(sqe);
         io_uring_sqe_set_data(&sqe, static_cast<completion*>(this));
         if (timeout_) {
             sqe.flags |= IOSQE_IO_LINK;
-            io_uring_sqe& link = r.next_sqe_linked_to(sqe);
+            io_uring_sqe& link = r.next_sqe();
             io_uring_prep_link_timeout(&link, &*timeout_, 0);
             io_uring_sqe_set_data64(&link, 0);
         }
@@ -133,6 +141,7 @@ private:
     event_loop* loop_ = nullptr;
     std::coroutine_handle<> waiter_;
     cancel_callback on_cancel_;
+    cancel_source* cancel_by_ = nullptr;
     std::optional<__kernel_timespec> timeout_;
     int result_ = 0;
     std::uint32_t flags_ = 0;

@@ -3,6 +3,7 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <initializer_list>
@@ -12,6 +13,9 @@ namespace snow::io {
 
 result<ring> ring::create(ring_options options) {
     ring r;
+    // An operation with a deadline takes two linked slots, which must fit in one SQ.
+    options.entries = std::max(options.entries, 2u);
+    options.cq_factor = std::max(options.cq_factor, 1u);
     // Newest first: SINGLE_ISSUER (6.0) and DEFER_TASKRUN (6.1) let the kernel run completion
     // work only when this thread enters, COOP_TASKRUN (5.19) avoids IPIs. Each older kernel
     // rejects an unknown flag with EINVAL, so drop flags until one set is accepted.
@@ -68,17 +72,10 @@ io_uring_sqe& ring::next_sqe() {
     return *sqe;
 }
 
-io_uring_sqe& ring::next_sqe_linked_to(io_uring_sqe& first) {
-    if (io_uring_sqe* sqe = io_uring_get_sqe(&ring_)) return *sqe;
-    // The SQ is full and `first` is its last entry. Submitting now would hand the kernel a
-    // chain without its end, so submit everything before `first`, then move it to the front.
-    io_uring_sqe saved = first;
-    ring_.sq.sqe_tail -= 1;
+void ring::reserve(unsigned count) {
+    if (io_uring_sq_space_left(&ring_) >= count) return;
     ++stats_.sq_full;
     submit();
-    io_uring_sqe& moved = next_sqe();
-    moved = saved;
-    return next_sqe();
 }
 
 void ring::after_enter(int submitted) noexcept {
@@ -97,8 +94,7 @@ void ring::submit_and_wait(std::optional<std::chrono::nanoseconds> timeout) {
     unsigned pending = io_uring_sq_ready(&ring_);
     int n;
     if (timeout) {
-        auto ns = timeout->count() < 0 ? 0 : timeout->count();
-        __kernel_timespec ts{.tv_sec = ns / 1'000'000'000, .tv_nsec = ns % 1'000'000'000};
+        __kernel_timespec ts = to_kernel_timespec(*timeout);
         n = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
     } else {
         n = io_uring_submit_and_wait(&ring_, 1);
@@ -140,6 +136,37 @@ result<io_uring_buf_ring*> ring::register_buffer_ring(unsigned entries, std::uin
 void ring::unregister_buffer_ring(io_uring_buf_ring* br, unsigned entries, std::uint16_t group) {
     io_uring_unregister_buf_ring(&ring_, group);
     munmap(br, entries * sizeof(io_uring_buf));
+}
+
+std::string describe_ring_failure(std::error_code error) {
+    // One line with the cause and the remedy: a program that cannot start should say why
+    // once, not abort or claim to be serving. Each errno is what io_uring_setup(2) returns
+    // for that cause, so the remedy can be specific.
+    std::string remedy;
+    std::string what = "cannot set up io_uring";
+    if (error == std::errc::operation_not_permitted) {
+        // Docker 25+ and containerd deny io_uring_* in their default seccomp profiles;
+        // kernel.io_uring_disabled (6.6) gives the same EPERM.
+        what = "io_uring is not available";
+        remedy = "blocked by a seccomp profile, such as Docker 25+'s default, or by sysctl "
+                 "kernel.io_uring_disabled; see README \"Running in a container\"";
+    } else if (error == std::errc::function_not_supported) {
+        what = "io_uring is not available";
+        remedy = "this kernel has no io_uring, or a sandbox such as gVisor hides it; snow "
+                 "needs Linux 5.19 or newer";
+    } else if (error == std::errc::not_enough_memory) {
+        // Before 5.12 the rings count against RLIMIT_MEMLOCK, often only 64 KiB.
+        remedy = "kernels before 5.12 charge rings to the locked-memory limit: raise it "
+                 "(ulimit -l, docker run --ulimit memlock=-1) or upgrade the kernel";
+    } else if (error == std::errc::too_many_files_open ||
+               error == std::errc::too_many_files_open_in_system) {
+        remedy = "out of file descriptors: raise the limit (ulimit -n)";
+    } else if (error == std::errc::invalid_argument) {
+        remedy = "this kernel's io_uring is too old; snow needs Linux 5.19 or newer";
+    }
+    std::string line = "snow: " + what + ": " + error.message();
+    if (!remedy.empty()) line += " (" + remedy + ")";
+    return line;
 }
 
 } // namespace snow::io

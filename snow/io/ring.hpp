@@ -9,6 +9,8 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <string>
+#include <system_error>
 
 #include "snow/result.hpp"
 
@@ -25,9 +27,16 @@ struct ring_stats {
 };
 
 struct ring_options {
-    unsigned entries = 1024; ///< SQ size; the CQ is cq_factor times larger
+    unsigned entries =
+        1024; ///< SQ size (at least 2, for a linked pair); the CQ is cq_factor times larger
     unsigned cq_factor = 8;
 };
+
+/// The kernel's form of a relative timeout; negative durations are zero.
+inline __kernel_timespec to_kernel_timespec(std::chrono::nanoseconds d) noexcept {
+    const auto ns = d.count() < 0 ? 0 : d.count();
+    return {.tv_sec = ns / 1'000'000'000, .tv_nsec = ns % 1'000'000'000};
+}
 
 class ring {
 public:
@@ -45,10 +54,10 @@ public:
     /// Next free SQE, cleared. If the SQ is full, submits what is pending first. Never null.
     io_uring_sqe& next_sqe();
 
-    /// The SQE that follows `first` (the last one taken, already filled in and flagged
-    /// IOSQE_IO_LINK) in a link chain. A full SQ must not split the pair, so then `first` is
-    /// copied to the front of a fresh SQ: do not touch `first` after this call.
-    io_uring_sqe& next_sqe_linked_to(io_uring_sqe& first);
+    /// Makes room for `count` SQEs, submitting what is pending if the SQ lacks it, so that
+    /// the next `count` calls of next_sqe() never flush. A link chain takes its slots this
+    /// way: a submission that ended inside a chain would hand the kernel half of it.
+    void reserve(unsigned count);
 
     /// Submits pending SQEs without waiting. With DEFER_TASKRUN this also runs completion
     /// work, so completions become visible to for_each_completion.
@@ -81,6 +90,7 @@ public:
 
     bool has_pending_submissions() const noexcept { return io_uring_sq_ready(&ring_) > 0; }
     unsigned setup_flags() const noexcept { return ring_.flags; }
+    unsigned sq_entries() const noexcept { return ring_.sq.ring_entries; }
     unsigned features() const noexcept { return features_; }
     const ring_stats& stats() const noexcept { return stats_; }
 
@@ -95,5 +105,12 @@ private:
     bool live_ = false;
     ring_stats stats_;
 };
+
+/// The one line a program prints when it cannot start because ring::create (or
+/// event_loop::create) failed with `error`: what went wrong and what to change, for example
+/// "snow: io_uring is not available: Operation not permitted (blocked by a seccomp
+/// profile ...)". EPERM, ENOSYS, ENOMEM, EMFILE and EINVAL each name their own remedy.
+/// No trailing newline.
+std::string describe_ring_failure(std::error_code error);
 
 } // namespace snow::io

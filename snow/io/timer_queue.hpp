@@ -3,14 +3,13 @@
 // deadlines fire in the order they were set. Nodes live in the waiting coroutine's frame.
 #pragma once
 
-#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
 
-namespace snow::io {
+#include "snow/io/clock.hpp"
 
-using clock = std::chrono::steady_clock;
+namespace snow::io {
 
 struct timer_node {
     using handler = void (*)(timer_node* self) noexcept;

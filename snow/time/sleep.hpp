@@ -73,7 +73,7 @@ inline sleep_awaiter sleep_until(clock::time_point deadline) noexcept {
 
 template <typename Rep, typename Period>
 sleep_awaiter sleep(std::chrono::duration<Rep, Period> duration) noexcept {
-    return sleep_awaiter{clock::now() + std::chrono::ceil<clock::duration>(duration)};
+    return sleep_awaiter{io::deadline_after(clock::now(), duration)};
 }
 
 } // namespace snow

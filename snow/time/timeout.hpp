@@ -24,10 +24,10 @@ struct is_result<result<T>> : std::true_type {};
 /// A timer that cancels `source` when it expires.
 class cancel_timer {
 public:
-    cancel_timer(cancel_source& source, clock::duration duration)
+    cancel_timer(cancel_source& source, clock::time_point deadline)
         : loop_(&io::event_loop::current())
         , source_(&source) {
-        node_.deadline = clock::now() + duration;
+        node_.deadline = deadline;
         node_.context = this;
         node_.on_expire = [](io::timer_node* node) noexcept {
             auto* self = static_cast<cancel_timer*>(node->context);
@@ -55,16 +55,20 @@ private:
 template <typename Op, typename Rep, typename Period>
 requires std::is_base_of_v<io::operation<std::remove_cvref_t<Op>>, std::remove_cvref_t<Op>>
 auto with_timeout(Op&& op, std::chrono::duration<Rep, Period> duration) {
-    return std::move(op).timeout(std::chrono::ceil<std::chrono::nanoseconds>(duration));
+    return std::move(op).timeout(io::saturating_duration(duration));
 }
 
 /// A task under a deadline. When it expires the task is cancelled; a result<T> task whose
 /// outcome is then operation_canceled reports timed_out instead. The task still runs to
 /// its end (it sees cancellation everywhere it waits), so nothing is left in flight.
 template <typename T, typename Rep, typename Period>
-task<T> with_timeout(task<T> t, std::chrono::duration<Rep, Period> duration) {
+task<T> with_timeout(task<T> body, std::chrono::duration<Rep, Period> duration) {
     cancel_source scope(co_await current_cancellation{});
-    detail::cancel_timer timer(scope, std::chrono::ceil<clock::duration>(duration));
+    detail::cancel_timer timer(scope, io::deadline_after(clock::now(), duration));
+    // Moved into a local declared after the scope: if this frame is destroyed mid-flight,
+    // the task (and the operations listening to the scope) goes first. A parameter would
+    // outlive every local.
+    task<T> t = std::move(body);
     t.handle().promise().set_cancellation(&scope);
     if constexpr (std::is_void_v<T>) {
         co_await std::move(t);
