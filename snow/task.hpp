@@ -26,11 +26,12 @@ namespace detail {
 template <typename T>
 class task_promise;
 
-/// Detached tasks (spawn): registered per thread, so that one that finishes frees itself and
-/// the loop can destroy those still suspended when it goes away. See snow/detail/detached.cpp.
-void register_detached(std::coroutine_handle<task_promise<void>> task);
-void finish_detached(std::coroutine_handle<task_promise<void>> task) noexcept;
-void destroy_detached_tasks() noexcept;
+class task_set;
+class promise_base;
+
+/// Called by a task that belongs to a task_set (spawned on the loop or into a task_group)
+/// when it finishes: reports an escaping exception and frees the frame. See task_set.hpp.
+void finish_owned(std::coroutine_handle<task_promise<void>> task) noexcept;
 
 /// What every snow coroutine promise shares: the continuation to resume at the end, and the
 /// cancellation source that operations awaited inside it listen to.
@@ -46,9 +47,9 @@ public:
         template <typename Promise>
         std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> self) noexcept {
             promise_base& promise = self.promise();
-            if (promise.detached_slot_ != not_detached) {
-                // Nobody awaits it: it frees itself (only task<void> can be detached).
-                if constexpr (std::is_same_v<Promise, task_promise<void>>) finish_detached(self);
+            if (promise.owner_ != nullptr) {
+                // Nobody awaits it: it frees itself (only task<void> can be owned by a set).
+                if constexpr (std::is_same_v<Promise, task_promise<void>>) finish_owned(self);
                 return std::noop_coroutine();
             }
             if (promise.starting_) {
@@ -79,14 +80,16 @@ public:
     cancel_source* cancellation() const noexcept { return cancellation_; }
     void set_cancellation(cancel_source* source) noexcept { cancellation_ = source; }
 
-    static constexpr std::uint32_t not_detached = ~std::uint32_t{0};
-    std::uint32_t detached_slot() const noexcept { return detached_slot_; }
-    void set_detached_slot(std::uint32_t slot) noexcept { detached_slot_ = slot; }
-
 private:
+    friend class task_set;
+    friend void finish_owned(std::coroutine_handle<task_promise<void>> task) noexcept;
     std::coroutine_handle<> continuation_;
     cancel_source* cancellation_ = nullptr;
-    std::uint32_t detached_slot_ = not_detached; // its place in the thread's detached tasks
+    // Set while the task belongs to a task_set (a spawned or task_group child): the set's
+    // intrusive list, newest first, so it is destroyed in a defined order.
+    task_set* owner_ = nullptr;
+    promise_base* newer_ = nullptr;
+    promise_base* older_ = nullptr;
     bool starting_ = false;
     bool finished_while_starting_ = false;
 };
@@ -210,6 +213,31 @@ inline task<void> task_promise<void>::get_return_object() noexcept {
     return task<void>{std::coroutine_handle<task_promise>::from_promise(*this)};
 }
 } // namespace detail
+
+/// Binds `t` to `source`: the operations it awaits are cancelled when `source` is. The same
+/// task comes back, so this costs no frame: `co_await with_cancellation(flush(), scope)`.
+/// A task left unbound inherits the cancellation of whoever awaits it.
+template <typename T>
+task<T> with_cancellation(task<T> t, cancel_source& source) noexcept {
+    t.handle().promise().set_cancellation(&source);
+    return t;
+}
+
+namespace detail {
+/// A source that is never cancelled, one per thread: binding a task to it shields the task
+/// from its awaiter's cancellation.
+inline cancel_source& never_cancelled() noexcept {
+    thread_local cancel_source source;
+    return source;
+}
+} // namespace detail
+
+/// `t`, unaffected by the cancellation of whoever awaits it: for work that must finish, such
+/// as a drain or a join. Its own deadlines still apply.
+template <typename T>
+task<T> shielded(task<T> t) noexcept {
+    return with_cancellation(std::move(t), detail::never_cancelled());
+}
 
 /// Awaiting this yields the cancellation source of the current task (null when none).
 struct current_cancellation {

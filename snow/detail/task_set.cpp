@@ -1,17 +1,16 @@
-// snow/detail/detached.cpp: the thread's detached tasks. A flat vector of handles, each
-// task knowing its slot, so registering and finishing are O(1) and cost 8 bytes a task.
+// snow/detail/task_set.cpp: an intrusive list of owned tasks, newest first: adopting and
+// finishing are O(1), and teardown walks it in a defined order.
+#include "snow/detail/task_set.hpp"
+
 #include <fmt/format.h>
 
 #include <exception>
-#include <vector>
 
-#include "snow/task.hpp"
+#include "snow/io/event_loop.hpp"
 
 namespace snow::detail {
 
 namespace {
-thread_local std::vector<std::coroutine_handle<task_promise<void>>> detached;
-
 void report(const std::exception_ptr& failure) noexcept {
     try {
         std::rethrow_exception(failure);
@@ -21,29 +20,49 @@ void report(const std::exception_ptr& failure) noexcept {
         fmt::print(stderr, "snow: a spawned task failed with a non-standard exception\n");
     }
 }
+
+task_set::handle handle_of(promise_base& p) noexcept {
+    // Only task<void> is ever adopted.
+    return task_set::handle::from_promise(static_cast<task_promise<void>&>(p));
+}
 } // namespace
 
-void register_detached(std::coroutine_handle<task_promise<void>> task) {
-    task.promise().set_detached_slot(static_cast<std::uint32_t>(detached.size()));
-    detached.push_back(task);
+void task_set::adopt(handle t) noexcept {
+    promise_base& p = t.promise();
+    p.owner_ = this;
+    p.older_ = newest_;
+    p.newer_ = nullptr;
+    if (newest_) newest_->newer_ = &p;
+    newest_ = &p;
+    ++size_;
 }
 
-void finish_detached(std::coroutine_handle<task_promise<void>> task) noexcept {
-    const std::uint32_t slot = task.promise().detached_slot();
-    detached[slot] = detached.back();
-    detached[slot].promise().set_detached_slot(slot);
-    detached.pop_back();
+void task_set::unlink(promise_base& p) noexcept {
+    (p.newer_ ? p.newer_->older_ : newest_) = p.older_;
+    if (p.older_) p.older_->newer_ = p.newer_;
+    p.newer_ = p.older_ = nullptr;
+    p.owner_ = nullptr;
+    --size_;
+}
+
+void task_set::destroy_all() noexcept {
+    // Each is taken off the list before it is destroyed: a destructor may finish, spawn or
+    // destroy other tasks of this set.
+    while (newest_ != nullptr) {
+        promise_base& p = *newest_;
+        unlink(p);
+        handle t = handle_of(p);
+        if (loop_ != nullptr) loop_->unschedule(t); // adopted but never started
+        t.destroy();
+    }
+}
+
+void finish_owned(task_set::handle task) noexcept {
+    task_set& set = *task.promise().owner_;
+    set.unlink(task.promise());
     if (task.promise().exception()) report(task.promise().exception());
     task.destroy();
-}
-
-void destroy_detached_tasks() noexcept {
-    // Taken off the list before destruction: a destructor may spawn or finish others.
-    while (!detached.empty()) {
-        auto task = detached.back();
-        detached.pop_back();
-        task.destroy();
-    }
+    if (set.size_ == 0 && set.on_empty_ != nullptr) set.on_empty_(set.on_empty_context_);
 }
 
 } // namespace snow::detail

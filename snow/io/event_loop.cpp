@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <csignal>
+#include <cstdlib>
 #include <fmt/format.h>
 #include <system_error>
 
@@ -15,7 +16,22 @@ namespace {
 thread_local event_loop* current_loop = nullptr;
 }
 
+namespace {
+/// An unsigned from the environment, if it is set and whole.
+std::optional<unsigned> environment_count(const char* name) {
+    const char* text = std::getenv(name);
+    if (text == nullptr || *text == '\0') return std::nullopt;
+    char* end = nullptr;
+    const unsigned long value = std::strtoul(text, &end, 10);
+    if (*end != '\0' || value > 1u << 20) return std::nullopt;
+    return static_cast<unsigned>(value);
+}
+} // namespace
+
 result<std::unique_ptr<event_loop>> event_loop::create(loop_options options) {
+    if (auto entries = environment_count("SNOW_RING_ENTRIES")) options.ring.entries = *entries;
+    if (auto count = environment_count("SNOW_RECEIVE_BUFFERS"))
+        options.receive_buffers.count = *count;
     auto r = ring::create(options.ring);
     if (!r) return r.error();
     std::unique_ptr<event_loop> loop(new event_loop(std::move(*r)));
@@ -25,6 +41,7 @@ result<std::unique_ptr<event_loop>> event_loop::create(loop_options options) {
 }
 
 event_loop::event_loop(ring r) : ring_(std::move(r)), handle_(std::make_shared<loop_handle>(this)) {
+    detached_.set_loop(this);
     assert(current_loop == nullptr && "one event_loop per thread");
     current_loop = this;
     // A vanished peer must never kill the process: sends use MSG_NOSIGNAL, and this covers
@@ -49,7 +66,7 @@ event_loop::~event_loop() {
     }
     // Destroy suspended detached tasks first: their operations cancel and wait on the ring,
     // which must still exist.
-    snow::detail::destroy_detached_tasks();
+    detached_.destroy_all();
     while (spawned_ != nullptr) {
         auto handle = std::coroutine_handle<detail::spawned_promise>::from_promise(*spawned_);
         handle.destroy(); // unlinks itself
@@ -197,7 +214,7 @@ void start(event_loop& loop, spawned s) {
 void event_loop::spawn(task<void> t) {
     ++stats_.spawned;
     auto handle = t.release();
-    snow::detail::register_detached(handle);
+    detached_.adopt(handle);
     schedule(handle);
 }
 

@@ -15,6 +15,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "snow/detail/task_set.hpp"
 #include "snow/io/buffer_pool.hpp"
 #include "snow/io/completion.hpp"
 #include "snow/io/ready_queue.hpp"
@@ -41,6 +42,9 @@ struct receive_buffer_options {
     std::size_t size = 2048;
 };
 
+/// SNOW_RING_ENTRIES and SNOW_RECEIVE_BUFFERS, when set, override `ring.entries` and
+/// `receive_buffers.count` of every loop: for squeezing a deployment or a test suite into
+/// tiny rings without rebuilding it.
 struct loop_options {
     ring_options ring;
     receive_buffer_options receive_buffers;
@@ -85,7 +89,9 @@ public:
     T run(task<T> t);
 
     /// Starts `t` detached on the next turn. An exception escaping it is reported on stderr
-    /// and does not stop the loop.
+    /// and does not stop the loop. The loop owns it: one still suspended when the loop is
+    /// destroyed is destroyed then, after the newer ones. A task that others depend on
+    /// belongs in a task_group owned by them instead.
     void spawn(task<void> t);
 
     /// Resumes `handle` on a later turn of this loop. Loop thread only.
@@ -174,7 +180,8 @@ private:
     std::unique_ptr<buffer_pool> receive_buffers_;
     bool receive_buffers_tried_ = false;
 
-    detail::spawned_promise* spawned_ = nullptr; // intrusive list of live detached tasks
+    detail::spawned_promise* spawned_ = nullptr; // intrusive list of live run() roots
+    snow::detail::task_set detached_;            // spawn()ed tasks
     std::shared_ptr<loop_handle> handle_;
 };
 
