@@ -5,6 +5,7 @@
 
 #include <cassert>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "snow/detail/join.hpp"
@@ -15,6 +16,11 @@ template <typename T>
 struct any_result {
     std::size_t index; ///< which task finished first
     detail::value_or_monostate<T> value;
+    /// What each other task finished with, by position: empty at `index` and for a task
+    /// that threw. A loser whose operation had already completed when the winner cancelled
+    /// it (a recv that took bytes in the same turn as a timer fired) keeps that value here,
+    /// so nothing it consumed is lost.
+    std::vector<std::optional<detail::value_or_monostate<T>>> others;
 };
 
 /// The first task to finish, by position, with its value; if it threw, rethrows that.
@@ -38,7 +44,10 @@ task<any_result<T>> when_any(std::vector<task<T>> tasks) {
         children.back().handle().promise().set_cancellation(&sources[i]);
     }
     co_await detail::join_all(children, nullptr);
-    co_return any_result<T>{winner, outcomes[winner].take()};
+    std::vector<std::optional<detail::value_or_monostate<T>>> others(n);
+    for (std::size_t i = 0; i < n; ++i)
+        if (i != winner && outcomes[i].value) others[i] = std::move(*outcomes[i].value);
+    co_return any_result<T>{winner, outcomes[winner].take(), std::move(others)};
 }
 
 /// when_any over a fixed list of tasks of one type.
