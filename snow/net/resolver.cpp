@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string_view>
 #include <thread>
 
 #include "snow/io/event_loop.hpp"
@@ -140,6 +141,19 @@ private:
     std::uint16_t port_;
 };
 
+/// RFC 6761 §6.3: "localhost" and every name under ".localhost" are the loopback
+/// addresses, answered without asking the system resolver (as curl and browsers do), so a
+/// machine without /etc/hosts still resolves them, and no lookup leaves the process.
+bool is_localhost(std::string_view host) noexcept {
+    if (!host.empty() && host.back() == '.') host.remove_suffix(1); // the root label
+    constexpr std::string_view name = "localhost";
+    if (host.size() < name.size()) return false;
+    const std::string_view tail = host.substr(host.size() - name.size());
+    for (std::size_t i = 0; i < name.size(); ++i)
+        if ((tail[i] | 0x20) != name[i]) return false;
+    return host.size() == name.size() || host[host.size() - name.size() - 1] == '.';
+}
+
 } // namespace
 
 task<result<std::vector<address>>> resolve(std::string host, std::uint16_t port) {
@@ -149,6 +163,12 @@ task<result<std::vector<address>>> resolve(std::string host, std::uint16_t port)
         literal = literal.substr(1, literal.size() - 2);
     if (auto numeric = address::from_ip(literal, port)) co_return std::vector<address>{*numeric};
     if (host.empty()) co_return errc::resolve_failed;
+    if (is_localhost(host)) {
+        // IPv4 first: a server bound to "127.0.0.1" is what "localhost" most often means,
+        // and connect tries the addresses in order.
+        co_return std::vector<address>{*address::from_ip("127.0.0.1", port),
+                                       *address::from_ip("::1", port)};
+    }
     co_return co_await lookup_awaiter(std::move(host), port);
 }
 

@@ -14,6 +14,7 @@
 namespace snow::net {
 
 /// Addresses for `host` (IPv6 and IPv4, in getaddrinfo's preference order) with `port`.
+/// "localhost" and names under ".localhost" are 127.0.0.1 then ::1, without a lookup.
 /// Errors: errc::resolve_failed (unknown name, no addresses), operation_canceled.
 task<result<std::vector<address>>> resolve(std::string host, std::uint16_t port);
 
