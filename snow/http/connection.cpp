@@ -35,7 +35,7 @@ std::span<std::byte> writable(std::vector<char>& buffer, std::size_t from) noexc
 
 void deadline::arm(std::chrono::milliseconds from_now) {
     loop_ = &io::event_loop::current();
-    when_ = loop_->now() + from_now;
+    when_ = io::deadline_after(loop_->now(), from_now); // max() ("never") stays disarmed
     if (!node_.queued()) {
         node_.deadline = when_;
         loop_->timers().push(node_);
@@ -66,7 +66,13 @@ connection::connection(worker& owner, net::tcp_stream stream, net::address peer)
     , owner_(owner)
     , stream_(std::move(stream))
     , peer_(peer)
-    , deadline_(io_scope) {}
+    , deadline_(io_scope) {
+    owner_.add(this);
+}
+
+connection::~connection() {
+    owner_.remove(this);
+}
 
 /// Runs the handler. If it finishes at once (the common case) nothing else happens; if it
 /// suspends, the watcher starts: it sends responses already gathered and notices a client
@@ -76,6 +82,7 @@ struct connection::handler_run {
     connection& conn;
     cancel_source& request_scope;
     cancel_source& watch_scope;
+    task<void>& watcher;
     bool& watching;
 
     bool await_ready() const noexcept { return false; }
@@ -87,9 +94,8 @@ struct connection::handler_run {
         if (promise.start_inline(handler.handle())) return false;
         watching = true;
         conn.s_->watcher_done.reset();
-        conn.s_->watcher = conn.watch(request_scope, watch_scope);
-        conn.s_->watcher.handle().promise().set_cancellation(&watch_scope);
-        conn.s_->watcher.handle().resume();
+        watcher = with_cancellation(conn.watch(request_scope, watch_scope), watch_scope);
+        watcher.handle().resume();
         return true;
     }
     response await_resume() { return handler.handle().promise().take(); }
@@ -110,6 +116,11 @@ void connection::rebase_head(const char* old_base) noexcept {
         move(field.name);
         move(field.value);
     }
+}
+
+bool connection::next_head_buffered() const noexcept {
+    const std::string_view rest(s_->input.data() + s_->begin, s_->end - s_->begin);
+    return rest.find("\r\n\r\n") != std::string_view::npos;
 }
 
 void connection::ensure_capacity(std::size_t wanted, bool head_complete) {
@@ -169,9 +180,7 @@ task<void> connection::linger_close() {
 task<void> connection::reject(int status, std::string_view reason) {
     // A deadline that expired has cancelled the connection's I/O scope, and the answer must
     // still go out: it runs under the server's hard stop with a write deadline of its own.
-    auto answer = answer_and_close(status, std::string(reason));
-    answer.handle().promise().set_cancellation(&owner_.hard_stop);
-    return answer;
+    return with_cancellation(answer_and_close(status, std::string(reason)), owner_.hard_stop);
 }
 
 task<void> connection::reject(errc failure) {
@@ -253,9 +262,7 @@ task<void> connection::watch(cancel_source& request_scope, cancel_source& watch_
     // it sends must not be cut short by that, so their flush runs under the I/O scope.
     if (!s_->output.empty()) {
         deadline_.arm(owner_.options.write_timeout);
-        auto flushing = flush();
-        flushing.handle().promise().set_cancellation(&io_scope);
-        auto sent = co_await std::move(flushing);
+        auto sent = co_await with_cancellation(flush(), io_scope);
         deadline_.disarm();
         if (!sent) {
             s_->write_failed = true;
@@ -403,6 +410,18 @@ task<result<void>> connection::stream_body(response& resp, bool chunked) {
     co_return result<void>{};
 }
 
+namespace {
+/// Points the connection's idle_wait at a wait's source for as long as the wait's scope
+/// lasts, however it is left.
+struct idle_marker {
+    idle_marker(connection& c, cancel_source& wait) noexcept : conn(c) { conn.idle_wait = &wait; }
+    idle_marker(const idle_marker&) = delete;
+    idle_marker& operator=(const idle_marker&) = delete;
+    ~idle_marker() { conn.idle_wait = nullptr; }
+    connection& conn;
+};
+} // namespace
+
 task<void> connection::run() {
     const server_options& options = owner_.options;
     server_stats& stats = owner_.owner.mutable_stats();
@@ -411,15 +430,17 @@ task<void> connection::run() {
     for (;;) {
         // Idle: nothing of a request received and nothing left to send. The wait selects a
         // buffer from the loop's pool only when bytes arrive, and the exchange state is
-        // taken only then, so an idle connection holds neither.
-        idle = true;
+        // taken only then, so an idle connection holds neither. A graceful stop cancels
+        // only this wait: a request whose bytes completed it first is still served.
         if (owner_.draining) co_return;
+        cancel_source idle(&io_scope);
+        const idle_marker marked(*this, idle);
         bool received = false;
         // The pool runs dry only for a moment, when more receives complete in one turn than
         // it has buffers; the bytes wait in the socket, so try again on the next turns.
         for (int attempt = 0; pool != nullptr && !received && attempt < pooled_attempts;
              ++attempt) {
-            auto first = co_await stream_.recv_pooled(*pool);
+            auto first = co_await stream_.recv_pooled(*pool).cancelled_by(idle);
             if (first && first->empty()) co_return; // the client closed between requests
             if (first) {
                 s_ = owner_.take_state();
@@ -436,13 +457,13 @@ task<void> connection::run() {
         }
         if (!received) { // no pool, or it stayed empty: wait with a buffer of its own
             s_ = owner_.take_state();
-            auto n = co_await receive(false);
+            auto n = co_await with_cancellation(receive(false), idle);
             if (!n || *n == 0) {
                 if (deadline_.expired()) ++stats.timeouts;
                 co_return;
             }
         }
-        idle = false;
+        idle_wait = nullptr;
         deadline_.arm(options.header_timeout);
         const bool keep_alive = co_await exchange();
         if (!keep_alive) co_return;
@@ -506,7 +527,7 @@ task<bool> connection::exchange() {
         deadline_.disarm(); // a handler may take as long as it needs (long polls)
         const int version_minor = s_->head.version_minor;
         const bool head_request = s_->head.method == method::head;
-        cancel_source request_scope(&owner_.hard_stop);
+        cancel_source request_scope(&owner_.handlers_stop);
         request req(s_->head, body, peer_);
         response resp;
         // The handler is awaited here rather than in a coroutine of its own: one frame fewer
@@ -515,28 +536,28 @@ task<bool> connection::exchange() {
         task<response> handler = route(req, resp);
         if (handler.valid()) {
             cancel_source watch_scope(&io_scope);
+            task<void> watcher; // declared after its scope, so it is destroyed first
             bool watching = false;
             std::exception_ptr failure;
             try {
-                resp = co_await handler_run{handler, *this, request_scope, watch_scope, watching};
+                resp = co_await handler_run{handler,     *this,   request_scope,
+                                            watch_scope, watcher, watching};
             } catch (...) {
                 failure = std::current_exception();
             }
             if (watching) {
                 watch_scope.request();
                 co_await s_->watcher_done.wait();
-                s_->watcher = task<void>{};
+                watcher = task<void>{};
             }
             if (failure) resp = handler_failed(req, std::move(failure));
         }
         run_after_middleware(owner_.owner, req, resp, started);
         if (s_->write_failed) co_return false;
-        const bool keep_alive =
-            s_->head.keep_alive && !owner_.draining && !s_->peer_gone && !wants_close(resp);
-        const write_context context{version_minor, head_request, keep_alive};
+        const bool head_keep_alive = s_->head.keep_alive;
 
         // The request is done with: its bytes leave the buffer, and pipelined bytes the
-        // watcher read join what follows.
+        // watcher read join what follows. The head's views are not used past this point.
         s_->begin += s_->message_bytes;
         if (s_->begin == s_->end) s_->begin = s_->end = 0;
         if (s_->side_bytes > 0) {
@@ -545,6 +566,11 @@ task<bool> connection::exchange() {
             s_->end += s_->side_bytes;
             s_->side_bytes = 0;
         }
+        // While draining, requests whose heads have already arrived are still answered;
+        // the last of them says Connection: close.
+        const bool keep_alive = head_keep_alive && !s_->peer_gone && !wants_close(resp) &&
+                                (!owner_.draining || next_head_buffered());
+        const write_context context{version_minor, head_request, keep_alive};
 
         // --- the response ---
         deadline_.arm(options.write_timeout);
@@ -572,25 +598,28 @@ task<bool> connection::exchange() {
 worker::worker(server& owner_server, net::tcp_listener listener, server_options opts)
     : owner(owner_server)
     , options(std::move(opts))
-    , listener_(std::move(listener)) {}
+    , listener_(std::move(listener)) {
+    drain_timer_.context = this;
+    drain_timer_.on_expire = &worker::drain_deadline_passed;
+}
 
 worker::~worker() {
+    owner.detach(this); // stop() must not reach a worker that is gone
     *alive_ = false;
+    if (drain_timer_.queued()) timer_loop_->timers().remove(drain_timer_);
 }
 
 void worker::add(connection* c) noexcept {
     c->next = connections_;
     if (connections_) connections_->prev = c;
     connections_ = c;
-    ++live_; // connections_open was counted at accept
+    // connections_open was counted at accept
 }
 
 void worker::remove(connection* c) noexcept {
     (c->prev ? c->prev->next : connections_) = c->next;
     if (c->next) c->next->prev = c->prev;
-    --live_;
     --owner.mutable_stats().connections_open;
-    if (draining && live_ == 0) drained_.set();
 }
 
 std::unique_ptr<exchange_state> worker::take_state() {
@@ -619,16 +648,12 @@ void worker::give_back(std::unique_ptr<exchange_state> state) noexcept {
 }
 
 namespace {
-task<void> serve_connection(std::unique_ptr<connection> conn, worker& w) {
-    w.add(conn.get());
-    auto life = conn->run();
-    life.handle().promise().set_cancellation(&conn->io_scope);
+task<void> serve_connection(std::unique_ptr<connection> conn) {
     try {
-        co_await std::move(life);
+        co_await with_cancellation(conn->run(), conn->io_scope);
     } catch (const std::exception& e) {
         fmt::print(stderr, "snow: connection failed: {}\n", e.what());
     }
-    w.remove(conn.get());
 }
 } // namespace
 
@@ -667,22 +692,29 @@ task<void> worker::accept_loop() {
         ++stats.connections_open;
         ++stats.connections_accepted;
         auto peer = conn->peer_address();
-        spawn(serve_connection(
-            std::make_unique<connection>(*this, std::move(*conn), peer.value_or(net::address{})),
-            *this));
+        connection_tasks_.spawn(serve_connection(
+            std::make_unique<connection>(*this, std::move(*conn), peer.value_or(net::address{}))));
     }
     listener_ = net::tcp_listener{}; // refuse new connections while draining
 }
 
 namespace {
-/// Cancels everything still running once the drain deadline passes. A free function: GCC 12
-/// lays out the frame of an equivalent parameterless member coroutine inconsistently.
-task<void> drain_deadline(std::chrono::milliseconds limit, cancel_source& hard_stop, event& done) {
-    const bool expired = co_await sleep(limit);
-    if (expired) hard_stop.request();
-    done.set();
-}
+/// After the drain deadline, cancelled handlers get this long to have their answers sent.
+constexpr auto drain_grace = std::chrono::seconds(1);
 } // namespace
+
+void worker::drain_deadline_passed(io::timer_node* node) noexcept {
+    auto* self = static_cast<worker*>(node->context);
+    if (!self->handlers_stopped_) {
+        // Handlers still running are cancelled; what they answer is still sent.
+        self->handlers_stopped_ = true;
+        self->handlers_stop.request();
+        node->deadline = io::deadline_after(self->timer_loop_->now(), drain_grace);
+        self->timer_loop_->timers().push(*node);
+        return;
+    }
+    self->hard_stop.request();
+}
 
 void worker::begin_shutdown() {
     if (draining) return;
@@ -690,13 +722,12 @@ void worker::begin_shutdown() {
     accept_scope_.request();
     for (connection* c = connections_; c != nullptr;) {
         connection* next = c->next;
-        if (c->idle) c->io_scope.request();
+        if (c->idle_wait != nullptr) c->idle_wait->request();
         c = next;
     }
-    drain_timer_started_ = true;
-    auto timer = drain_deadline(options.shutdown_timeout, hard_stop, drain_timer_done_);
-    timer.handle().promise().set_cancellation(&drain_timer_scope_);
-    spawn(std::move(timer));
+    timer_loop_ = &io::event_loop::current();
+    drain_timer_.deadline = io::deadline_after(timer_loop_->now(), options.shutdown_timeout);
+    timer_loop_->timers().push(drain_timer_);
 }
 
 void worker::post_shutdown() {
@@ -708,16 +739,10 @@ void worker::post_shutdown() {
 task<void> worker::run() {
     loop_ = io::event_loop::current().handle();
     owner.attach(this);
-    auto accepting = accept_loop();
-    accepting.handle().promise().set_cancellation(&accept_scope_);
-    co_await std::move(accepting);
-    if (!draining) begin_shutdown();
-    if (live_ > 0) co_await drained_.wait();
-    if (drain_timer_started_) {
-        drain_timer_scope_.request();
-        co_await drain_timer_done_.wait();
-    }
-    owner.detach(this);
+    co_await with_cancellation(accept_loop(), accept_scope_);
+    begin_shutdown();
+    co_await connection_tasks_.join();
+    if (drain_timer_.queued()) timer_loop_->timers().remove(drain_timer_);
 }
 
 } // namespace snow::http::detail

@@ -18,6 +18,7 @@
 #include "snow/io/event_loop.hpp"
 #include "snow/net/tcp_listener.hpp"
 #include "snow/net/tcp_stream.hpp"
+#include "snow/task_group.hpp"
 
 namespace snow::http::detail {
 
@@ -58,9 +59,12 @@ public:
     worker(server& owner, net::tcp_listener listener, server_options options);
     worker(const worker&) = delete;
     worker& operator=(const worker&) = delete;
+    /// Connections still running are destroyed first: they refer to the worker.
     ~worker();
 
-    /// Accepts until stopped, then waits for every connection to end.
+    /// Accepts until begin_shutdown(), then joins every connection. Run it shielded from
+    /// the caller's cancellation (server::serve turns that into begin_shutdown): the join
+    /// must never be cut short while connections refer to this worker.
     task<void> run();
     /// Loop thread only: stop accepting, close idle connections, start the drain deadline.
     void begin_shutdown();
@@ -70,6 +74,9 @@ public:
     const server_options options;
     bool draining = false;
     cancel_source hard_stop; ///< cancels every connection's I/O and handlers
+    /// Cancels handlers at the drain deadline. Their responses still go out (with
+    /// Connection: close); hard_stop follows a grace period later.
+    cancel_source handlers_stop{&hard_stop};
 
     void add(connection* c) noexcept;
     void remove(connection* c) noexcept;
@@ -80,18 +87,18 @@ public:
 
 private:
     task<void> accept_loop();
+    static void drain_deadline_passed(io::timer_node* node) noexcept;
 
     net::tcp_listener listener_;
     cancel_source accept_scope_;
-    cancel_source drain_timer_scope_;
     std::shared_ptr<io::loop_handle> loop_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true); // for posts that arrive late
     connection* connections_ = nullptr;                          // intrusive list
-    std::size_t live_ = 0;
     std::vector<std::unique_ptr<exchange_state>> spare_states_;
-    event drained_;
-    event drain_timer_done_;
-    bool drain_timer_started_ = false;
+    io::event_loop* timer_loop_ = nullptr;
+    io::timer_node drain_timer_; // the drain deadline, then the grace period after it
+    bool handlers_stopped_ = false;
+    task_group connection_tasks_; // last: destroyed first, while all of the above is there
 };
 
 /// What a connection holds only while a request is in progress: the parser, the input and
@@ -112,7 +119,7 @@ struct exchange_state {
 
     // While a handler is suspended, a watcher flushes pending output and watches the socket
     // for the client leaving, keeping what it reads aside so the request's views stay put.
-    task<void> watcher;
+    // The watcher task itself lives in the exchange's frame, beside the scope it listens to.
     event watcher_done;
     std::vector<char> side;
     std::size_t side_bytes = 0;
@@ -122,15 +129,19 @@ struct exchange_state {
 
 class connection {
 public:
+    /// Joins the worker's list; the destructor leaves it.
     connection(worker& owner, net::tcp_stream stream, net::address peer);
     connection(const connection&) = delete;
     connection& operator=(const connection&) = delete;
+    ~connection();
 
     /// The connection's life; returns when it should close.
     task<void> run();
 
-    cancel_source io_scope; ///< its reads and writes; cancelled by deadlines and shutdown
-    bool idle = true;       ///< waiting for a request with nothing of it received
+    cancel_source io_scope; ///< its reads and writes; cancelled by deadlines and hard stop
+    /// While it waits for a request with nothing of it received: the wait's own source,
+    /// which a graceful stop cancels. Bytes that arrived first are served, not dropped.
+    cancel_source* idle_wait = nullptr;
     connection* prev = nullptr;
     connection* next = nullptr;
 
@@ -153,6 +164,7 @@ private:
     task<void> watch(cancel_source& request_scope, cancel_source& watch_scope);
     task<result<void>> stream_body(response& resp, bool chunked);
     void rebase_head(const char* old_base) noexcept;
+    bool next_head_buffered() const noexcept;
     void ensure_capacity(std::size_t wanted, bool head_complete);
 
     worker& owner_;

@@ -12,6 +12,7 @@
 
 #include "snow/http/connection.hpp"
 #include "snow/io/ops.hpp"
+#include "snow/io/ring.hpp"
 #include "snow/run.hpp"
 
 namespace snow::http {
@@ -44,7 +45,15 @@ void server::stop() {
 task<void> server::serve(net::tcp_listener listener, server_options options) {
     port_ = listener.local_address().port();
     detail::worker w(*this, std::move(listener), std::move(options));
-    co_await w.run();
+    // The caller's cancellation stops this server gracefully, as stop() does. The worker
+    // itself runs shielded from it: its join must not be cut short while connections
+    // still refer to it.
+    cancel_source* caller = co_await current_cancellation{};
+    cancel_callback graceful;
+    graceful.attach(
+        caller,
+        [](void* worker) noexcept { static_cast<detail::worker*>(worker)->begin_shutdown(); }, &w);
+    co_await shielded(w.run());
 }
 
 namespace {
@@ -70,6 +79,17 @@ task<void> watch_signals(int fd, server& srv) {
     }
 }
 
+/// One loop's share of run(): its listener and, on the first loop, the signal watcher,
+/// which is joined before the loop ends.
+task<void> serve_loop(server& srv, net::tcp_listener listener, server_options options,
+                      int signal_fd) {
+    task_group watchers;
+    if (signal_fd >= 0) watchers.spawn(watch_signals(signal_fd, srv));
+    co_await srv.serve(std::move(listener), std::move(options));
+    watchers.cancel();
+    co_await watchers.join();
+}
+
 result<net::address> bind_address(const server_options& options) {
     std::string_view host = options.host;
     if (host == "localhost") host = "127.0.0.1";
@@ -81,6 +101,13 @@ result<net::address> bind_address(const server_options& options) {
 } // namespace
 
 int server::run(server_options options) {
+    // Try io_uring before binding or announcing: where a seccomp profile or
+    // kernel.io_uring_disabled blocks it, no loop could start, and "listening on" followed by
+    // an exception would be a lie. One line that says why and what to change, then exit 1.
+    if (auto probe = io::ring::create({.entries = 2}); !probe) {
+        fmt::print(stderr, "{}\n", io::describe_ring_failure(probe.error()));
+        return 1;
+    }
     raise_descriptor_limit();
     auto local = bind_address(options);
     if (!local) {
@@ -123,25 +150,7 @@ int server::run(server_options options) {
     }
 
     run_threads(options.threads, [&](std::size_t index) -> task<void> {
-        return
-            [](server& srv, net::tcp_listener listener, server_options opts, int fd) -> task<void> {
-                cancel_source signal_scope;
-                event signals_done;
-                if (fd >= 0) {
-                    auto watcher = [](int signal_fd_, server& s, event& done) -> task<void> {
-                        co_await watch_signals(signal_fd_, s);
-                        done.set();
-                    };
-                    auto t = watcher(fd, srv, signals_done);
-                    t.handle().promise().set_cancellation(&signal_scope);
-                    spawn(std::move(t));
-                }
-                co_await srv.serve(std::move(listener), std::move(opts));
-                if (fd >= 0) {
-                    signal_scope.request();
-                    co_await signals_done.wait();
-                }
-            }(*this, std::move(listeners[index]), options, index == 0 ? signal_fd : -1);
+        return serve_loop(*this, std::move(listeners[index]), options, index == 0 ? signal_fd : -1);
     });
 
     if (signal_fd >= 0) {

@@ -73,8 +73,9 @@ public:
     /// Adds a hook around every handler, in order.
     server& use(middleware m);
 
-    /// Binds, serves until stop() or SIGINT/SIGTERM, drains, and returns 0; returns 1 if it
-    /// cannot bind (the reason is printed).
+    /// Binds, serves until stop() or SIGINT/SIGTERM, drains, and returns 0; returns 1 if
+    /// io_uring is unavailable or it cannot bind (one line on stderr says why), before it
+    /// announces anything.
     int run(server_options options = {});
 
     /// Serves `listener` on the calling thread's loop until stop(): for tests and for
