@@ -1,6 +1,7 @@
 // examples/cli.hpp: what every example shares at its edges: hand-parsed `--name value` flags
 // (--host and --port everywhere; a bad flag prints the usage on stderr and exits 2), the
-// flushed "listening on HOST:PORT" start-up line tests wait for, and running main's task.
+// flushed "listening on HOST:PORT" start-up line tests wait for, and running main's body
+// so that a failure to start (no io_uring) is one line on stderr and exit status 1.
 #pragma once
 
 #include <cerrno>
@@ -129,14 +130,25 @@ inline void announce(const net::address& local) {
     print_line("listening on {}", local);
 }
 
-/// Runs main's task on a fresh loop and turns a failure to start (no io_uring) into exit 1.
-inline int run_main(task<int> main_task) {
+/// Runs main's body (a callable returning the exit status) so that no exception escapes
+/// main: an escaping one would end in std::terminate and SIGABRT. The exception's what()
+/// becomes one line on stderr and the status 1. When io_uring is blocked that line is
+/// snow's own (io::describe_ring_failure, from snow::run): the cause and the remedy.
+template <typename Body>
+int guard_main(Body&& body) noexcept {
     try {
-        return snow::run(std::move(main_task));
+        return std::forward<Body>(body)();
     } catch (const std::exception& e) {
-        fmt::print(stderr, "{}\n", e.what());
-        return 1;
+        std::fprintf(stderr, "%s\n", e.what()); // fmt::print could throw in here
+    } catch (...) {
+        std::fputs("snow: stopped by an unknown exception\n", stderr);
     }
+    return 1;
+}
+
+/// Runs main's task on a fresh loop under guard_main.
+inline int run_main(task<int> main_task) {
+    return guard_main([&] { return snow::run(std::move(main_task)); });
 }
 
 } // namespace snow::examples

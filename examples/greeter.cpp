@@ -11,7 +11,6 @@
 #include <cerrno>
 #include <chrono>
 #include <cstddef>
-#include <exception>
 #include <span>
 #include <string>
 #include <string_view>
@@ -97,6 +96,9 @@ task<int> until_stopped(std::size_t loop_index, snow::examples::stop_signal* sto
 /// One thread's whole life: serve until the stop broadcast, then cancel the accept loop.
 task<void> run_loop(tcp_listener listener, std::size_t loop_index,
                     snow::examples::stop_signal* stop, stop_broadcast* broadcast) {
+    // Announced from a running loop, not before run_threads: where io_uring is blocked no
+    // loop starts, and the line would claim a service that is not there.
+    if (loop_index == 0) snow::examples::announce(listener.local_address());
     (void)co_await snow::when_any(serve(std::move(listener), loop_index),
                                   until_stopped(loop_index, stop, broadcast));
 }
@@ -130,15 +132,11 @@ int main(int argc, char** argv) {
     stop_broadcast broadcast{snow::net::file_descriptor(pipe_ends[0]),
                              snow::net::file_descriptor(pipe_ends[1])};
     auto stop = snow::examples::stop_signal::install(); // before run_threads starts threads
-    snow::examples::announce(local);
-    try {
+    return snow::examples::guard_main([&] {
         // Each thread takes its own listener; the vector is not touched otherwise meanwhile.
         snow::run_threads(threads, [&](std::size_t index) {
             return run_loop(std::move(listeners[index]), index, &stop, &broadcast);
         });
-    } catch (const std::exception& e) {
-        fmt::print(stderr, "{}\n", e.what());
-        return 1;
-    }
-    return 0;
+        return 0;
+    });
 }

@@ -21,6 +21,8 @@
 #include "snow/http/fetch_all.hpp"
 #include "snow/run.hpp"
 
+#include "cli.hpp"
+
 namespace {
 
 constexpr std::string_view usage =
@@ -240,10 +242,5 @@ snow::task<int> fetch(settings s) {
 
 int main(int argc, char** argv) {
     settings s = parse_arguments(argc, argv);
-    try {
-        return snow::run(fetch(std::move(s)));
-    } catch (const std::exception& e) {
-        fmt::print(stderr, "snow-fetch: {}\n", e.what());
-        return 1;
-    }
+    return snow::examples::run_main(fetch(std::move(s)));
 }

@@ -69,6 +69,8 @@ c() { curl -sS --max-time 10 "$@"; }
 # --- curl -------------------------------------------------------------------------------
 expect "curl GET /index/" "OK" "$(c "$base/index/")"
 expect "curl GET /home/" "home" "$(c "$base/home/")"
+# The original app's routes are regexes matched at the start of the path (re.match).
+expect "curl GET /index/more matches /index/" "OK" "$(c "$base/index/more")"
 expect "curl GET /plaintext" "Hello, World!" "$(c "$base/plaintext")"
 expect "curl 404 status and body" "404 Not Found" \
     "$(c -o "$work/body" -w '%{http_code}' "$base/no/such/page") $(cat "$work/body")"

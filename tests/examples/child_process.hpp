@@ -1,6 +1,7 @@
 // tests/examples/child_process.hpp: runs an example program as a child process with its stdin
 // and stdout on pipes (stderr goes to the test's own, so its complaints land in the test
-// log). The destructor always ends and reaps the child: SIGTERM, a grace period, SIGKILL.
+// log, unless a test asks to read it). The destructor always ends and reaps the child:
+// SIGTERM, a grace period, SIGKILL.
 // PR_SET_PDEATHSIG covers the case the destructor cannot: the test process itself dying.
 #pragma once
 
@@ -30,18 +31,25 @@ class child_process {
 public:
     using clock = std::chrono::steady_clock;
 
+    /// Where the child's stderr goes: the test's own stderr, or a pipe read_all_stderr reads.
+    enum class stderr_to { test_log, pipe };
+
     /// Starts `path` with `args`. Throws std::system_error if the pipes or fork fail; an
     /// exec failure shows as exit status 127.
-    child_process(std::string path, std::vector<std::string> args) : path_(std::move(path)) {
+    child_process(std::string path, std::vector<std::string> args,
+                  stderr_to errors = stderr_to::test_log)
+        : path_(std::move(path)) {
         int in[2];
-        int out[2];
+        int out[2] = {-1, -1};
+        int err[2] = {-1, -1};
         // O_CLOEXEC: a second child must not inherit this one's pipe ends, or this child
         // would never see end of input.
         if (::pipe2(in, O_CLOEXEC) < 0) throw std::system_error(errno, std::system_category());
-        if (::pipe2(out, O_CLOEXEC) < 0) {
+        if (::pipe2(out, O_CLOEXEC) < 0 ||
+            (errors == stderr_to::pipe && ::pipe2(err, O_CLOEXEC) < 0)) {
             int e = errno;
-            ::close(in[0]);
-            ::close(in[1]);
+            for (int fd : {in[0], in[1], out[0], out[1]})
+                if (fd >= 0) ::close(fd);
             throw std::system_error(e, std::system_category());
         }
         std::vector<char*> argv;
@@ -57,6 +65,7 @@ public:
             if (::getppid() != parent) ::_exit(126);
             ::dup2(in[0], STDIN_FILENO);
             ::dup2(out[1], STDOUT_FILENO);
+            if (err[1] >= 0) ::dup2(err[1], STDERR_FILENO);
             // The test runner ignores SIGPIPE; a real program starts with the default.
             struct sigaction action {};
             action.sa_handler = SIG_DFL;
@@ -70,13 +79,16 @@ public:
         int e = errno;
         ::close(in[0]);
         ::close(out[1]);
+        if (err[1] >= 0) ::close(err[1]);
         if (pid_ < 0) {
             ::close(in[1]);
             ::close(out[0]);
+            if (err[0] >= 0) ::close(err[0]);
             throw std::system_error(e, std::system_category());
         }
         stdin_ = in[1];
         stdout_ = out[0];
+        stderr_ = err[0];
     }
 
     child_process(const child_process&) = delete;
@@ -85,6 +97,7 @@ public:
     ~child_process() {
         close_stdin();
         if (stdout_ >= 0) ::close(stdout_);
+        if (stderr_ >= 0) ::close(stderr_);
         if (pid_ > 0 && !status_) {
             ::kill(pid_, SIGTERM);
             if (!wait_exit(std::chrono::seconds(2))) {
@@ -153,6 +166,17 @@ public:
         return std::exchange(pending_, std::string{});
     }
 
+    /// Everything the child writes to stderr until it closes it (or the timeout); empty
+    /// unless started with stderr_to::pipe.
+    std::string read_all_stderr(std::chrono::milliseconds timeout) {
+        std::string errors;
+        if (stderr_ < 0) return errors;
+        const auto deadline = clock::now() + timeout;
+        while (fill_from(stderr_, errors, deadline)) {
+        }
+        return errors;
+    }
+
     /// Reads the "listening on HOST:PORT" start-up line and returns the port (0 if none came).
     std::uint16_t wait_for_port(std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
         auto line = read_line(timeout);
@@ -195,21 +219,25 @@ public:
     }
 
 private:
-    /// Reads what is available before `deadline`; false on timeout or end of output.
-    bool fill(clock::time_point deadline) {
+    /// Reads what is available on stdout before `deadline`; false on timeout or end of output.
+    bool fill(clock::time_point deadline) { return fill_from(stdout_, pending_, deadline); }
+
+    /// Appends what is available on `fd` before `deadline` to `into`; false on timeout or
+    /// end of output.
+    static bool fill_from(int fd, std::string& into, clock::time_point deadline) {
         for (;;) {
             auto left =
                 std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
             if (left.count() < 0) return false;
-            pollfd p{.fd = stdout_, .events = POLLIN, .revents = 0};
+            pollfd p{.fd = fd, .events = POLLIN, .revents = 0};
             int ready = ::poll(&p, 1, static_cast<int>(left.count()));
             if (ready < 0 && errno == EINTR) continue;
             if (ready <= 0) return false;
             char chunk[4096];
-            ssize_t n = ::read(stdout_, chunk, sizeof chunk);
+            ssize_t n = ::read(fd, chunk, sizeof chunk);
             if (n < 0 && errno == EINTR) continue;
             if (n <= 0) return false;
-            pending_.append(chunk, static_cast<std::size_t>(n));
+            into.append(chunk, static_cast<std::size_t>(n));
             return true;
         }
     }
@@ -218,6 +246,7 @@ private:
     pid_t pid_ = -1;
     int stdin_ = -1;
     int stdout_ = -1;
+    int stderr_ = -1; // only with stderr_to::pipe
     std::string pending_;
     std::vector<std::string> lines_;
     std::optional<int> status_;

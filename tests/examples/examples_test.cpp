@@ -1,12 +1,14 @@
 // tests/examples/examples_test.cpp: the example programs end to end. Each test starts the
 // built binaries (found through $SNOW_EXAMPLES) with --port 0, learns the port from their
 // "listening on" line, and talks to them over 127.0.0.1: with snow clients where
-// concurrency is the point, with plain blocking sockets elsewhere.
+// concurrency is the point, with plain blocking sockets elsewhere. One test runs every
+// program under tests/support's no_io_uring launcher, where each must fail in one line.
 #include <doctest/doctest.h>
 
 #include <sys/resource.h>
 #include <sys/utsname.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdio>
@@ -359,6 +361,55 @@ TEST_CASE("every server stops cleanly on SIGTERM, even with clients connected") 
     }
     server udp("udp_server");
     CHECK(udp.process.stop() == 0);
+}
+
+TEST_CASE("with io_uring blocked every program says why in one line and exits 1 at once") {
+    // No require_kernel(): this is the machine where io_uring does not work, made on purpose
+    // by the no_io_uring launcher (EPERM from io_uring_*, as Docker 25+'s default profile).
+    const char* launcher = std::getenv("SNOW_NO_IO_URING");
+    REQUIRE_MESSAGE(launcher != nullptr, "SNOW_NO_IO_URING must name the no_io_uring launcher");
+    struct program {
+        std::string_view name;
+        std::vector<std::string> args;
+    };
+    // Port 9 (discard) for the clients: they must fail before they would connect anywhere.
+    const std::vector<program> programs = {
+        {"snow_demo", {"--port", "0"}},
+        {"echo_server", {"--port", "0"}},
+        {"upper_server", {"--port", "0"}},
+        {"udp_server", {"--port", "0"}},
+        {"framed_server", {"--port", "0"}},
+        {"line_logger", {"--port", "0"}},
+        {"greeter", {"--port", "0", "--threads", "2"}},
+        {"upper_client", {"--port", "9"}},
+        {"udp_client", {"--port", "9", "hello"}},
+        {"framed_client", {"--port", "9"}},
+        {"snow-fetch", {"http://127.0.0.1:9/"}},
+    };
+    for (const auto& [name, args] : programs) {
+        CAPTURE(name);
+        std::vector<std::string> command{example(name)};
+        command.insert(command.end(), args.begin(), args.end());
+        const auto started = std::chrono::steady_clock::now();
+        child_process run(launcher, command, child_process::stderr_to::pipe);
+        run.close_stdin();
+        const auto status = run.wait_exit(2s);
+        const auto took = std::chrono::steady_clock::now() - started;
+        const std::string errors = run.read_all_stderr(1s);
+        if (status == 77) {
+            MESSAGE("no_io_uring has no seccomp filter for this architecture: skipping");
+            return;
+        }
+        REQUIRE_MESSAGE(status.has_value(), "still running after 2 s; stderr: ", errors);
+        CHECK_MESSAGE(*status == 1, "stderr: ", errors);
+        CHECK(took < 2s);
+        CHECK_MESSAGE(std::count(errors.begin(), errors.end(), '\n') == 1, errors);
+        CHECK(errors.ends_with('\n'));
+        CHECK(errors.find("io_uring") != std::string::npos);
+        CHECK(errors.find("Operation not permitted") != std::string::npos);
+        const std::string output = run.read_all(1s);
+        CHECK_MESSAGE(output.find("listening") == std::string::npos, output);
+    }
 }
 
 TEST_SUITE_END();

@@ -143,6 +143,28 @@ TEST_CASE("the demo answers /index/, /home/, /plaintext and 404 on one connectio
     }
 }
 
+TEST_CASE("the demo's routes match at the start of the path, as the original's re.match did") {
+    demo d;
+    blocking_client client(d.port);
+    REQUIRE(client.is_open());
+    struct expectation {
+        std::string_view path;
+        int status;
+        std::string_view body;
+    };
+    for (auto [path, status, body] :
+         {expectation{"/index/extra/path", 200, "OK"}, expectation{"/home/x", 200, "home"},
+          expectation{"/index/?q=1", 200, "OK"}, expectation{"/index", 404, "Not Found"},
+          expectation{"/x/index/", 404, "Not Found"},
+          expectation{"/plaintext/more", 404, "Not Found"}}) {
+        CAPTURE(path);
+        auto r = round_trip(client, get(path));
+        REQUIRE(r.has_value());
+        CHECK(r->status == status);
+        CHECK(r->body == body);
+    }
+}
+
 TEST_CASE("the demo echoes POST /echo bodies sent with Content-Length and chunked") {
     demo d;
     blocking_client client(d.port);
