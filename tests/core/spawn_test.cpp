@@ -3,6 +3,7 @@
 
 #include <doctest/doctest.h>
 
+#include <array>
 #include <atomic>
 #include <cstdio>
 #include <fstream>
@@ -144,10 +145,12 @@ TEST_CASE("work posted from another thread runs on the loop thread") {
 TEST_CASE("run_threads runs each body on its own thread with its own loop") {
     std::atomic<int> finished{0};
     std::vector<std::thread::id> threads(3);
-    std::vector<bool> had_loop(3, false);
+    // One object per thread: std::vector<bool> packs the three flags into one word, so three
+    // threads setting them would race.
+    std::array<std::atomic<bool>, 3> had_loop{};
     snow::run_threads(3, [&](std::size_t index) -> task<void> {
-        return [](std::size_t i, std::vector<std::thread::id>& ids, std::vector<bool>& loops,
-                  std::atomic<int>& count) -> task<void> {
+        return [](std::size_t i, std::vector<std::thread::id>& ids,
+                  std::array<std::atomic<bool>, 3>& loops, std::atomic<int>& count) -> task<void> {
             co_await yield();
             ids[i] = std::this_thread::get_id();
             loops[i] = io::event_loop::current_or_null() != nullptr;
@@ -159,7 +162,9 @@ TEST_CASE("run_threads runs each body on its own thread with its own loop") {
     CHECK(threads[0] != threads[1]);
     CHECK(threads[1] != threads[2]);
     CHECK(threads[0] != threads[2]);
-    CHECK(had_loop == std::vector<bool>{true, true, true});
+    CHECK(had_loop[0]);
+    CHECK(had_loop[1]);
+    CHECK(had_loop[2]);
 }
 
 TEST_CASE("the loop counts turns, submissions and enters") {
