@@ -91,6 +91,7 @@ public:
     bool has_pending_submissions() const noexcept { return io_uring_sq_ready(&ring_) > 0; }
     unsigned setup_flags() const noexcept { return ring_.flags; }
     unsigned sq_entries() const noexcept { return ring_.sq.ring_entries; }
+    unsigned cq_entries() const noexcept { return ring_.cq.ring_entries; }
     unsigned features() const noexcept { return features_; }
     const ring_stats& stats() const noexcept { return stats_; }
 
