@@ -114,15 +114,17 @@ task<bool> eventually(const int& counter, int wanted, std::chrono::milliseconds 
 TEST_CASE("a loop torn down under a parked handler frees nothing still in use") {
     handler_log log;
     http::server srv(routes(log));
-    run_test([](http::server& s, handler_log& l) -> task<void> {
+    // The client outlives the loop, so its connection is still open at teardown: the
+    // handler sleeps and its watcher waits on the socket while everything is destroyed.
+    std::optional<raw_client> client;
+    run_test([](http::server& s, handler_log& l, std::optional<raw_client>& c) -> task<void> {
         auto listener = net::tcp_listener::bind("127.0.0.1:0").value();
         const auto at = listener.local_address();
         spawn(s.serve(std::move(listener), quick_options()));
-        auto client = co_await connect_to(at);
-        REQUIRE(co_await client.send(get("/nap?ms=10000")));
+        c.emplace(co_await connect_to(at));
+        REQUIRE(co_await c->send(get("/nap?ms=10000")));
         REQUIRE(co_await eventually(l.entered, 1));
-        // Returning now destroys the loop with the handler asleep and its watcher waiting.
-    }(srv, log));
+    }(srv, log, client));
     CHECK(log.entered == 1);
 }
 
