@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "snow/io/ops.hpp"
-#include "snow/run.hpp"
-#include "snow/when_all.hpp"
+#include "snow/io/run.hpp"
+#include "snow/core/when_all.hpp"
 
 using namespace snow;
 

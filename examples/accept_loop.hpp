@@ -10,7 +10,7 @@
 
 #include "cli.hpp"
 #include "snow/net/tcp_listener.hpp"
-#include "snow/run.hpp"
+#include "snow/io/run.hpp"
 #include "snow/time/sleep.hpp"
 
 namespace snow::examples {

@@ -20,8 +20,8 @@
 #include <fmt/format.h>
 
 #include "snow/net/address.hpp"
-#include "snow/run.hpp"
-#include "snow/task.hpp"
+#include "snow/io/run.hpp"
+#include "snow/core/task.hpp"
 
 namespace snow::examples {
 

@@ -24,9 +24,9 @@
 #include "snow/net/file_descriptor.hpp"
 #include "snow/net/tcp_listener.hpp"
 #include "snow/net/tcp_stream.hpp"
-#include "snow/run.hpp"
+#include "snow/io/run.hpp"
 #include "snow/time/sleep.hpp"
-#include "snow/when_any.hpp"
+#include "snow/core/when_any.hpp"
 
 #include "cli.hpp"
 #include "stop_signal.hpp"

@@ -13,7 +13,7 @@
 #include "snow/net/buffered_reader.hpp"
 #include "snow/net/tcp_listener.hpp"
 #include "snow/net/tcp_stream.hpp"
-#include "snow/run.hpp"
+#include "snow/io/run.hpp"
 
 #include "accept_loop.hpp"
 #include "cli.hpp"

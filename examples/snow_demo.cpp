@@ -15,12 +15,12 @@
 #include <optional>
 
 #include "cli.hpp"
-#include "snow/future.hpp"
-#include "snow/http/client.hpp"
-#include "snow/http/server.hpp"
+#include "snow/sync/future.hpp"
+#include "snow/http/client/client.hpp"
+#include "snow/http/server/server.hpp"
 #include "snow/io/event_loop.hpp"
 #include "snow/time/sleep.hpp"
-#include "snow/when_all.hpp"
+#include "snow/core/when_all.hpp"
 
 using namespace std::chrono_literals;
 using snow::task;

@@ -18,8 +18,8 @@
 #include <string_view>
 #include <vector>
 
-#include "snow/http/fetch_all.hpp"
-#include "snow/run.hpp"
+#include "snow/http/client/fetch_all.hpp"
+#include "snow/io/run.hpp"
 
 #include "cli.hpp"
 

@@ -14,7 +14,7 @@
 #include <fmt/format.h>
 
 #include "snow/io/ops.hpp"
-#include "snow/task.hpp"
+#include "snow/core/task.hpp"
 
 namespace snow::examples {
 

@@ -18,8 +18,8 @@
 
 #include "snow/io/ops.hpp"
 #include "snow/net/file_descriptor.hpp"
-#include "snow/task.hpp"
-#include "snow/when_any.hpp"
+#include "snow/core/task.hpp"
+#include "snow/core/when_any.hpp"
 
 namespace snow::examples {
 

@@ -16,7 +16,7 @@
 #include <new>
 #include <string_view>
 
-#include "snow/run.hpp"
+#include "snow/io/run.hpp"
 #include "snow/time/sleep.hpp"
 
 namespace {

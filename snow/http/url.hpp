@@ -7,7 +7,7 @@
 #include <string_view>
 #include <system_error>
 
-#include "snow/result.hpp"
+#include "snow/core/result.hpp"
 
 namespace snow::http {
 

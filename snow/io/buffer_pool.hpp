@@ -11,7 +11,7 @@
 #include <span>
 #include <utility>
 
-#include "snow/result.hpp"
+#include "snow/core/result.hpp"
 
 namespace snow::io {
 

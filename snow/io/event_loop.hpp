@@ -15,13 +15,13 @@
 #include <stdexcept>
 #include <vector>
 
-#include "snow/detail/task_set.hpp"
+#include "snow/core/detail/task_set.hpp"
 #include "snow/io/buffer_pool.hpp"
 #include "snow/io/completion.hpp"
 #include "snow/io/ready_queue.hpp"
 #include "snow/io/ring.hpp"
 #include "snow/io/timer_queue.hpp"
-#include "snow/task.hpp"
+#include "snow/core/task.hpp"
 
 namespace snow::io {
 

@@ -14,7 +14,7 @@
 
 #include "snow/io/completion.hpp"
 #include "snow/io/event_loop.hpp"
-#include "snow/result.hpp"
+#include "snow/core/result.hpp"
 
 namespace snow::io {
 

@@ -12,7 +12,7 @@
 #include <string>
 #include <system_error>
 
-#include "snow/result.hpp"
+#include "snow/core/result.hpp"
 
 namespace snow::io {
 

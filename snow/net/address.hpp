@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "snow/result.hpp"
+#include "snow/core/result.hpp"
 
 namespace snow::net {
 

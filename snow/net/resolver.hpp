@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "snow/net/address.hpp"
-#include "snow/result.hpp"
-#include "snow/task.hpp"
+#include "snow/core/result.hpp"
+#include "snow/core/task.hpp"
 
 namespace snow::net {
 

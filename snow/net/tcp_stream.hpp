@@ -15,8 +15,8 @@
 #include "snow/io/ops.hpp"
 #include "snow/net/address.hpp"
 #include "snow/net/file_descriptor.hpp"
-#include "snow/result.hpp"
-#include "snow/task.hpp"
+#include "snow/core/result.hpp"
+#include "snow/core/task.hpp"
 
 namespace snow::net {
 

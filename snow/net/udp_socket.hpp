@@ -12,7 +12,7 @@
 #include "snow/io/operation.hpp"
 #include "snow/net/address.hpp"
 #include "snow/net/file_descriptor.hpp"
-#include "snow/result.hpp"
+#include "snow/core/result.hpp"
 
 namespace snow::net {
 

@@ -10,7 +10,7 @@
 #include <type_traits>
 
 #include "snow/io/operation.hpp"
-#include "snow/task.hpp"
+#include "snow/core/task.hpp"
 #include "snow/time/sleep.hpp"
 
 namespace snow {

@@ -1,5 +1,5 @@
 // tests/core/task_test.cpp: task<T> semantics: laziness, values, exceptions, constant stack.
-#include "snow/task.hpp"
+#include "snow/core/task.hpp"
 
 #include <doctest/doctest.h>
 

@@ -13,15 +13,15 @@
 #include <system_error>
 #include <vector>
 
-#include "snow/event.hpp"
+#include "snow/sync/event.hpp"
 #include "snow/net/resolver.hpp"
 #include "snow/net/tcp_listener.hpp"
 #include "snow/net/tcp_stream.hpp"
-#include "snow/run.hpp"
-#include "snow/task_group.hpp"
+#include "snow/io/run.hpp"
+#include "snow/core/task_group.hpp"
 #include "snow/time/sleep.hpp"
 #include "snow/time/timeout.hpp"
-#include "snow/when_any.hpp"
+#include "snow/core/when_any.hpp"
 #include "support/run_test.hpp"
 #include "support/socket_pair.hpp"
 

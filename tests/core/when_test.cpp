@@ -1,7 +1,7 @@
 // tests/core/when_test.cpp: when_all joins everything; when_any keeps the first and cancels
 // the rest in the kernel before it returns.
-#include "snow/when_all.hpp"
-#include "snow/when_any.hpp"
+#include "snow/core/when_all.hpp"
+#include "snow/core/when_any.hpp"
 
 #include <doctest/doctest.h>
 

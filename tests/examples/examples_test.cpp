@@ -21,7 +21,7 @@
 
 #include "snow/net/tcp_stream.hpp"
 #include "snow/net/udp_socket.hpp"
-#include "snow/when_all.hpp"
+#include "snow/core/when_all.hpp"
 #include "support/programs.hpp"
 #include "support/run_test.hpp"
 

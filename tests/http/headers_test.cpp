@@ -11,7 +11,7 @@
 #include "snow/http/errc.hpp"
 #include "snow/http/method.hpp"
 #include "snow/http/status.hpp"
-#include "snow/result.hpp"
+#include "snow/core/result.hpp"
 
 namespace {
 using namespace snow::http;

@@ -8,7 +8,7 @@
 
 #include <fmt/format.h>
 
-#include "snow/http/client_errc.hpp"
+#include "snow/http/client/errc.hpp"
 
 template <>
 struct doctest::StringMaker<std::error_code> {

@@ -8,10 +8,10 @@
 #include <optional>
 #include <string>
 
-#include "snow/event.hpp"
+#include "snow/sync/event.hpp"
 #include "snow/io/ops.hpp"
 #include "snow/net/tcp_stream.hpp"
-#include "snow/run.hpp"
+#include "snow/io/run.hpp"
 #include "support/run_test.hpp"
 #include "support/socket_pair.hpp"
 

@@ -8,10 +8,10 @@
 #include <cstring>
 #include <optional>
 
-#include "snow/event.hpp"
+#include "snow/sync/event.hpp"
 #include "snow/io/ops.hpp"
 #include "snow/time/timeout.hpp"
-#include "snow/when_all.hpp"
+#include "snow/core/when_all.hpp"
 #include "support/run_test.hpp"
 #include "support/socket_pair.hpp"
 

@@ -9,8 +9,8 @@
 
 #include "snow/net/resolver.hpp"
 #include "snow/time/timeout.hpp"
-#include "snow/when_all.hpp"
-#include "snow/when_any.hpp"
+#include "snow/core/when_all.hpp"
+#include "snow/core/when_any.hpp"
 #include "support/run_test.hpp"
 
 using namespace snow;

@@ -9,7 +9,7 @@
 #include <cstdlib>
 
 #include "snow/io/event_loop.hpp"
-#include "snow/run.hpp"
+#include "snow/io/run.hpp"
 #include "snow/time/sleep.hpp"
 
 namespace snow::testing {

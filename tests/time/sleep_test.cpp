@@ -7,9 +7,9 @@
 #include <random>
 #include <vector>
 
-#include "snow/event.hpp"
+#include "snow/sync/event.hpp"
 #include "snow/time/timeout.hpp"
-#include "snow/when_any.hpp"
+#include "snow/core/when_any.hpp"
 #include "support/run_test.hpp"
 #include "support/socket_pair.hpp"
 

@@ -14,8 +14,8 @@
 
 #include "snow/net/address.hpp"
 #include "snow/net/tcp_stream.hpp"
-#include "snow/result.hpp"
-#include "snow/task.hpp"
+#include "snow/core/result.hpp"
+#include "snow/core/task.hpp"
 
 #include "http/support/response_reader.hpp"
 

@@ -1,0 +1,68 @@
+// snow/core/detail/task_set.cpp: an intrusive list of owned tasks, newest first: adopting and
+// finishing are O(1), and teardown walks it in a defined order.
+#include "snow/core/detail/task_set.hpp"
+
+#include <fmt/format.h>
+
+#include <exception>
+
+#include "snow/io/event_loop.hpp"
+
+namespace snow::detail {
+
+namespace {
+void report(const std::exception_ptr& failure) noexcept {
+    try {
+        std::rethrow_exception(failure);
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "snow: a spawned task failed: {}\n", e.what());
+    } catch (...) {
+        fmt::print(stderr, "snow: a spawned task failed with a non-standard exception\n");
+    }
+}
+
+task_set::handle handle_of(promise_base& p) noexcept {
+    // Only task<void> is ever adopted.
+    return task_set::handle::from_promise(static_cast<task_promise<void>&>(p));
+}
+} // namespace
+
+void task_set::adopt(handle t) noexcept {
+    promise_base& p = t.promise();
+    p.owner_ = this;
+    p.older_ = newest_;
+    p.newer_ = nullptr;
+    if (newest_) newest_->newer_ = &p;
+    newest_ = &p;
+    ++size_;
+}
+
+void task_set::unlink(promise_base& p) noexcept {
+    (p.newer_ ? p.newer_->older_ : newest_) = p.older_;
+    if (p.older_) p.older_->newer_ = p.newer_;
+    p.newer_ = p.older_ = nullptr;
+    p.owner_ = nullptr;
+    --size_;
+}
+
+void task_set::destroy_all() noexcept {
+    // Each is taken off the list before it is destroyed: a destructor may finish, spawn or
+    // destroy other tasks of this set.
+    while (newest_ != nullptr) {
+        promise_base& p = *newest_;
+        unlink(p);
+        handle t = handle_of(p);
+        if (loop_ != nullptr) loop_->unschedule(t); // adopted but never started
+        t.destroy();
+    }
+}
+
+void finish_owned(task_set::handle task) noexcept {
+    task_set& set = *task.promise().owner_;
+    set.unlink(task.promise());
+    if (task.promise().exception()) report(task.promise().exception());
+    task.destroy();
+    if (set.size_ == 0 && set.on_empty_ != nullptr) set.on_empty_(set.on_empty_context_);
+}
+
+} // namespace snow::detail

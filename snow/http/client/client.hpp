@@ -1,0 +1,181 @@
+// snow/http/client/client.hpp: the HTTP/1.1 client. url → resolve → connect (or a pooled
+// keep-alive connection) → send → parse, all under one deadline whose expiry cancels
+// whichever kernel operation is in flight. Three lines to use:
+//     snow::http::client http;
+//     auto r = co_await http.get("http://127.0.0.1:8012/index/", {.timeout = 5s});
+//     if (!r) fmt::print("{}\n", r.error().message());
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "snow/http/client/errc.hpp"
+#include "snow/http/client/detail/connection_pool.hpp"
+#include "snow/http/headers.hpp"
+#include "snow/http/method.hpp"
+#include "snow/http/parser.hpp"
+#include "snow/http/url.hpp"
+#include "snow/io/timer_queue.hpp"
+#include "snow/core/result.hpp"
+#include "snow/core/task.hpp"
+
+namespace snow::http {
+
+struct client_options {
+    /// Connections per host:port, in use or idle; requests beyond it wait for one.
+    std::size_t max_connections_per_host = 16;
+    /// A pooled connection unused for this long is closed.
+    std::chrono::nanoseconds idle_timeout = std::chrono::seconds(30);
+    /// The deadline of a request that sets none; none: no deadline.
+    std::optional<std::chrono::nanoseconds> timeout{};
+    /// For each TCP handshake (per address tried), unless a request sets its own.
+    std::chrono::nanoseconds connect_timeout = std::chrono::seconds(10);
+    /// Response head limits (max_header_bytes, max_headers) and, for the whole-body calls
+    /// (get, post, request), max_body_bytes. Streamed bodies (open) have no size limit.
+    parser_limits limits{.max_target_bytes = 8192,
+                         .max_header_bytes = 64 * 1024,
+                         .max_headers = 256,
+                         .max_body_bytes = 64 * 1024 * 1024};
+    /// Sent as User-Agent unless a request sets one; empty: none.
+    std::string user_agent = "snow/0.1";
+};
+
+struct request_options {
+    /// The whole request: waiting for a pooled connection, resolving, connecting, sending,
+    /// and the response head and body (for open(), every next_chunk() too). On expiry the
+    /// operation in flight is cancelled and the request fails with std::errc::timed_out
+    /// (client_errc::timeout). None: client_options::timeout.
+    std::optional<std::chrono::nanoseconds> timeout{};
+    /// Each TCP handshake. None: client_options::connect_timeout.
+    std::optional<std::chrono::nanoseconds> connect_timeout{};
+    /// Follow 301, 302, 303, 307 and 308 with a Location; off, a 3xx is the result.
+    bool follow_redirects = false;
+    /// Redirects followed before the request fails with client_error::too_many_redirects.
+    int max_redirects = 5;
+};
+
+/// A whole response.
+struct client_response {
+    int status = 0; ///< the final status: 1xx responses are skipped
+    std::string reason{};
+    int version_minor = 1;
+    http::headers headers{};
+    std::string body{}; ///< de-chunked
+    http::headers trailers{};
+    std::string url{}; ///< the URL that answered: the request's, or the last redirect's
+    int redirects = 0; ///< redirects followed to get here
+};
+
+/// A response whose body is read piece by piece, for bodies too large to hold. Holds its
+/// connection until next_chunk() has returned the end of the body (then the connection
+/// returns to the pool) or the stream is destroyed (then it is closed). Loop-thread only;
+/// must not outlive the loop it was opened on.
+class response_stream {
+public:
+    response_stream(response_stream&&) noexcept = default;
+    response_stream& operator=(response_stream&&) noexcept = default;
+
+    int status() const noexcept { return status_; }
+    std::string_view reason() const noexcept { return reason_; }
+    int version_minor() const noexcept { return version_minor_; }
+    const http::headers& headers() const noexcept { return headers_; }
+    /// The Content-Length when the body is delimited by one.
+    std::optional<std::uint64_t> content_length() const noexcept { return content_length_; }
+    const std::string& url() const noexcept { return url_; }
+    int redirects() const noexcept { return redirects_; }
+
+    /// The next piece of the body, de-chunked; empty once the body has ended (and then on
+    /// every later call). The view is valid until the next call. Runs under the request's
+    /// deadline. Errors: std::errc::timed_out, client_error::body_truncated, http::errc
+    /// (bad chunked framing), the kernel's; after an error every call repeats it.
+    task<result<std::string_view>> next_chunk();
+
+    /// Reads the rest of the body into a client_response. Errors: those of next_chunk(),
+    /// http::errc::body_too_large past `max_body_bytes`.
+    task<result<client_response>> read_all(std::uint64_t max_body_bytes);
+
+    /// True once the whole body has been read.
+    bool done() const noexcept { return done_; }
+    /// Body bytes handed out so far.
+    std::uint64_t body_bytes() const noexcept { return body_bytes_; }
+    /// A chunked body's trailer fields, once done().
+    const http::headers& trailers() const noexcept { return trailers_; }
+
+private:
+    friend class client;
+    response_stream(detail::pool_lease lease, std::optional<io::clock::time_point> deadline);
+
+    detail::pool_lease lease_;
+    std::optional<io::clock::time_point> deadline_;
+    int status_ = 0;
+    int version_minor_ = 1;
+    std::string reason_;
+    http::headers headers_;
+    http::headers trailers_;
+    std::optional<std::uint64_t> content_length_;
+    std::string url_;
+    int redirects_ = 0;
+    std::uint64_t body_bytes_ = 0;
+    std::error_code error_;
+    bool done_ = false;
+};
+
+/// An HTTP/1.1 client with a keep-alive pool. Use it from one loop's thread; it must outlive
+/// the requests it makes. Every call returns its failure as a value: compare the error with
+/// client_errc for the class (timeout, connect, dns, url, truncated, protocol, redirects,
+/// io); message() says what happened.
+class client {
+public:
+    explicit client(client_options options = {});
+    client(const client&) = delete;
+    client& operator=(const client&) = delete;
+    ~client();
+
+    task<result<client_response>> get(std::string url, request_options options = {});
+    task<result<client_response>> head(std::string url, request_options options = {});
+    task<result<client_response>> post(std::string url, std::string body,
+                                       http::headers headers = {}, request_options options = {});
+
+    /// Any method but CONNECT. `headers` are sent as given, after Host (unless given),
+    /// User-Agent (unless given) and before Content-Length, which the client computes
+    /// (a Content-Length or Transfer-Encoding in `headers` is ignored). The whole body is
+    /// read, up to client_options::limits.max_body_bytes.
+    task<result<client_response>> request(http::method m, std::string url,
+                                          http::headers headers = {}, std::string body = {},
+                                          request_options options = {});
+
+    /// Like request(), but returns once the final response head has arrived; read the body
+    /// with response_stream::next_chunk(), which stays under the request's deadline.
+    task<result<response_stream>> open(http::method m, std::string url, http::headers headers = {},
+                                       std::string body = {}, request_options options = {});
+
+    /// What open() did, including the last status seen when it failed after a head (a
+    /// redirect limit, a redirect to a bad URL): for tools that report it.
+    struct open_outcome {
+        result<response_stream> stream;
+        std::optional<int> last_status;
+    };
+    task<open_outcome> open_traced(http::method m, std::string url, http::headers headers = {},
+                                   std::string body = {}, request_options options = {});
+
+    /// Pooled connections not in use.
+    std::size_t idle_connections() const noexcept { return pool_.idle_connections(); }
+    /// Connections (or connection slots being connected) in use by requests.
+    std::size_t active_connections() const noexcept { return pool_.leased(); }
+    const client_options& options() const noexcept { return options_; }
+
+private:
+    task<result<response_stream>> exchange(http::method m, url target, const http::headers& fields,
+                                           std::string_view body,
+                                           std::optional<std::chrono::nanoseconds> connect_timeout,
+                                           std::optional<io::clock::time_point> deadline);
+
+    client_options options_;
+    parser_limits connection_limits_; // options_.limits without a body limit: open() streams
+    detail::connection_pool pool_;
+};
+
+} // namespace snow::http

@@ -1,0 +1,169 @@
+// snow/http/client/detail/connection.cpp: the client side of one HTTP/1.1 connection: connect,
+// send, read the head, read the body by its framing (Content-Length, chunked, close).
+#include "snow/http/client/detail/connection.hpp"
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "snow/http/client/errc.hpp"
+#include "snow/net/resolver.hpp"
+
+namespace snow::http::detail {
+namespace {
+constexpr std::size_t initial_input_bytes = 16 * 1024;
+constexpr std::size_t min_read_bytes = 4 * 1024;
+/// 1xx heads accepted before the final one; a server that sends 103s forever is broken.
+constexpr int max_interim_responses = 16;
+} // namespace
+
+client_connection::client_connection(net::tcp_stream stream, const parser_limits& limits)
+    : stream_(std::move(stream))
+    , input_(initial_input_bytes)
+    , parser_(limits)
+    , chunked_(limits) {}
+
+task<result<std::unique_ptr<client_connection>>>
+client_connection::open(std::string host, std::uint16_t port,
+                        std::optional<std::chrono::nanoseconds> timeout, parser_limits limits) {
+    auto addresses = co_await net::resolve(std::move(host), port);
+    if (!addresses) co_return addresses.error();
+    std::error_code last = make_error_code(snow::errc::resolve_failed);
+    for (const net::address& candidate : *addresses) {
+        auto stream = co_await net::tcp_stream::connect(candidate, {.timeout = timeout});
+        if (stream) co_return std::make_unique<client_connection>(std::move(*stream), limits);
+        last = stream.error();
+        if (last == std::errc::operation_canceled) break;
+        // A reset answering the SYN is how a refusal looks from here (a full backlog with
+        // tcp_abort_on_overflow); keep "reset" for connections that were up.
+        if (last == std::errc::connection_reset || last == std::errc::connection_aborted)
+            last = std::make_error_code(std::errc::connection_refused);
+    }
+    co_return last;
+}
+
+task<result<void>> client_connection::send(std::string_view head, std::string_view body) {
+    ++requests_;
+    response_bytes_ = 0;
+    // The kernel only reads through these pointers (sendmsg), never writes.
+    iovec parts[2] = {{const_cast<char*>(head.data()), head.size()},
+                      {const_cast<char*>(body.data()), body.size()}};
+    co_return co_await stream_.send_all(std::span<iovec>(parts, body.empty() ? 1 : 2));
+}
+
+task<result<std::size_t>> client_connection::receive() {
+    if (begin_ == end_) begin_ = end_ = 0;
+    if (input_.size() - end_ < min_read_bytes) {
+        if (begin_ > 0) {
+            std::memmove(input_.data(), input_.data() + begin_, end_ - begin_);
+            end_ -= begin_;
+            begin_ = 0;
+        }
+        // Growth is bounded: a head stops at max_header_bytes, and body bytes are handed out
+        // before the next read.
+        if (input_.size() - end_ < min_read_bytes) input_.resize(input_.size() * 2);
+    }
+    auto n = co_await stream_.recv(
+        std::as_writable_bytes(std::span<char>(input_.data() + end_, input_.size() - end_)));
+    if (n) {
+        end_ += *n;
+        response_bytes_ += *n;
+    }
+    co_return n;
+}
+
+task<result<void>> client_connection::read_head(http::method m) {
+    parser_.reset();
+    chunked_.reset();
+    body_done_ = false;
+    int interim = 0;
+    for (;;) {
+        // The parser picks up where the previous call stopped, so a head arriving a byte at
+        // a time is still scanned once.
+        const parse_result parsed = parser_.parse(buffered(), head_, m);
+        if (parsed.failed()) co_return parsed.error_code();
+        if (parsed.complete()) {
+            begin_ += parsed.consumed(); // the views stay valid until the next receive()
+            if (head_.interim()) {
+                if (head_.status == 101) co_return client_error::unexpected_upgrade;
+                if (++interim > max_interim_responses) co_return client_error::too_many_interim;
+                continue; // the next call parses the following head
+            }
+            body_kind_ = head_.body.kind;
+            body_left_ = head_.body.content_length;
+            body_done_ = body_kind_ == body_kind::none ||
+                         (body_kind_ == body_kind::content_length && body_left_ == 0);
+            co_return result<void>{};
+        }
+        auto n = co_await receive();
+        if (!n) co_return n.error();
+        if (*n == 0) co_return client_error::head_truncated;
+    }
+}
+
+task<result<std::string_view>> client_connection::read_body() {
+    if (body_done_) co_return std::string_view{};
+    switch (body_kind_) {
+    case body_kind::content_length: {
+        if (begin_ == end_) {
+            auto n = co_await receive();
+            if (!n) co_return n.error();
+            if (*n == 0) co_return client_error::body_truncated;
+        }
+        const auto take = static_cast<std::size_t>(
+            std::min<std::uint64_t>(body_left_, static_cast<std::uint64_t>(end_ - begin_)));
+        const std::string_view data(input_.data() + begin_, take);
+        begin_ += take;
+        body_left_ -= take;
+        body_done_ = body_left_ == 0;
+        co_return data;
+    }
+    case body_kind::chunked:
+        for (;;) {
+            if (begin_ < end_) {
+                const decode_result step = chunked_.decode(buffered());
+                begin_ += step.consumed();
+                if (step.failed()) co_return step.error_code();
+                if (step.complete()) body_done_ = true;
+                if (!step.data().empty() || body_done_) co_return step.data();
+                continue; // framing only (a size line, a CRLF): decode on
+            }
+            auto n = co_await receive();
+            if (!n) co_return n.error();
+            if (*n == 0) co_return client_error::body_truncated;
+        }
+    case body_kind::until_close: {
+        if (begin_ == end_) {
+            auto n = co_await receive();
+            if (!n) co_return n.error();
+            if (*n == 0) {
+                body_done_ = true;
+                co_return std::string_view{};
+            }
+        }
+        const std::string_view data = buffered();
+        begin_ = end_;
+        co_return data;
+    }
+    case body_kind::none:
+        break;
+    }
+    body_done_ = true;
+    co_return std::string_view{};
+}
+
+bool client_connection::reusable() const noexcept {
+    return body_done_ && head_.keep_alive && !close_requested_ &&
+           body_kind_ != body_kind::until_close && begin_ == end_ && stream_.is_open();
+}
+
+bool client_connection::looks_alive() const noexcept {
+    char byte = 0;
+    const ssize_t n = ::recv(stream_.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+} // namespace snow::http::detail

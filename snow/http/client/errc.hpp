@@ -1,0 +1,59 @@
+// snow/http/client/errc.hpp: how a client request fails. The client returns precise error
+// codes (a kernel errno, a response parse error, a URL error, or one of its own below);
+// client_errc sorts every one of them into the eight classes a caller acts on:
+//     if (r.error() == snow::http::client_errc::timeout) ...
+#pragma once
+
+#include <string_view>
+#include <system_error>
+
+namespace snow::http {
+
+/// Failures the client itself detects. Everything else keeps the code it came with: errno
+/// values from the kernel (ECONNREFUSED, ECONNRESET…), http::errc from the response parser,
+/// url_errc, snow::errc::resolve_failed, std::errc::timed_out.
+enum class client_error {
+    head_truncated = 1, ///< the connection ended before the response head was complete
+    body_truncated,     ///< the connection ended before the response body was complete
+    too_many_redirects, ///< more redirects than request_options::max_redirects
+    unexpected_upgrade, ///< 101 Switching Protocols to a request that asked for no upgrade
+    too_many_interim,   ///< more 1xx responses before the final one than the client accepts
+    unsupported_method, ///< CONNECT or method::other: the client sends neither
+};
+
+/// The class of any error the client returns: an error_condition, so `==` with an
+/// error_code tells whether the code belongs to the class.
+enum class client_errc {
+    timeout = 1, ///< the request's deadline or connect timeout passed (its I/O was cancelled)
+    connect,     ///< no connection: refused, unreachable, no route (every address tried)
+    dns,         ///< the host name did not resolve
+    url,         ///< a request that cannot be sent: bad or unsupported URL (https, bad port…)
+    truncated,   ///< the server closed or reset the connection before the response ended
+    protocol,    ///< a malformed response, or one over the head or body size limit
+    redirects,   ///< too many redirects
+    io,          ///< anything else: out of descriptors or memory, cancellation by the caller
+};
+
+const std::error_category& client_error_category() noexcept;
+const std::error_category& client_errc_category() noexcept;
+
+inline std::error_code make_error_code(client_error e) noexcept {
+    return {static_cast<int>(e), client_error_category()};
+}
+inline std::error_condition make_error_condition(client_errc e) noexcept {
+    return {static_cast<int>(e), client_errc_category()};
+}
+
+/// The class `error` belongs to; io for a code the client does not know. `error` must be
+/// an error (not the empty code).
+client_errc classify(std::error_code error) noexcept;
+
+/// "timeout", "connect", "dns", "url", "truncated", "protocol", "redirects", "io".
+std::string_view to_string(client_errc e) noexcept;
+
+} // namespace snow::http
+
+template <>
+struct std::is_error_code_enum<snow::http::client_error> : std::true_type {};
+template <>
+struct std::is_error_condition_enum<snow::http::client_errc> : std::true_type {};

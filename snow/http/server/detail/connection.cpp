@@ -1,0 +1,748 @@
+// snow/http/server/detail/connection.cpp: the server's per-connection coroutine and the per-loop worker.
+#include "snow/http/server/detail/connection.hpp"
+
+#include <fmt/format.h>
+#include <sys/uio.h>
+
+#include <algorithm>
+#include <cstring>
+#include <exception>
+
+#include "snow/http/status.hpp"
+#include "snow/http/server/detail/writer.hpp"
+#include "snow/io/run.hpp"
+#include "snow/time/sleep.hpp"
+#include "snow/time/timeout.hpp"
+
+namespace snow::http::detail {
+
+namespace {
+constexpr std::size_t initial_input_bytes = 4096;
+constexpr std::size_t flush_threshold = 64 * 1024; // gather pipelined responses up to this
+constexpr std::size_t linger_bytes = 64 * 1024;
+constexpr auto linger_time = std::chrono::seconds(1);
+constexpr std::size_t max_spare_states = 64;
+constexpr int pooled_attempts = 4;
+constexpr std::size_t max_spare_buffer_bytes = 16 * 1024;
+
+std::span<std::byte> writable(std::vector<char>& buffer, std::size_t from) noexcept {
+    return {reinterpret_cast<std::byte*>(buffer.data()) + from, buffer.size() - from};
+}
+} // namespace
+
+// ---------------------------------------------------------------------------------------
+// deadline
+
+void deadline::arm(std::chrono::milliseconds from_now) {
+    loop_ = &io::event_loop::current();
+    when_ = io::deadline_after(loop_->now(), from_now); // max() ("never") stays disarmed
+    if (!node_.queued()) {
+        node_.deadline = when_;
+        loop_->timers().push(node_);
+    } else if (node_.deadline > when_) {
+        loop_->timers().remove(node_);
+        node_.deadline = when_;
+        loop_->timers().push(node_);
+    }
+}
+
+void deadline::expire(io::timer_node* node) noexcept {
+    auto* self = static_cast<deadline*>(node->context);
+    if (self->when_ == io::clock::time_point::max()) return; // disarmed
+    if (self->when_ > self->loop_->now()) {                  // moved later meanwhile
+        node->deadline = self->when_;
+        self->loop_->timers().push(*node);
+        return;
+    }
+    self->expired_ = true;
+    self->scope_.request();
+}
+
+// ---------------------------------------------------------------------------------------
+// connection
+
+connection::connection(worker& owner, net::tcp_stream stream, net::address peer)
+    : io_scope(&owner.hard_stop)
+    , owner_(owner)
+    , stream_(std::move(stream))
+    , peer_(peer)
+    , deadline_(io_scope) {
+    owner_.add(this);
+}
+
+connection::~connection() {
+    owner_.remove(this);
+}
+
+/// Runs the handler. If it finishes at once (the common case) nothing else happens; if it
+/// suspends, the watcher starts: it sends responses already gathered and notices a client
+/// that leaves, whose handler is then cancelled.
+struct connection::handler_run {
+    task<response>& handler;
+    connection& conn;
+    cancel_source& request_scope;
+    cancel_source& watch_scope;
+    task<void>& watcher;
+    bool& watching;
+
+    bool await_ready() const noexcept { return false; }
+    template <typename Promise>
+    bool await_suspend(std::coroutine_handle<Promise> caller) {
+        auto& promise = handler.handle().promise();
+        promise.set_continuation(caller);
+        promise.set_cancellation(&request_scope);
+        if (promise.start_inline(handler.handle())) return false;
+        watching = true;
+        conn.s_->watcher_done.reset();
+        watcher = with_cancellation(conn.watch(request_scope, watch_scope), watch_scope);
+        watcher.handle().resume();
+        return true;
+    }
+    response await_resume() { return handler.handle().promise().take(); }
+};
+
+void connection::rebase_head(const char* old_base) noexcept {
+    const char* new_base = s_->input.data() + s_->begin;
+    if (old_base == new_base) return;
+    auto move = [&](std::string_view& v) {
+        if (v.data() != nullptr && !v.empty())
+            v = std::string_view(new_base + (v.data() - old_base), v.size());
+    };
+    move(s_->head.method_name);
+    move(s_->head.target);
+    move(s_->head.path);
+    move(s_->head.query);
+    for (auto& field : s_->head.fields) {
+        move(field.name);
+        move(field.value);
+    }
+}
+
+bool connection::next_head_buffered() const noexcept {
+    const std::string_view rest(s_->input.data() + s_->begin, s_->end - s_->begin);
+    return rest.find("\r\n\r\n") != std::string_view::npos;
+}
+
+void connection::ensure_capacity(std::size_t wanted, bool head_complete) {
+    if (s_->input.size() - s_->begin >= wanted && s_->end < s_->input.size()) return;
+    const char* old_base = s_->input.data() + s_->begin;
+    if (s_->begin > 0) {
+        std::memmove(s_->input.data(), s_->input.data() + s_->begin, s_->end - s_->begin);
+        s_->end -= s_->begin;
+        s_->begin = 0;
+    }
+    if (s_->input.size() < wanted || s_->end == s_->input.size())
+        s_->input.resize(std::max({wanted, s_->input.size() * 2, initial_input_bytes}));
+    // The head's views point into the message; the parser rebases its own while a head is
+    // incomplete, so only a complete head is moved here.
+    if (head_complete) rebase_head(old_base);
+}
+
+task<result<std::size_t>> connection::receive(bool head_complete) {
+    ensure_capacity(s_->end - s_->begin + 1, head_complete);
+    auto n = co_await stream_.recv(writable(s_->input, s_->end));
+    if (n) s_->end += *n;
+    co_return n;
+}
+
+task<result<void>> connection::flush() {
+    // Sent from this frame: one send usually takes it all, and only a short write pays for
+    // send_all's coroutine.
+    std::span<const std::byte> pending = net::as_bytes(s_->output);
+    result<void> done;
+    auto sent = co_await stream_.send(pending);
+    if (!sent) {
+        done = sent.error();
+    } else if (*sent < pending.size()) {
+        done = co_await stream_.send_all(pending.subspan(*sent));
+    }
+    s_->output.clear();
+    co_return done;
+}
+
+task<void> connection::linger_close() {
+    // Closing with unread input makes the kernel send RST, which can destroy the response
+    // still in flight to the client; read a little first (nginx's lingering close).
+    (void)co_await stream_.shutdown(SHUT_WR);
+    const auto until = io::clock::now() + linger_time;
+    std::size_t drained = 0;
+    ensure_capacity(s_->end - s_->begin + 1, false);
+    while (drained < linger_bytes) {
+        auto left = until - io::clock::now();
+        if (left <= io::clock::duration::zero()) break;
+        auto n = co_await stream_.recv(writable(s_->input, 0))
+                     .timeout(std::chrono::duration_cast<std::chrono::nanoseconds>(left));
+        if (!n || *n == 0) break;
+        drained += *n;
+    }
+}
+
+task<void> connection::reject(int status, std::string_view reason) {
+    // A deadline that expired has cancelled the connection's I/O scope, and the answer must
+    // still go out: it runs under the server's hard stop with a write deadline of its own.
+    return with_cancellation(answer_and_close(status, std::string(reason)), owner_.hard_stop);
+}
+
+task<void> connection::reject(errc failure) {
+    return reject(status_for(failure), make_error_code(failure).message());
+}
+
+task<void> connection::answer_and_close(int status, std::string reason) {
+    ++owner_.owner.mutable_stats().rejected;
+    response r = text(fmt::format("{} {}: {}\n", status, reason_phrase(status), reason), status);
+    write_response(s_->output, r, {.version_minor = 1, .head_request = false, .keep_alive = false});
+    deadline_.disarm();
+    const auto sent = co_await with_timeout(flush(), owner_.options.write_timeout);
+    if (sent) co_await linger_close();
+}
+
+task<result<std::string_view>> connection::read_body(std::size_t head_bytes, errc& failure) {
+    s_->message_bytes = head_bytes;
+    const body_framing framing = s_->head.body;
+    if (framing.kind == body_kind::none) co_return std::string_view{};
+
+    if (s_->head.expect_continue && s_->end - s_->begin == head_bytes) {
+        // The client waits for this before sending the body (RFC 9110 §10.1.1).
+        s_->output.append("HTTP/1.1 100 Continue\r\n\r\n");
+        auto sent = co_await flush();
+        if (!sent) co_return sent.error();
+    }
+
+    if (framing.kind == body_kind::content_length) {
+        const std::size_t total = head_bytes + static_cast<std::size_t>(framing.content_length);
+        while (s_->end - s_->begin < total) {
+            ensure_capacity(total, true);
+            auto n = co_await receive(true);
+            if (!n) co_return n.error();
+            if (*n == 0) co_return make_error_code(snow::errc::eof);
+        }
+        s_->message_bytes = total;
+        co_return std::string_view(s_->input.data() + s_->begin + head_bytes,
+                                   framing.content_length);
+    }
+
+    // Chunked: decode in place. Offsets are relative to s_->begin, which may move when the
+    // buffer is compacted. Decoded bytes sit at [head_bytes, head_bytes + decoded);
+    // undecoded input at [undecoded, s_->end).
+    s_->chunked.reset();
+    std::size_t decoded = 0;
+    std::size_t undecoded = head_bytes;
+    for (;;) {
+        if (s_->begin + undecoded < s_->end) {
+            char* from = s_->input.data() + s_->begin + undecoded;
+            auto step =
+                s_->chunked.decode_in_place(std::span<char>(from, s_->end - s_->begin - undecoded));
+            if (step.failed()) {
+                failure = step.error();
+                co_return make_error_code(step.error());
+            }
+            std::memmove(s_->input.data() + s_->begin + head_bytes + decoded, step.data().data(),
+                         step.data().size());
+            decoded += step.data().size();
+            undecoded += step.consumed();
+            if (step.complete()) {
+                s_->message_bytes = undecoded;
+                co_return std::string_view(s_->input.data() + s_->begin + head_bytes, decoded);
+            }
+        }
+        // Keep only the decoded body and the undecoded tail before reading more.
+        const std::size_t tail = s_->end - s_->begin - undecoded;
+        std::memmove(s_->input.data() + s_->begin + head_bytes + decoded,
+                     s_->input.data() + s_->begin + undecoded, tail);
+        undecoded = head_bytes + decoded;
+        s_->end = s_->begin + undecoded + tail;
+        auto n = co_await receive(true);
+        if (!n) co_return n.error();
+        if (*n == 0) co_return make_error_code(snow::errc::eof);
+    }
+}
+
+task<void> connection::watch(cancel_source& request_scope, cancel_source& watch_scope) {
+    // The watcher runs under watch_scope, which ends it when the handler does; the responses
+    // it sends must not be cut short by that, so their flush runs under the I/O scope.
+    if (!s_->output.empty()) {
+        deadline_.arm(owner_.options.write_timeout);
+        auto sent = co_await with_cancellation(flush(), io_scope);
+        deadline_.disarm();
+        if (!sent) {
+            s_->write_failed = true;
+            request_scope.request();
+        }
+    }
+    if (!s_->write_failed && !watch_scope.requested()) {
+        // Pipelined bytes that arrive meanwhile are kept aside, so the request's views
+        // stay put; they wait in a pool buffer, and only their own size is kept.
+        result<std::size_t> n = std::size_t{0};
+        bool waited = false;
+        if (io::buffer_pool* pool = io::event_loop::current().receive_buffers()) {
+            auto got = co_await stream_.recv_pooled(*pool);
+            if (got) {
+                const auto* bytes = reinterpret_cast<const char*>(got->bytes().data());
+                s_->side.assign(bytes, bytes + got->size());
+                n = got->size();
+                waited = true;
+            } else if (got.error() != std::errc::no_buffer_space) {
+                n = got.error();
+                waited = true;
+            }
+        }
+        if (!waited) {
+            s_->side.resize(1024);
+            n = co_await stream_.recv(std::as_writable_bytes(std::span(s_->side)));
+        }
+        if (n && *n > 0) {
+            s_->side_bytes = *n; // pipelined bytes: kept for after the handler
+        } else if (n || n.error() != std::errc::operation_canceled) {
+            s_->peer_gone = true; // EOF or reset: nobody is waiting for this response
+            request_scope.request();
+        }
+    }
+    s_->watcher_done.set();
+}
+
+// The work around a handler is done in plain functions: GCC keeps every local of a
+// coroutine in its frame, and the exchange's frame lives as long as a long poll does.
+
+/// Middleware that answers early, then the route: the handler's task, or an empty task
+/// with `answer` filled in when no handler runs.
+task<response> connection::route(request& req, response& answer) {
+    server& srv = owner_.owner;
+    for (const auto& m : srv.middlewares()) {
+        if (!m.before) continue;
+        if (auto early = m.before(req)) {
+            answer = std::move(*early);
+            return {};
+        }
+    }
+    auto match = srv.routes().find(s_->head.method, s_->head.path);
+    if (match.status == 200) {
+        req.set_route(std::move(match.params), std::move(match.groups));
+        return (*match.target)(req);
+    }
+    if (match.status == 405) {
+        answer = status_page(405);
+        answer.headers.add("Allow", match.allow);
+    } else {
+        answer = text("Not Found", 404);
+    }
+    return {};
+}
+
+io::clock::time_point connection::middleware_clock() const {
+    // The clock is read only for middleware that wants the handler's duration.
+    return owner_.owner.middlewares().empty() ? io::clock::time_point{} : io::clock::now();
+}
+
+response connection::handler_failed(const request& req, std::exception_ptr failure) {
+    ++owner_.owner.mutable_stats().handler_errors;
+    try {
+        std::rethrow_exception(std::move(failure));
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "snow: handler for {} {} failed: {}\n", req.method_name(), req.target(),
+                   e.what());
+    } catch (...) {
+        fmt::print(stderr, "snow: handler for {} {} failed with a non-standard exception\n",
+                   req.method_name(), req.target());
+    }
+    return status_page(500);
+}
+
+namespace {
+void run_after_middleware(server& srv, request& req, response& resp,
+                          io::clock::time_point started) {
+    if (srv.middlewares().empty()) return;
+    const auto elapsed = io::clock::now() - started;
+    for (const auto& m : srv.middlewares())
+        if (m.after) m.after(req, resp, elapsed);
+}
+} // namespace
+
+namespace {
+/// Writes a streamed body straight to the socket, one chunk per write.
+class chunk_sink final : public body_writer {
+public:
+    chunk_sink(net::tcp_stream& stream, bool chunked) noexcept
+        : stream_(stream)
+        , chunked_(chunked) {}
+    task<result<void>> write(std::string_view data) override {
+        if (data.empty()) co_return result<void>{};
+        if (!chunked_) co_return co_await stream_.send_all(data);
+        char size_line[24];
+        auto end = fmt::format_to(size_line, "{:x}\r\n", data.size());
+        std::array<iovec, 3> parts{iovec{size_line, static_cast<std::size_t>(end - size_line)},
+                                   iovec{const_cast<char*>(data.data()), data.size()},
+                                   iovec{const_cast<char*>("\r\n"), 2}};
+        co_return co_await stream_.send_all(std::span<iovec>(parts));
+    }
+
+private:
+    net::tcp_stream& stream_;
+    bool chunked_;
+};
+} // namespace
+
+/// The head, then the body as the handler produces it. False when the connection must end:
+/// a failed write, or an HTTP/1.0 body that runs until close.
+task<bool> connection::send_streamed(response& resp, const write_context& context) {
+    write_head(s_->output, resp, context);
+    const auto head_sent = co_await flush();
+    if (!head_sent) co_return false;
+    const bool chunked = context.version_minor >= 1;
+    const auto body_sent = co_await stream_body(resp, chunked);
+    co_return body_sent&& chunked;
+}
+
+/// Sends what is left and ends the connection gently: FIN, after draining unread input.
+task<void> connection::close_after_response() {
+    const auto sent = co_await flush();
+    if (!sent) co_return;
+    if (s_->end > s_->begin)
+        co_await linger_close();
+    else
+        (void)co_await stream_.shutdown(SHUT_WR);
+}
+
+task<result<void>> connection::stream_body(response& resp, bool chunked) {
+    chunk_sink sink(stream_, chunked);
+    auto produced = co_await resp.stream(sink);
+    if (!produced) co_return produced;
+    if (chunked) co_return co_await stream_.send_all("0\r\n\r\n");
+    co_return result<void>{};
+}
+
+namespace {
+/// Points the connection's idle_wait at a wait's source for as long as the wait's scope
+/// lasts, however it is left.
+struct idle_marker {
+    idle_marker(connection& c, cancel_source& wait) noexcept : conn(c) { conn.idle_wait = &wait; }
+    idle_marker(const idle_marker&) = delete;
+    idle_marker& operator=(const idle_marker&) = delete;
+    ~idle_marker() { conn.idle_wait = nullptr; }
+    connection& conn;
+};
+} // namespace
+
+task<void> connection::run() {
+    const server_options& options = owner_.options;
+    server_stats& stats = owner_.owner.mutable_stats();
+    io::buffer_pool* pool = io::event_loop::current().receive_buffers();
+    deadline_.arm(options.header_timeout); // a connection that sends nothing is cut off too
+    for (;;) {
+        // Idle: nothing of a request received and nothing left to send. The wait selects a
+        // buffer from the loop's pool only when bytes arrive, and the exchange state is
+        // taken only then, so an idle connection holds neither. A graceful stop cancels
+        // only this wait: a request whose bytes completed it first is still served.
+        if (owner_.draining) co_return;
+        cancel_source idle(&io_scope);
+        const idle_marker marked(*this, idle);
+        bool received = false;
+        // The pool runs dry only for a moment, when more receives complete in one turn than
+        // it has buffers; the bytes wait in the socket, so try again on the next turns.
+        for (int attempt = 0; pool != nullptr && !received && attempt < pooled_attempts;
+             ++attempt) {
+            auto first = co_await stream_.recv_pooled(*pool).cancelled_by(idle);
+            if (first && first->empty()) co_return; // the client closed between requests
+            if (first) {
+                s_ = owner_.take_state();
+                s_->input.resize(std::max(s_->input.size(), first->size()));
+                std::memcpy(s_->input.data(), first->bytes().data(), first->size());
+                s_->end = first->size();
+                received = true;
+            } else if (first.error() == std::errc::no_buffer_space) {
+                co_await yield();
+            } else {
+                if (deadline_.expired()) ++stats.timeouts;
+                co_return;
+            }
+        }
+        if (!received) { // no pool, or it stayed empty: wait with a buffer of its own
+            s_ = owner_.take_state();
+            auto n = co_await with_cancellation(receive(false), idle);
+            if (!n || *n == 0) {
+                if (deadline_.expired()) ++stats.timeouts;
+                co_return;
+            }
+        }
+        idle_wait = nullptr;
+        deadline_.arm(options.header_timeout);
+        const bool keep_alive = co_await exchange();
+        if (!keep_alive) co_return;
+        owner_.give_back(std::move(s_));
+        deadline_.arm(options.idle_timeout);
+    }
+}
+
+/// Serves requests while bytes of them are buffered or arriving; returns true when the
+/// connection is idle again with everything sent, false when it must close.
+task<bool> connection::exchange() {
+    const server_options& options = owner_.options;
+    server_stats& stats = owner_.owner.mutable_stats();
+    for (;;) {
+        // --- the head ---
+        parse_result parsed = parse_result::need_more();
+        for (;;) {
+            parsed = s_->parser.parse(
+                std::string_view(s_->input.data() + s_->begin, s_->end - s_->begin), s_->head);
+            if (!parsed.incomplete()) break;
+            if (!s_->output.empty()) {
+                const auto sent = co_await flush();
+                if (!sent) co_return false;
+            }
+            if (s_->begin == s_->end) co_return true; // idle: the caller waits for more
+            auto n = co_await receive(false);
+            if (!n || *n == 0) {
+                if (deadline_.expired()) {
+                    ++stats.timeouts;
+                    co_await reject(408, "the request head did not arrive in time");
+                }
+                co_return false;
+            }
+        }
+        if (parsed.failed()) {
+            co_await reject(parsed.error());
+            co_return false;
+        }
+
+        // --- the body ---
+        std::string_view body;
+        s_->message_bytes = parsed.consumed();
+        if (s_->head.body.kind != body_kind::none) {
+            deadline_.arm(options.body_timeout);
+            errc body_failure{};
+            auto read = co_await read_body(parsed.consumed(), body_failure);
+            if (!read) {
+                if (body_failure != errc{}) {
+                    co_await reject(body_failure);
+                } else if (deadline_.expired()) {
+                    ++stats.timeouts;
+                    co_await reject(408, "the request body did not arrive in time");
+                }
+                co_return false;
+            }
+            body = *read;
+        }
+
+        // --- the handler ---
+        ++stats.requests;
+        deadline_.disarm(); // a handler may take as long as it needs (long polls)
+        const int version_minor = s_->head.version_minor;
+        const bool head_request = s_->head.method == method::head;
+        cancel_source request_scope(&owner_.handlers_stop);
+        request req(s_->head, body, peer_);
+        response resp;
+        // The handler is awaited here rather than in a coroutine of its own: one frame fewer
+        // per request, and a parked request holds one frame fewer.
+        const auto started = middleware_clock();
+        task<response> handler = route(req, resp);
+        if (handler.valid()) {
+            cancel_source watch_scope(&io_scope);
+            task<void> watcher; // declared after its scope, so it is destroyed first
+            bool watching = false;
+            std::exception_ptr failure;
+            try {
+                resp = co_await handler_run{handler,     *this,   request_scope,
+                                            watch_scope, watcher, watching};
+            } catch (...) {
+                failure = std::current_exception();
+            }
+            if (watching) {
+                watch_scope.request();
+                co_await s_->watcher_done.wait();
+                watcher = task<void>{};
+            }
+            if (failure) resp = handler_failed(req, std::move(failure));
+        }
+        run_after_middleware(owner_.owner, req, resp, started);
+        if (s_->write_failed) co_return false;
+        const bool head_keep_alive = s_->head.keep_alive;
+
+        // The request is done with: its bytes leave the buffer, and pipelined bytes the
+        // watcher read join what follows. The head's views are not used past this point.
+        s_->begin += s_->message_bytes;
+        if (s_->begin == s_->end) s_->begin = s_->end = 0;
+        if (s_->side_bytes > 0) {
+            ensure_capacity(s_->end - s_->begin + s_->side_bytes, false);
+            std::memcpy(s_->input.data() + s_->end, s_->side.data(), s_->side_bytes);
+            s_->end += s_->side_bytes;
+            s_->side_bytes = 0;
+        }
+        // While draining, requests whose heads have already arrived are still answered;
+        // the last of them says Connection: close.
+        const bool keep_alive = head_keep_alive && !s_->peer_gone && !wants_close(resp) &&
+                                (!owner_.draining || next_head_buffered());
+        const write_context context{version_minor, head_request, keep_alive};
+
+        // --- the response ---
+        deadline_.arm(options.write_timeout);
+        if (resp.stream && !head_request && !status_forbids_body(resp.status)) {
+            const bool streamed = co_await send_streamed(resp, context);
+            if (!streamed) co_return false;
+        } else {
+            write_response(s_->output, resp, context);
+        }
+        if (!keep_alive) {
+            co_await close_after_response();
+            co_return false;
+        }
+        if (s_->output.size() >= flush_threshold) {
+            const auto sent = co_await flush();
+            if (!sent) co_return false;
+        }
+        deadline_.arm(s_->begin == s_->end ? options.idle_timeout : options.header_timeout);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// worker
+
+worker::worker(server& owner_server, net::tcp_listener listener, server_options opts)
+    : owner(owner_server)
+    , options(std::move(opts))
+    , listener_(std::move(listener)) {
+    drain_timer_.context = this;
+    drain_timer_.on_expire = &worker::drain_deadline_passed;
+}
+
+worker::~worker() {
+    owner.detach(this); // stop() must not reach a worker that is gone
+    *alive_ = false;
+    if (drain_timer_.queued()) timer_loop_->timers().remove(drain_timer_);
+}
+
+void worker::add(connection* c) noexcept {
+    c->next = connections_;
+    if (connections_) connections_->prev = c;
+    connections_ = c;
+    // connections_open was counted at accept
+}
+
+void worker::remove(connection* c) noexcept {
+    (c->prev ? c->prev->next : connections_) = c->next;
+    if (c->next) c->next->prev = c->prev;
+    --owner.mutable_stats().connections_open;
+}
+
+std::unique_ptr<exchange_state> worker::take_state() {
+    if (spare_states_.empty()) return std::make_unique<exchange_state>(options.limits);
+    auto state = std::move(spare_states_.back());
+    spare_states_.pop_back();
+    return state;
+}
+
+void worker::give_back(std::unique_ptr<exchange_state> state) noexcept {
+    if (spare_states_.size() >= max_spare_states) return;
+    // A request that needed big buffers does not keep them: spares stay small.
+    auto trim = [](auto& buffer) {
+        if (buffer.capacity() > max_spare_buffer_bytes)
+            std::decay_t<decltype(buffer)>().swap(buffer);
+    };
+    trim(state->input);
+    trim(state->output);
+    trim(state->side);
+    state->parser.reset();
+    state->begin = state->end = state->message_bytes = 0;
+    state->output.clear();
+    state->side_bytes = 0;
+    state->peer_gone = state->write_failed = false;
+    spare_states_.push_back(std::move(state));
+}
+
+namespace {
+task<void> serve_connection(std::unique_ptr<connection> conn) {
+    try {
+        co_await with_cancellation(conn->run(), conn->io_scope);
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "snow: connection failed: {}\n", e.what());
+    }
+}
+} // namespace
+
+task<void> worker::accept_loop() {
+    server_stats& stats = owner.mutable_stats();
+    auto last_warning = io::clock::time_point{};
+    while (!draining) {
+        auto conn = co_await listener_.accept();
+        if (!conn) {
+            const auto error = conn.error();
+            if (error == std::errc::operation_canceled) break;
+            if (error == std::errc::too_many_files_open ||
+                error == std::errc::too_many_files_open_in_system ||
+                error == std::errc::no_buffer_space || error == std::errc::not_enough_memory) {
+                // Out of descriptors: pause accepting instead of spinning on the error.
+                if (io::clock::now() - last_warning > std::chrono::seconds(1)) {
+                    fmt::print(stderr, "snow: accept paused: {}\n", error.message());
+                    last_warning = io::clock::now();
+                }
+                const bool slept = co_await sleep(std::chrono::milliseconds(50));
+                if (!slept) break;
+            }
+            continue;
+        }
+        // At the limit the newcomer waits, unserved, until a place frees up; behind it the
+        // kernel's backlog holds the rest.
+        bool stopped = false;
+        while (stats.connections_open.load(std::memory_order_relaxed) >= options.max_connections) {
+            const bool slept = co_await sleep(std::chrono::milliseconds(10));
+            if (!slept) {
+                stopped = true;
+                break;
+            }
+        }
+        if (stopped) break;
+        ++stats.connections_open;
+        ++stats.connections_accepted;
+        auto peer = conn->peer_address();
+        connection_tasks_.spawn(serve_connection(
+            std::make_unique<connection>(*this, std::move(*conn), peer.value_or(net::address{}))));
+    }
+    listener_ = net::tcp_listener{}; // refuse new connections while draining
+}
+
+namespace {
+/// After the drain deadline, cancelled handlers get this long to have their answers sent.
+constexpr auto drain_grace = std::chrono::seconds(1);
+} // namespace
+
+void worker::drain_deadline_passed(io::timer_node* node) noexcept {
+    auto* self = static_cast<worker*>(node->context);
+    if (!self->handlers_stopped_) {
+        // Handlers still running are cancelled; what they answer is still sent.
+        self->handlers_stopped_ = true;
+        self->handlers_stop.request();
+        node->deadline = io::deadline_after(self->timer_loop_->now(), drain_grace);
+        self->timer_loop_->timers().push(*node);
+        return;
+    }
+    self->hard_stop.request();
+}
+
+void worker::begin_shutdown() {
+    if (draining) return;
+    draining = true;
+    accept_scope_.request();
+    for (connection* c = connections_; c != nullptr;) {
+        connection* next = c->next;
+        if (c->idle_wait != nullptr) c->idle_wait->request();
+        c = next;
+    }
+    timer_loop_ = &io::event_loop::current();
+    drain_timer_.deadline = io::deadline_after(timer_loop_->now(), options.shutdown_timeout);
+    timer_loop_->timers().push(drain_timer_);
+}
+
+void worker::post_shutdown() {
+    loop_->post([this, alive = alive_] {
+        if (*alive) begin_shutdown();
+    });
+}
+
+task<void> worker::run() {
+    loop_ = io::event_loop::current().handle();
+    owner.attach(this);
+    co_await with_cancellation(accept_loop(), accept_scope_);
+    begin_shutdown();
+    co_await connection_tasks_.join();
+    if (drain_timer_.queued()) timer_loop_->timers().remove(drain_timer_);
+}
+
+} // namespace snow::http::detail
