@@ -11,7 +11,7 @@
 
 #include "snow/core/cancel.hpp"
 #include "snow/core/detail/task_set.hpp"
-#include "snow/io/event_loop.hpp"
+#include "snow/core/scheduler.hpp"
 #include "snow/core/task.hpp"
 
 namespace snow {
@@ -34,8 +34,8 @@ public:
     /// cancellation source of its own (with_cancellation) is bound to the group's, so
     /// cancel() reaches it. An exception escaping a child is reported on stderr.
     void spawn(task<void> child) {
-        io::event_loop* loop = &io::event_loop::current();
-        children_.set_loop(loop);
+        scheduler* loop = &scheduler::current();
+        children_.set_scheduler(loop);
         auto handle = child.release();
         if (handle.promise().cancellation() == nullptr) handle.promise().set_cancellation(&scope_);
         children_.adopt(handle);
@@ -69,7 +69,7 @@ public:
         template <typename Promise>
         void await_suspend(std::coroutine_handle<Promise> waiter) noexcept {
             waiter_ = waiter;
-            loop_ = &io::event_loop::current();
+            loop_ = &scheduler::current();
             group_->joiner_ = this;
             on_cancel_.attach(
                 detail::cancellation_of(waiter),
@@ -87,7 +87,7 @@ public:
     private:
         friend class task_group;
         task_group* group_; // null once the group is destroyed
-        io::event_loop* loop_ = nullptr;
+        scheduler* loop_ = nullptr;
         std::coroutine_handle<> waiter_;
         cancel_callback on_cancel_;
         bool scheduled_ = false;

@@ -41,9 +41,10 @@ result<std::unique_ptr<event_loop>> event_loop::create(loop_options options) {
 }
 
 event_loop::event_loop(ring r) : ring_(std::move(r)), handle_(std::make_shared<loop_handle>(this)) {
-    detached_.set_loop(this);
+    detached_.set_scheduler(this);
     assert(current_loop == nullptr && "one event_loop per thread");
     current_loop = this;
+    scheduler::set_current(this);
     // A vanished peer must never kill the process: sends use MSG_NOSIGNAL, and this covers
     // any write that does not.
     std::signal(SIGPIPE, SIG_IGN);
@@ -78,6 +79,7 @@ event_loop::~event_loop() {
         ::close(wakeup_fd_);
     }
     current_loop = nullptr;
+    scheduler::set_current(nullptr);
 }
 
 event_loop& event_loop::current() noexcept {

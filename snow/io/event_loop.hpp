@@ -16,12 +16,13 @@
 #include <vector>
 
 #include "snow/core/detail/task_set.hpp"
+#include "snow/core/scheduler.hpp"
+#include "snow/core/task.hpp"
 #include "snow/io/buffer_pool.hpp"
 #include "snow/io/completion.hpp"
 #include "snow/io/ready_queue.hpp"
 #include "snow/io/ring.hpp"
 #include "snow/io/timer_queue.hpp"
-#include "snow/core/task.hpp"
 
 namespace snow::io {
 
@@ -70,11 +71,11 @@ struct spawned;
 void start(event_loop& loop, spawned s);
 } // namespace detail
 
-class event_loop {
+class event_loop final : public scheduler {
 public:
     /// Creates a loop bound to the calling thread. Errors: the ring's (no io_uring, …).
     static result<std::unique_ptr<event_loop>> create(loop_options options = {});
-    ~event_loop();
+    ~event_loop() override;
     event_loop(const event_loop&) = delete;
     event_loop& operator=(const event_loop&) = delete;
 
@@ -95,9 +96,9 @@ public:
     void spawn(task<void> t);
 
     /// Resumes `handle` on a later turn of this loop. Loop thread only.
-    void schedule(std::coroutine_handle<> handle) { ready_.push(handle); }
+    void schedule(std::coroutine_handle<> handle) override { ready_.push(handle); }
     /// Takes back a schedule() whose coroutine is being destroyed before it ran.
-    void unschedule(std::coroutine_handle<> handle) noexcept { ready_.remove(handle); }
+    void unschedule(std::coroutine_handle<> handle) noexcept override { ready_.remove(handle); }
 
     /// Runs `fn` on the loop thread. The one call that is safe from any thread.
     void post(std::function<void()> fn);

@@ -4,8 +4,8 @@
 
 #include <coroutine>
 
-#include "snow/sync/detail/waiter_list.hpp"
 #include "snow/core/task.hpp"
+#include "snow/sync/detail/waiter_list.hpp"
 
 namespace snow {
 
@@ -44,7 +44,7 @@ public:
             cancel_source* source = detail::cancellation_of(waiter);
             if (source != nullptr && source->requested()) return false;
             node_.handle = waiter;
-            node_.loop = &io::event_loop::current();
+            node_.loop = &scheduler::current();
             node_.context = this;
             event_.waiters_.push(node_);
             on_cancel_.attach(

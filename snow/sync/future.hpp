@@ -14,10 +14,8 @@
 
 #include "snow/core/cancel.hpp"
 #include "snow/core/detail/join.hpp"
-#include "snow/io/event_loop.hpp"
 #include "snow/core/result.hpp"
-#include "snow/io/run.hpp"
-#include "snow/time/sleep.hpp"
+#include "snow/core/scheduler.hpp"
 
 namespace snow {
 
@@ -35,7 +33,7 @@ struct future_state {
         outcome;
     std::coroutine_handle<> waiter;        // set while suspended and not yet woken
     std::coroutine_handle<> waiter_handle; // the awaiting coroutine until it resumes
-    io::event_loop* loop = nullptr;
+    scheduler* loop = nullptr;
     cancel_callback on_cancel;
     int references = 2; // the promise's and the future's
     bool future_alive = true;
@@ -95,7 +93,7 @@ public:
             state_->cancelled = true;
             return false;
         }
-        state_->loop = &io::event_loop::current();
+        state_->loop = &scheduler::current();
         state_->waiter = waiter;
         state_->waiter_handle = waiter;
         state_->on_cancel.attach(
@@ -198,21 +196,5 @@ private:
     detail::future_state<T>* state_;
     bool future_taken_ = false;
 };
-
-namespace detail {
-inline task<void> resolve_after(promise<void> p, clock::duration duration) {
-    co_await sleep(duration);
-    p.set_value();
-}
-} // namespace detail
-
-/// A future that becomes ready after `duration` (the original framework's TimeoutFuture).
-template <typename Rep, typename Period>
-future<void> ready_after(std::chrono::duration<Rep, Period> duration) {
-    promise<void> p;
-    future<void> f = p.get_future();
-    spawn(detail::resolve_after(std::move(p), io::saturating_duration(duration)));
-    return f;
-}
 
 } // namespace snow

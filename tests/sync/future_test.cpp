@@ -7,8 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "snow/sync/event.hpp"
 #include "snow/core/when_any.hpp"
+#include "snow/sync/event.hpp"
+#include "snow/time/ready_after.hpp"
 #include "support/run_test.hpp"
 
 using namespace snow;

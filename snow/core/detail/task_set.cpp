@@ -6,8 +6,6 @@
 
 #include <exception>
 
-#include "snow/io/event_loop.hpp"
-
 namespace snow::detail {
 
 namespace {
@@ -52,7 +50,7 @@ void task_set::destroy_all() noexcept {
         promise_base& p = *newest_;
         unlink(p);
         handle t = handle_of(p);
-        if (loop_ != nullptr) loop_->unschedule(t); // adopted but never started
+        if (scheduler_ != nullptr) scheduler_->unschedule(t); // adopted but never started
         t.destroy();
     }
 }

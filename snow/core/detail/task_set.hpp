@@ -9,9 +9,7 @@
 
 #include "snow/core/task.hpp"
 
-namespace snow::io {
-class event_loop;
-}
+#include "snow/core/scheduler.hpp"
 
 namespace snow::detail {
 
@@ -29,7 +27,7 @@ public:
     void adopt(handle t) noexcept;
     /// Destroys every task still in the set, newest first; their operations are cancelled
     /// and reaped first (see io::operation), and a wake-up queued for a task that never ran
-    /// is taken back from `loop`.
+    /// is taken back from the scheduler.
     void destroy_all() noexcept;
 
     std::size_t size() const noexcept { return size_; }
@@ -39,8 +37,8 @@ public:
         on_empty_ = fn;
         on_empty_context_ = context;
     }
-    /// The loop the set's tasks were scheduled on, for destroy_all's take-back.
-    void set_loop(io::event_loop* loop) noexcept { loop_ = loop; }
+    /// The scheduler the set's tasks were scheduled on, for destroy_all's take-back.
+    void set_scheduler(scheduler* s) noexcept { scheduler_ = s; }
 
 private:
     friend void finish_owned(handle task) noexcept;
@@ -48,7 +46,7 @@ private:
 
     promise_base* newest_ = nullptr;
     std::size_t size_ = 0;
-    io::event_loop* loop_ = nullptr;
+    scheduler* scheduler_ = nullptr;
     empty_callback on_empty_ = nullptr;
     void* on_empty_context_ = nullptr;
 };

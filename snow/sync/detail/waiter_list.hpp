@@ -8,7 +8,7 @@
 #include <coroutine>
 
 #include "snow/core/cancel.hpp"
-#include "snow/io/event_loop.hpp"
+#include "snow/core/scheduler.hpp"
 
 namespace snow::detail {
 
@@ -19,10 +19,10 @@ struct waiter_node {
     waiter_node* next = nullptr;
     waiter_list* list = nullptr; ///< the list it is linked in; null once woken
     std::coroutine_handle<> handle;
-    io::event_loop* loop = nullptr; ///< the loop the waiter is suspended on
-    void* context = nullptr;        ///< the awaiter that owns the node
-    bool scheduled = false;         ///< woken and queued on the loop, not yet resumed
-    bool abandoned = false;         ///< woken because the list's owner was destroyed
+    scheduler* loop = nullptr; ///< the loop the waiter is suspended on
+    void* context = nullptr;   ///< the awaiter that owns the node
+    bool scheduled = false;    ///< woken and queued on the loop, not yet resumed
+    bool abandoned = false;    ///< woken because the list's owner was destroyed
 
     bool linked() const noexcept { return list != nullptr; }
 
