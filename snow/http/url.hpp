@@ -11,7 +11,7 @@
 
 namespace snow::http {
 
-/// Why a URL was refused. All of them are client_errc::url to the client.
+/// Why a URL was refused. All of them are client_failure::url to the client.
 enum class url_errc {
     not_absolute = 1,   ///< no "scheme://" in front (snow needs absolute URLs)
     unsupported_scheme, ///< a scheme other than http

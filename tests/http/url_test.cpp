@@ -8,7 +8,7 @@
 
 #include <fmt/format.h>
 
-#include "snow/http/client/errc.hpp"
+#include "snow/http/client/error.hpp"
 
 template <>
 struct doctest::StringMaker<std::error_code> {
@@ -119,7 +119,7 @@ TEST_CASE("dot segments are removed from the path") {
 TEST_CASE("https is refused until snow has TLS, as a url error") {
     auto e = refusal("https://example.com/");
     CHECK(e == url_errc::https_unsupported);
-    CHECK(e == snow::http::client_errc::url);
+    CHECK(e == snow::http::client_failure::url);
     CHECK(e.message().find("TLS") != std::string::npos);
     CHECK(refusal("HTTPS://example.com/") == url_errc::https_unsupported);
 }
@@ -151,10 +151,10 @@ TEST_CASE("malformed and unsupported URLs are refused with the reason") {
     CHECK(refusal(std::string_view("http://host/\0", 13)) == url_errc::invalid_character);
 }
 
-TEST_CASE("every url error has its own message and counts as client_errc::url") {
+TEST_CASE("every url error has its own message and counts as client_failure::url") {
     for (int e = 1; e <= static_cast<int>(url_errc::invalid_character); ++e) {
         const auto code = make_error_code(static_cast<url_errc>(e));
-        CHECK(code == snow::http::client_errc::url);
+        CHECK(code == snow::http::client_failure::url);
         CHECK_FALSE(code.message().empty());
         if (e > 1) CHECK(code.message() != make_error_code(static_cast<url_errc>(e - 1)).message());
     }

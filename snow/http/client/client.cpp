@@ -193,26 +193,26 @@ task<result<client_response>> client::head(std::string url, request_options opti
 
 task<result<client_response>> client::post(std::string url, std::string body, headers fields,
                                            request_options options) {
-    return request(method::post, std::move(url), std::move(fields), std::move(body), options);
+    return request(method::post, std::move(url), std::move(body), std::move(fields), options);
 }
 
-task<result<client_response>> client::request(method m, std::string url, headers fields,
-                                              std::string body, request_options options) {
+task<result<client_response>> client::request(method m, std::string url, std::string body,
+                                              headers fields, request_options options) {
     auto stream =
-        co_await open(m, std::move(url), std::move(fields), std::move(body), std::move(options));
+        co_await open(m, std::move(url), std::move(body), std::move(fields), std::move(options));
     if (!stream) co_return stream.error();
     co_return co_await stream->read_all(options_.limits.max_body_bytes);
 }
 
-task<result<response_stream>> client::open(method m, std::string url, headers fields,
-                                           std::string body, request_options options) {
-    auto outcome = co_await open_traced(m, std::move(url), std::move(fields), std::move(body),
+task<result<response_stream>> client::open(method m, std::string url, std::string body,
+                                           headers fields, request_options options) {
+    auto outcome = co_await open_traced(m, std::move(url), std::move(body), std::move(fields),
                                         std::move(options));
     co_return std::move(outcome.stream);
 }
 
-task<client::open_outcome> client::open_traced(method m, std::string url_text, headers fields,
-                                               std::string body, request_options options) {
+task<client::open_outcome> client::open_traced(method m, std::string url_text, std::string body,
+                                               headers fields, request_options options) {
     if (m == method::connect || m == method::other)
         co_return open_outcome{client_error::unsupported_method, std::nullopt};
     std::optional<io::clock::time_point> deadline;

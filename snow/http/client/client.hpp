@@ -12,15 +12,15 @@
 #include <string>
 #include <string_view>
 
-#include "snow/http/client/errc.hpp"
+#include "snow/core/result.hpp"
+#include "snow/core/task.hpp"
 #include "snow/http/client/detail/connection_pool.hpp"
+#include "snow/http/client/error.hpp"
 #include "snow/http/headers.hpp"
 #include "snow/http/method.hpp"
 #include "snow/http/parser.hpp"
 #include "snow/http/url.hpp"
 #include "snow/io/timer_queue.hpp"
-#include "snow/core/result.hpp"
-#include "snow/core/task.hpp"
 
 namespace snow::http {
 
@@ -47,7 +47,7 @@ struct request_options {
     /// The whole request: waiting for a pooled connection, resolving, connecting, sending,
     /// and the response head and body (for open(), every next_chunk() too). On expiry the
     /// operation in flight is cancelled and the request fails with std::errc::timed_out
-    /// (client_errc::timeout). None: client_options::timeout.
+    /// (client_failure::timeout). None: client_options::timeout.
     std::optional<std::chrono::nanoseconds> timeout{};
     /// Each TCP handshake. None: client_options::connect_timeout.
     std::optional<std::chrono::nanoseconds> connect_timeout{};
@@ -125,7 +125,7 @@ private:
 
 /// An HTTP/1.1 client with a keep-alive pool. Use it from one loop's thread; it must outlive
 /// the requests it makes. Every call returns its failure as a value: compare the error with
-/// client_errc for the class (timeout, connect, dns, url, truncated, protocol, redirects,
+/// client_failure for the class (timeout, connect, dns, url, truncated, protocol, redirects,
 /// io); message() says what happened.
 class client {
 public:
@@ -139,27 +139,25 @@ public:
     task<result<client_response>> post(std::string url, std::string body,
                                        http::headers headers = {}, request_options options = {});
 
-    /// Any method but CONNECT. `headers` are sent as given, after Host (unless given),
-    /// User-Agent (unless given) and before Content-Length, which the client computes
-    /// (a Content-Length or Transfer-Encoding in `headers` is ignored). The whole body is
+    /// Any method but CONNECT. Every verb takes its arguments in this order: URL, body,
+    /// headers, options. `headers` are sent as given, after Host (unless given), User-Agent
+    /// (unless given) and before Content-Length, which the client computes (a
+    /// Content-Length or Transfer-Encoding in `headers` is ignored). The whole body is
     /// read, up to client_options::limits.max_body_bytes.
-    task<result<client_response>> request(http::method m, std::string url,
-                                          http::headers headers = {}, std::string body = {},
-                                          request_options options = {});
-
+    task<result<client_response>> request(http::method m, std::string url, std::string body = {},
+                                          http::headers headers = {}, request_options options = {});
     /// Like request(), but returns once the final response head has arrived; read the body
     /// with response_stream::next_chunk(), which stays under the request's deadline.
-    task<result<response_stream>> open(http::method m, std::string url, http::headers headers = {},
-                                       std::string body = {}, request_options options = {});
-
+    task<result<response_stream>> open(http::method m, std::string url, std::string body = {},
+                                       http::headers headers = {}, request_options options = {});
     /// What open() did, including the last status seen when it failed after a head (a
     /// redirect limit, a redirect to a bad URL): for tools that report it.
     struct open_outcome {
         result<response_stream> stream;
         std::optional<int> last_status;
     };
-    task<open_outcome> open_traced(http::method m, std::string url, http::headers headers = {},
-                                   std::string body = {}, request_options options = {});
+    task<open_outcome> open_traced(http::method m, std::string url, std::string body = {},
+                                   http::headers headers = {}, request_options options = {});
 
     /// Pooled connections not in use.
     std::size_t idle_connections() const noexcept { return pool_.idle_connections(); }

@@ -1,6 +1,6 @@
-// snow/http/client/errc.cpp: the client's error categories and the table that sorts every
-// error it can return into a client_errc class.
-#include "snow/http/client/errc.hpp"
+// snow/http/client/error.cpp: the client's error categories and the table that sorts every
+// error it can return into a client_failure class.
+#include "snow/http/client/error.hpp"
 
 #include <cerrno>
 #include <string>
@@ -38,22 +38,22 @@ class class_category final : public std::error_category {
 public:
     const char* name() const noexcept override { return "snow.http.client_class"; }
     std::string message(int value) const override {
-        switch (static_cast<client_errc>(value)) {
-        case client_errc::timeout:
+        switch (static_cast<client_failure>(value)) {
+        case client_failure::timeout:
             return "the request timed out";
-        case client_errc::connect:
+        case client_failure::connect:
             return "could not connect to the server";
-        case client_errc::dns:
+        case client_failure::dns:
             return "the host name could not be resolved";
-        case client_errc::url:
+        case client_failure::url:
             return "malformed or unsupported URL";
-        case client_errc::truncated:
+        case client_failure::truncated:
             return "the connection ended before the response was complete";
-        case client_errc::protocol:
+        case client_failure::protocol:
             return "malformed or oversized response";
-        case client_errc::redirects:
+        case client_failure::redirects:
             return "too many redirects";
-        case client_errc::io:
+        case client_failure::io:
             return "I/O error";
         }
         return "HTTP client error";
@@ -63,10 +63,10 @@ public:
     }
 };
 
-client_errc classify_errno(int value) noexcept {
+client_failure classify_errno(int value) noexcept {
     switch (value) {
     case ETIMEDOUT:
-        return client_errc::timeout;
+        return client_failure::timeout;
     case ECONNREFUSED:
     case ENETUNREACH:
     case EHOSTUNREACH:
@@ -74,15 +74,15 @@ client_errc classify_errno(int value) noexcept {
     case ENETDOWN:
     case EADDRNOTAVAIL:
     case EAFNOSUPPORT:
-        return client_errc::connect;
+        return client_failure::connect;
     // After the handshake these mean the peer went away mid-exchange; during connect the
     // client reports them as ECONNREFUSED instead (see client_connection.cpp).
     case ECONNRESET:
     case ECONNABORTED:
     case EPIPE:
-        return client_errc::truncated;
+        return client_failure::truncated;
     default:
-        return client_errc::io;
+        return client_failure::io;
     }
 }
 
@@ -93,69 +93,69 @@ const std::error_category& client_error_category() noexcept {
     return instance;
 }
 
-const std::error_category& client_errc_category() noexcept {
+const std::error_category& client_failure_category() noexcept {
     static const class_category instance;
     return instance;
 }
 
-client_errc classify(std::error_code error) noexcept {
+client_failure classify(std::error_code error) noexcept {
     const auto& category = error.category();
     const int value = error.value();
     if (category == client_error_category()) {
         switch (static_cast<client_error>(value)) {
         case client_error::head_truncated:
         case client_error::body_truncated:
-            return client_errc::truncated;
+            return client_failure::truncated;
         case client_error::too_many_redirects:
-            return client_errc::redirects;
+            return client_failure::redirects;
         case client_error::unexpected_upgrade:
         case client_error::too_many_interim:
-            return client_errc::protocol;
+            return client_failure::protocol;
         case client_error::unsupported_method:
-            return client_errc::url;
+            return client_failure::url;
         }
-        return client_errc::io;
+        return client_failure::io;
     }
-    if (category == url_error_category()) return client_errc::url;
+    if (category == url_error_category()) return client_failure::url;
     if (category == http::error_category())
-        return static_cast<errc>(value) == errc::unexpected_eof ? client_errc::truncated
-                                                                : client_errc::protocol;
+        return static_cast<errc>(value) == errc::unexpected_eof ? client_failure::truncated
+                                                                : client_failure::protocol;
     if (category == snow::error_category()) {
         switch (static_cast<snow::errc>(value)) {
         case snow::errc::resolve_failed:
-            return client_errc::dns;
+            return client_failure::dns;
         case snow::errc::invalid_address:
-            return client_errc::url;
+            return client_failure::url;
         case snow::errc::eof:
-            return client_errc::truncated;
+            return client_failure::truncated;
         case snow::errc::message_too_long:
-            return client_errc::protocol;
+            return client_failure::protocol;
         default:
-            return client_errc::io;
+            return client_failure::io;
         }
     }
     if (category == std::system_category() || category == std::generic_category())
         return classify_errno(value);
-    return client_errc::io;
+    return client_failure::io;
 }
 
-std::string_view to_string(client_errc e) noexcept {
+std::string_view to_string(client_failure e) noexcept {
     switch (e) {
-    case client_errc::timeout:
+    case client_failure::timeout:
         return "timeout";
-    case client_errc::connect:
+    case client_failure::connect:
         return "connect";
-    case client_errc::dns:
+    case client_failure::dns:
         return "dns";
-    case client_errc::url:
+    case client_failure::url:
         return "url";
-    case client_errc::truncated:
+    case client_failure::truncated:
         return "truncated";
-    case client_errc::protocol:
+    case client_failure::protocol:
         return "protocol";
-    case client_errc::redirects:
+    case client_failure::redirects:
         return "redirects";
-    case client_errc::io:
+    case client_failure::io:
         return "io";
     }
     return "io";

@@ -1,7 +1,7 @@
-// snow/http/client/errc.hpp: how a client request fails. The client returns precise error
+// snow/http/client/error.hpp: how a client request fails. The client returns precise error
 // codes (a kernel errno, a response parse error, a URL error, or one of its own below);
-// client_errc sorts every one of them into the eight classes a caller acts on:
-//     if (r.error() == snow::http::client_errc::timeout) ...
+// client_failure sorts every one of them into the eight classes a caller acts on:
+//     if (r.error() == snow::http::client_failure::timeout) ...
 #pragma once
 
 #include <string_view>
@@ -23,7 +23,7 @@ enum class client_error {
 
 /// The class of any error the client returns: an error_condition, so `==` with an
 /// error_code tells whether the code belongs to the class.
-enum class client_errc {
+enum class client_failure {
     timeout = 1, ///< the request's deadline or connect timeout passed (its I/O was cancelled)
     connect,     ///< no connection: refused, unreachable, no route (every address tried)
     dns,         ///< the host name did not resolve
@@ -35,25 +35,25 @@ enum class client_errc {
 };
 
 const std::error_category& client_error_category() noexcept;
-const std::error_category& client_errc_category() noexcept;
+const std::error_category& client_failure_category() noexcept;
 
 inline std::error_code make_error_code(client_error e) noexcept {
     return {static_cast<int>(e), client_error_category()};
 }
-inline std::error_condition make_error_condition(client_errc e) noexcept {
-    return {static_cast<int>(e), client_errc_category()};
+inline std::error_condition make_error_condition(client_failure e) noexcept {
+    return {static_cast<int>(e), client_failure_category()};
 }
 
 /// The class `error` belongs to; io for a code the client does not know. `error` must be
 /// an error (not the empty code).
-client_errc classify(std::error_code error) noexcept;
+client_failure classify(std::error_code error) noexcept;
 
 /// "timeout", "connect", "dns", "url", "truncated", "protocol", "redirects", "io".
-std::string_view to_string(client_errc e) noexcept;
+std::string_view to_string(client_failure e) noexcept;
 
 } // namespace snow::http
 
 template <>
 struct std::is_error_code_enum<snow::http::client_error> : std::true_type {};
 template <>
-struct std::is_error_condition_enum<snow::http::client_errc> : std::true_type {};
+struct std::is_error_condition_enum<snow::http::client_failure> : std::true_type {};

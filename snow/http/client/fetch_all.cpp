@@ -22,9 +22,9 @@ struct fetch_run {
 task<fetch_result> fetch_one(client& http, fetch_request request, std::size_t index,
                              bool keep_body) {
     const auto start = io::clock::now();
-    auto outcome = co_await http.open_traced(request.method, std::move(request.url),
-                                             std::move(request.headers), std::move(request.body),
-                                             std::move(request.options));
+    auto outcome =
+        co_await http.open_traced(request.method, std::move(request.url), std::move(request.body),
+                                  std::move(request.headers), std::move(request.options));
     fetch_result done{.index = index,
                       .response = std::make_error_code(std::errc::operation_canceled),
                       .status = outcome.last_status,

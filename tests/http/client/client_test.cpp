@@ -16,11 +16,11 @@
 #include <string>
 #include <vector>
 
-#include "snow/sync/event.hpp"
+#include "snow/core/when_all.hpp"
 #include "snow/http/client/fetch_all.hpp"
 #include "snow/http/server/server.hpp"
+#include "snow/sync/event.hpp"
 #include "snow/time/sleep.hpp"
-#include "snow/core/when_all.hpp"
 #include "support/run_test.hpp"
 
 #include "http/support/misbehaving_server.hpp"
@@ -35,8 +35,8 @@ struct doctest::StringMaker<std::error_code> {
 using namespace snow;
 using namespace std::chrono_literals;
 using http::client;
-using http::client_errc;
 using http::client_error;
+using http::client_failure;
 using http::method;
 using testing::misbehaving_server;
 using testing::run_test;
@@ -295,7 +295,7 @@ TEST_CASE("an unasked-for 101 Switching Protocols is a protocol error") {
         auto r = co_await http.get(srv.url("/"));
         REQUIRE_FALSE(r.has_value());
         CHECK(r.error() == client_error::unexpected_upgrade);
-        CHECK(r.error() == client_errc::protocol);
+        CHECK(r.error() == client_failure::protocol);
         co_await srv.stop();
     }());
 }
@@ -349,32 +349,32 @@ task<std::error_code> error_from(std::string canned, bool close) {
 TEST_CASE("a body cut short by the server closing is a truncated error") {
     auto e = run_test(error_from("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort", true));
     CHECK(e == client_error::body_truncated);
-    CHECK(e == client_errc::truncated);
+    CHECK(e == client_failure::truncated);
     auto chunked =
         run_test(error_from("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel", true));
-    CHECK(chunked == client_errc::truncated);
+    CHECK(chunked == client_failure::truncated);
 }
 
 TEST_CASE("a head cut short by the server closing is a truncated error") {
     auto e = run_test(error_from("HTTP/1.1 200 OK\r\nContent-Le", true));
     CHECK(e == client_error::head_truncated);
-    CHECK(e == client_errc::truncated);
-    CHECK(run_test(error_from("", true)) == client_errc::truncated);
+    CHECK(e == client_failure::truncated);
+    CHECK(run_test(error_from("", true)) == client_failure::truncated);
 }
 
 TEST_CASE("garbage instead of a response is a protocol error, not a truncated one") {
     auto e = run_test(error_from("SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n\r\n", false));
-    CHECK(e == client_errc::protocol);
-    CHECK(run_test(error_from("HTTP/1.1 2000 OK\r\n\r\n", false)) == client_errc::protocol);
+    CHECK(e == client_failure::protocol);
+    CHECK(run_test(error_from("HTTP/1.1 2000 OK\r\n\r\n", false)) == client_failure::protocol);
     CHECK(run_test(error_from("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
-                              false)) == client_errc::protocol);
+                              false)) == client_failure::protocol);
 }
 
 TEST_CASE("conflicting Content-Length values are a protocol error") {
     auto e = run_test(
         error_from("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nabc", false));
     CHECK(e == http::errc::conflicting_content_length);
-    CHECK(e == client_errc::protocol);
+    CHECK(e == client_failure::protocol);
 }
 
 TEST_CASE("a head over the size limit is a protocol error") {
@@ -382,7 +382,7 @@ TEST_CASE("a head over the size limit is a protocol error") {
                                  "\r\nContent-Length: 0\r\n\r\n";
     auto e = run_test(error_from(big_head, false));
     CHECK(e == http::errc::header_too_large);
-    CHECK(e == client_errc::protocol);
+    CHECK(e == client_failure::protocol);
     // Just under the limit (64 KiB) is fine.
     const std::string fits = "HTTP/1.1 200 OK\r\nX-Big: " + std::string(60 * 1024, 'a') +
                              "\r\nContent-Length: 0\r\n\r\n";
@@ -398,7 +398,7 @@ TEST_CASE("a body over the whole-body limit is a protocol error; a stream has no
         auto r = co_await http.get(srv.url("/big"));
         REQUIRE_FALSE(r.has_value());
         CHECK(r.error() == http::errc::body_too_large);
-        CHECK(r.error() == client_errc::protocol);
+        CHECK(r.error() == client_failure::protocol);
 
         auto s = co_await http.open(method::get, srv.url("/big"));
         REQUIRE(s.has_value());
@@ -434,7 +434,7 @@ TEST_CASE("a refused port is a connect error") {
         auto r = co_await http.get(fmt::format("http://127.0.0.1:{}/", port), {.timeout = 5s});
         REQUIRE_FALSE(r.has_value());
         CHECK(r.error() == std::errc::connection_refused);
-        CHECK(r.error() == client_errc::connect);
+        CHECK(r.error() == client_failure::connect);
     }());
 }
 
@@ -444,7 +444,7 @@ TEST_CASE("a name that does not resolve is a dns error") {
         // .invalid never resolves (RFC 6761).
         auto r = co_await http.get("http://no-such-host.invalid/", {.timeout = 20s});
         REQUIRE_FALSE(r.has_value());
-        CHECK(r.error() == client_errc::dns);
+        CHECK(r.error() == client_failure::dns);
     }());
 }
 
@@ -465,10 +465,10 @@ TEST_CASE("a bad URL or https is a url error, found before any connection") {
         client http;
         auto https = co_await http.get("https://127.0.0.1/");
         REQUIRE_FALSE(https.has_value());
-        CHECK(https.error() == client_errc::url);
+        CHECK(https.error() == client_failure::url);
         CHECK(https.error().message().find("TLS") != std::string::npos);
         auto port = co_await http.get("http://127.0.0.1:70000/");
-        CHECK(port.error() == client_errc::url);
+        CHECK(port.error() == client_failure::url);
         auto connect = co_await http.request(method::connect, "http://127.0.0.1:1/");
         CHECK(connect.error() == client_error::unsupported_method);
     }());
@@ -532,7 +532,7 @@ TEST_CASE("a POST that meets a pooled connection closing under it is not retried
         REQUIRE(first.has_value());
         auto second = co_await http.post(srv.url("/"), "once");
         REQUIRE_FALSE(second.has_value());
-        CHECK(second.error() == client_errc::truncated);
+        CHECK(second.error() == client_failure::truncated);
         CHECK(srv.state().accepted == 1);
         co_await srv.stop();
     }());
@@ -588,7 +588,7 @@ TEST_CASE("a server that never answers times out at the deadline while others go
         auto [slow, fast] =
             co_await when_all(timed(http, silent.url("/")), timed(http, good.url("/index/")));
         REQUIRE_FALSE(slow.first.has_value());
-        CHECK(slow.first.error() == client_errc::timeout);
+        CHECK(slow.first.error() == client_failure::timeout);
         CHECK(slow.second >= 0.299);
         CHECK(slow.second < 2.0);
         REQUIRE(fast.first.has_value());
@@ -610,7 +610,7 @@ TEST_CASE("a server trickling its head a byte at a time still times out") {
         auto r = co_await http.get(srv.url("/"), {.timeout = 400ms});
         const double took = seconds_since(start);
         REQUIRE_FALSE(r.has_value());
-        CHECK(r.error() == client_errc::timeout);
+        CHECK(r.error() == client_failure::timeout);
         CHECK(took >= 0.399);
         CHECK(took < 2.5);
         co_await srv.stop();
@@ -636,13 +636,13 @@ TEST_CASE("the deadline covers the body: a trickled body times out mid-receive")
             REQUIRE_FALSE(chunk->empty());
         }
         const double took = seconds_since(start);
-        CHECK(failed == client_errc::timeout);
+        CHECK(failed == client_failure::timeout);
         CHECK(s->body_bytes() > 0); // it was receiving the body when the deadline struck
         CHECK(took >= 0.599);
         CHECK(took < 2.5);
         // The failure sticks.
         auto again = co_await s->next_chunk();
-        CHECK(again.error() == client_errc::timeout);
+        CHECK(again.error() == client_failure::timeout);
         co_await srv.stop();
     }());
 }
@@ -659,8 +659,8 @@ TEST_CASE("a request waiting for a pooled connection times out at its own deadli
         };
         auto [holder, waiter] =
             co_await when_all(timed(http, srv.url("/"), 1500ms), timed(http, srv.url("/"), 200ms));
-        CHECK(holder.first.error() == client_errc::timeout);
-        CHECK(waiter.first.error() == client_errc::timeout);
+        CHECK(holder.first.error() == client_failure::timeout);
+        CHECK(waiter.first.error() == client_failure::timeout);
         CHECK(waiter.second >= 0.199);
         CHECK(waiter.second < 1.0); // did not wait for the holder
         CHECK(srv.state().accepted == 1);
@@ -710,7 +710,7 @@ TEST_CASE("the connect timeout ends a handshake that never completes, before the
                                    {.timeout = 5s, .connect_timeout = 200ms});
         const double took = seconds_since(start);
         REQUIRE_FALSE(r.has_value());
-        CHECK(r.error() == client_errc::timeout);
+        CHECK(r.error() == client_failure::timeout);
         CHECK(took >= 0.199);
         CHECK(took < 2.0); // the connect timeout, not the 5 s deadline
     }(blackhole.port()));
@@ -721,7 +721,7 @@ TEST_CASE("a silent listener that accepts but never reads times out too") {
         misbehaving_server srv(testing::silent);
         client http;
         auto r = co_await http.get(srv.url("/"), {.timeout = 200ms, .connect_timeout = 100ms});
-        CHECK(r.error() == client_errc::timeout);
+        CHECK(r.error() == client_failure::timeout);
         co_await srv.stop();
     }());
 }
@@ -768,10 +768,10 @@ TEST_CASE("more redirects than the limit is a redirects error") {
         auto six = co_await http.get(srv.url("/redirect/6"), {.follow_redirects = true});
         REQUIRE_FALSE(six.has_value());
         CHECK(six.error() == client_error::too_many_redirects);
-        CHECK(six.error() == client_errc::redirects);
+        CHECK(six.error() == client_failure::redirects);
         auto loop =
             co_await http.get(srv.url("/loop"), {.follow_redirects = true, .max_redirects = 2});
-        CHECK(loop.error() == client_errc::redirects);
+        CHECK(loop.error() == client_failure::redirects);
         auto one = co_await http.get(srv.url("/redirect/1"),
                                      {.follow_redirects = true, .max_redirects = 1});
         CHECK(one.has_value());
@@ -861,7 +861,7 @@ TEST_CASE("fetch_all reports the status of a response whose body then failed") {
         REQUIRE(got.has_value());
         CHECK(got->status == 206);
         CHECK(got->body_bytes == 3);
-        CHECK(got->response.error() == client_errc::truncated);
+        CHECK(got->response.error() == client_failure::truncated);
         co_await srv.stop();
     }());
 }
@@ -871,36 +871,37 @@ TEST_CASE("fetch_all reports the status of a response whose body then failed") {
 
 TEST_CASE("every error the client can return falls in exactly one class") {
     using std::errc;
-    CHECK(http::classify(std::make_error_code(errc::timed_out)) == client_errc::timeout);
-    CHECK(http::classify(system_error_code(ETIMEDOUT)) == client_errc::timeout);
-    CHECK(http::classify(system_error_code(ECONNREFUSED)) == client_errc::connect);
-    CHECK(http::classify(system_error_code(ENETUNREACH)) == client_errc::connect);
-    CHECK(http::classify(system_error_code(EHOSTUNREACH)) == client_errc::connect);
-    CHECK(http::classify(make_error_code(snow::errc::resolve_failed)) == client_errc::dns);
-    CHECK(http::classify(make_error_code(http::url_errc::invalid_port)) == client_errc::url);
-    CHECK(http::classify(system_error_code(ECONNRESET)) == client_errc::truncated);
-    CHECK(http::classify(system_error_code(EPIPE)) == client_errc::truncated);
-    CHECK(http::classify(make_error_code(client_error::body_truncated)) == client_errc::truncated);
-    CHECK(http::classify(make_error_code(http::errc::unexpected_eof)) == client_errc::truncated);
+    CHECK(http::classify(std::make_error_code(errc::timed_out)) == client_failure::timeout);
+    CHECK(http::classify(system_error_code(ETIMEDOUT)) == client_failure::timeout);
+    CHECK(http::classify(system_error_code(ECONNREFUSED)) == client_failure::connect);
+    CHECK(http::classify(system_error_code(ENETUNREACH)) == client_failure::connect);
+    CHECK(http::classify(system_error_code(EHOSTUNREACH)) == client_failure::connect);
+    CHECK(http::classify(make_error_code(snow::errc::resolve_failed)) == client_failure::dns);
+    CHECK(http::classify(make_error_code(http::url_errc::invalid_port)) == client_failure::url);
+    CHECK(http::classify(system_error_code(ECONNRESET)) == client_failure::truncated);
+    CHECK(http::classify(system_error_code(EPIPE)) == client_failure::truncated);
+    CHECK(http::classify(make_error_code(client_error::body_truncated)) ==
+          client_failure::truncated);
+    CHECK(http::classify(make_error_code(http::errc::unexpected_eof)) == client_failure::truncated);
     CHECK(http::classify(make_error_code(http::errc::malformed_status_line)) ==
-          client_errc::protocol);
-    CHECK(http::classify(make_error_code(http::errc::body_too_large)) == client_errc::protocol);
+          client_failure::protocol);
+    CHECK(http::classify(make_error_code(http::errc::body_too_large)) == client_failure::protocol);
     CHECK(http::classify(make_error_code(client_error::too_many_redirects)) ==
-          client_errc::redirects);
-    CHECK(http::classify(system_error_code(EMFILE)) == client_errc::io);
-    CHECK(http::classify(std::make_error_code(errc::operation_canceled)) == client_errc::io);
+          client_failure::redirects);
+    CHECK(http::classify(system_error_code(EMFILE)) == client_failure::io);
+    CHECK(http::classify(std::make_error_code(errc::operation_canceled)) == client_failure::io);
 
     // == compares a code with a class, both ways round, and only with its own class.
     const std::error_code refused = system_error_code(ECONNREFUSED);
-    CHECK(refused == client_errc::connect);
-    CHECK(client_errc::connect == refused);
-    CHECK(refused != client_errc::timeout);
-    CHECK_FALSE(make_error_code(client_error::head_truncated) == client_errc::protocol);
+    CHECK(refused == client_failure::connect);
+    CHECK(client_failure::connect == refused);
+    CHECK(refused != client_failure::timeout);
+    CHECK_FALSE(make_error_code(client_error::head_truncated) == client_failure::protocol);
 
-    for (int c = 1; c <= static_cast<int>(client_errc::io); ++c) {
-        const auto condition = make_error_condition(static_cast<client_errc>(c));
+    for (int c = 1; c <= static_cast<int>(client_failure::io); ++c) {
+        const auto condition = make_error_condition(static_cast<client_failure>(c));
         CHECK_FALSE(condition.message().empty());
-        CHECK(http::to_string(static_cast<client_errc>(c)).size() > 1);
+        CHECK(http::to_string(static_cast<client_failure>(c)).size() > 1);
     }
     CHECK(make_error_code(client_error::body_truncated).message().find("body") !=
           std::string::npos);

@@ -9,7 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "snow/http/client/errc.hpp"
+#include "snow/http/client/error.hpp"
 #include "snow/net/resolver.hpp"
 
 namespace snow::http::detail {
