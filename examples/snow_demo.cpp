@@ -15,12 +15,13 @@
 #include <optional>
 
 #include "cli.hpp"
-#include "snow/sync/future.hpp"
+#include "snow/core/when_all.hpp"
 #include "snow/http/client/client.hpp"
 #include "snow/http/server/server.hpp"
 #include "snow/io/event_loop.hpp"
+#include "snow/sync/future.hpp"
+#include "snow/time/ready_after.hpp"
 #include "snow/time/sleep.hpp"
-#include "snow/core/when_all.hpp"
 
 using namespace std::chrono_literals;
 using snow::task;
@@ -134,17 +135,15 @@ snow::http::router routes() {
     // The original app's routes, as it meant them: regexes that match at the start of the
     // path (Python's re.match), so /index/anything answers like /index/. route() anchors
     // RE2 at the start in the same way.
-    r.route(method::get, "/index/",
-            [](request&) -> task<response> { co_return snow::http::text("OK"); });
-    r.route(method::get, "/home/",
-            [](request&) -> task<response> { co_return snow::http::text("home"); });
-    r.route(method::get, "/async/", [](request&) -> task<response> {
+    r.get_regex("/index/", [](request&) -> task<response> { co_return snow::http::text("OK"); });
+    r.get_regex("/home/", [](request&) -> task<response> { co_return snow::http::text("home"); });
+    r.get_regex("/async/", [](request&) -> task<response> {
         (void)co_await snow::ready_after(5s); // the original's TimeoutFuture
         co_return snow::http::text("async");
     });
-    r.route(method::get, "/req/", park);
-    r.route(method::get, "/stop/", stop);
-    r.route(method::get, "/agg/", aggregate);
+    r.get_regex("/req/", park);
+    r.get_regex("/stop/", stop);
+    r.get_regex("/agg/", aggregate);
     // snow's own additions match exactly: /plaintext is the benchmark's route.
     r.get("/plaintext",
           [](request&) -> task<response> { co_return snow::http::text("Hello, World!"); });
@@ -166,6 +165,7 @@ int main(int argc, char** argv) {
         "       [--header-timeout-ms MS] [--idle-timeout-ms MS] [--shutdown-timeout-ms MS]");
     snow::http::server_options options;
     options.host = cli.text("host", "127.0.0.1");
+    options.announce = true; // the tests and scripts read the port from this line
     options.port = static_cast<std::uint16_t>(cli.number("port", 8012, 0, 65535));
     options.threads = cli.number("threads", 1, 1, 256);
     options.limits.max_body_bytes = cli.number("max-body", 1 << 20, 0, 1ull << 32);

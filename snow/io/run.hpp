@@ -50,6 +50,11 @@ inline void spawn(task<void> t) {
 
 /// Runs `body(index)` on `threads` threads, each with its own loop (index 0 on the calling
 /// thread), and returns when all have finished. The first exception is rethrown.
+/// For main(): runs `t` like run() and returns its value as the exit status. A loop that
+/// cannot start (no io_uring) or an exception escaping `t` is printed on one line, and the
+/// status is 1; nothing escapes to the caller.
+int run_main(task<int> t, io::loop_options options = {}) noexcept;
+
 void run_threads(std::size_t threads, const std::function<task<void>(std::size_t index)>& body,
                  io::loop_options options = {});
 

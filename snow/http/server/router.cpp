@@ -69,7 +69,7 @@ router::router(router&&) noexcept = default;
 router& router::operator=(router&&) noexcept = default;
 router::~router() = default;
 
-router& router::route(std::string_view regex, handler h) {
+router& router::add_regex(std::string_view regex, handler h) {
     auto entry = std::make_unique<route_entry>();
     re2::RE2::Options options;
     options.set_encoding(re2::RE2::Options::EncodingLatin1); // paths are bytes
@@ -84,13 +84,13 @@ router& router::route(std::string_view regex, handler h) {
     return *this;
 }
 
-router& router::route(http::method m, std::string_view regex, handler h) {
-    route(regex, std::move(h));
+router& router::add_regex(http::method m, std::string_view regex, handler h) {
+    add_regex(regex, std::move(h));
     routes_.back()->only = m;
     return *this;
 }
 
-router& router::add(http::method m, std::string_view path_template, handler h) {
+router& router::add_template(http::method m, std::string_view path_template, handler h) {
     if (path_template.empty() || path_template.front() != '/')
         throw std::invalid_argument("snow: a path template starts with '/': " +
                                     std::string(path_template));

@@ -9,19 +9,46 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
+#include "snow/core/task.hpp"
 #include "snow/http/method.hpp"
 #include "snow/http/server/request.hpp"
 #include "snow/http/server/response.hpp"
-#include "snow/core/task.hpp"
 
 namespace snow::http {
 
-/// A request handler: a coroutine that may await anything the runtime offers. The request
-/// stays valid until the returned task completes.
-using handler = std::function<task<response>(request&)>;
+/// What a route runs: either a coroutine returning task<response>, which may await anything
+/// the runtime offers (the request stays valid until its task completes), or a plain
+/// callable returning response, which runs inline and costs no coroutine frame:
+///     [](const request&) { return text("hi"); }
+class handler {
+public:
+    handler() noexcept = default;
+    template <typename F>
+    requires std::is_invocable_v<F&, request&>
+    handler(F f) { // NOLINT(google-explicit-constructor): any callable is a handler
+        using returned = std::invoke_result_t<F&, request&>;
+        if constexpr (std::is_same_v<returned, task<response>>) {
+            coroutine_ = std::move(f);
+        } else {
+            static_assert(std::is_convertible_v<returned, response>,
+                          "a handler returns response or task<response>");
+            plain_ = [f = std::move(f)](request& req) mutable -> response { return f(req); };
+        }
+    }
+
+    /// True for a plain callable: call it with answer(), not start().
+    bool is_plain() const noexcept { return static_cast<bool>(plain_); }
+    response answer(request& req) const { return plain_(req); }
+    task<response> start(request& req) const { return coroutine_(req); }
+
+private:
+    std::function<task<response>(request&)> coroutine_;
+    std::function<response(request&)> plain_;
+};
 
 class router {
 public:
@@ -30,28 +57,34 @@ public:
     router& operator=(router&&) noexcept;
     ~router();
 
-    /// A regex route for every method. Throws std::invalid_argument for a bad pattern.
-    router& route(std::string_view regex, handler h);
-    /// A regex route for one method.
-    router& route(http::method m, std::string_view regex, handler h);
-
     /// A path-template route: literal segments, "{name}" for one segment, "{name...}" for
-    /// the rest of the path. Throws std::invalid_argument for a malformed template.
-    router& add(http::method m, std::string_view path_template, handler h);
+    /// the rest of the path; the whole path must match. Throws std::invalid_argument for a
+    /// malformed template.
+    router& add_template(http::method m, std::string_view path_template, handler h);
+    /// Template routes by method: get("/users/{id}", h).
     router& get(std::string_view path_template, handler h) {
-        return add(method::get, path_template, std::move(h));
+        return add_template(method::get, path_template, std::move(h));
     }
     router& post(std::string_view path_template, handler h) {
-        return add(method::post, path_template, std::move(h));
+        return add_template(method::post, path_template, std::move(h));
     }
     router& put(std::string_view path_template, handler h) {
-        return add(method::put, path_template, std::move(h));
+        return add_template(method::put, path_template, std::move(h));
     }
     router& patch(std::string_view path_template, handler h) {
-        return add(method::patch, path_template, std::move(h));
+        return add_template(method::patch, path_template, std::move(h));
     }
     router& del(std::string_view path_template, handler h) {
-        return add(method::delete_, path_template, std::move(h));
+        return add_template(method::delete_, path_template, std::move(h));
+    }
+
+    /// An RE2 regex route, matched at the start of the path (the rest may follow, as the
+    /// original framework's re.match did), for one method or every method. Groups reach the
+    /// handler as request::group(i). Throws std::invalid_argument for a bad pattern.
+    router& add_regex(http::method m, std::string_view regex, handler h);
+    router& add_regex(std::string_view regex, handler h);
+    router& get_regex(std::string_view regex, handler h) {
+        return add_regex(method::get, regex, std::move(h));
     }
 
     struct match {

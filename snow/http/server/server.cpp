@@ -10,14 +10,15 @@
 #include <algorithm>
 #include <cerrno>
 
-#include "snow/http/server/detail/connection.hpp"
+#include "snow/http/server/detail/worker.hpp"
 #include "snow/io/ops.hpp"
 #include "snow/io/ring.hpp"
 #include "snow/io/run.hpp"
 
 namespace snow::http {
 
-server::server(router routes) : routes_(std::move(routes)) {}
+server::server() = default;
+server::server(router routes) : router(std::move(routes)) {}
 server::~server() = default;
 
 server& server::use(middleware m) {

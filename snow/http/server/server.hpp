@@ -12,17 +12,17 @@
 #include <string>
 #include <vector>
 
-#include "snow/http/server/middleware.hpp"
+#include "snow/core/task.hpp"
 #include "snow/http/parser.hpp"
+#include "snow/http/server/middleware.hpp"
 #include "snow/http/server/router.hpp"
 #include "snow/net/tcp_listener.hpp"
-#include "snow/core/task.hpp"
 
 namespace snow::http {
 
 struct server_options {
     std::string host = "127.0.0.1";
-    std::uint16_t port = 8012; ///< 0 picks a free port; see server::port()
+    std::uint16_t port = 8080; ///< 0 picks a free port; see server::port()
     std::size_t threads = 1;   ///< loops, one per thread, sharing the port (SO_REUSEPORT)
     parser_limits limits{};    ///< head 64 KiB, body 1 MiB, target 8 KiB by default
 
@@ -44,8 +44,8 @@ struct server_options {
     int backlog = 4096;
     /// run() stops gracefully on SIGINT and SIGTERM.
     bool handle_signals = true;
-    /// run() prints "snow: listening on http://HOST:PORT/" once bound.
-    bool announce = true;
+    /// run() prints "snow: listening on http://HOST:PORT/" once bound; quiet by default.
+    bool announce = false;
 };
 
 /// Counters a test or a benchmark may read at any time (relaxed atomics).
@@ -61,10 +61,17 @@ struct server_stats {
 
 namespace detail {
 class worker;
-}
+class connection;
+} // namespace detail
 
-class server {
+/// The server is its own router: register routes on it, then run it.
+///     snow::http::server app;
+///     app.get("/", [](const snow::http::request&) { return snow::http::text("hi"); });
+///     return app.run({.port = 8080});
+class server : public router {
 public:
+    server();
+    /// A server for routes built apart (a router returned by a function, shared by tests).
     explicit server(router routes);
     server(const server&) = delete;
     server& operator=(const server&) = delete;
@@ -96,17 +103,14 @@ public:
     std::uint16_t port() const noexcept { return port_.load(); }
     const server_stats& stats() const noexcept { return stats_; }
 
-    // --- for connections ---
-    const router& routes() const noexcept { return routes_; }
+private:
+    friend class detail::worker;
+    friend class detail::connection;
+    void attach(detail::worker* w);
+    void detach(detail::worker* w);
     const std::vector<middleware>& middlewares() const noexcept { return middlewares_; }
     server_stats& mutable_stats() noexcept { return stats_; }
 
-private:
-    friend class detail::worker;
-    void attach(detail::worker* w);
-    void detach(detail::worker* w);
-
-    router routes_;
     std::vector<middleware> middlewares_;
     server_stats stats_;
     std::atomic<std::uint16_t> port_{0};

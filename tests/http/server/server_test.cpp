@@ -19,13 +19,13 @@
 
 #include <fmt/format.h>
 
+#include "snow/core/when_all.hpp"
+#include "snow/http/server/middleware.hpp"
+#include "snow/io/run.hpp"
+#include "snow/net/tcp_listener.hpp"
 #include "snow/sync/event.hpp"
 #include "snow/sync/future.hpp"
-#include "snow/http/server/middleware.hpp"
-#include "snow/net/tcp_listener.hpp"
-#include "snow/io/run.hpp"
 #include "snow/time/sleep.hpp"
-#include "snow/core/when_all.hpp"
 #include "support/run_test.hpp"
 
 #include "http/support/raw_client.hpp"
@@ -151,12 +151,12 @@ http::router test_routes(probe& p) {
     r.get("/nap", [&p](request& req) { return nap(req, p); });
     r.get("/wait", [&p](request& req) { return wait_forever(req, p); });
     r.get("/users/{id}/posts", user_posts);
-    r.route(R"(/user/(\d+))", user_by_regex);
+    r.add_regex(R"(/user/(\d+))", user_by_regex);
     r.get("/n/{n}", numbered);
     r.get("/query", show_query);
     r.get("/stream", streamed);
     r.post("/only-post", hello);
-    r.route(R"(/evil/(a+)+$)", evil);
+    r.add_regex(R"(/evil/(a+)+$)", evil);
     r.get("/huge", huge);
     r.get("/bye", goodbye);
     return r;

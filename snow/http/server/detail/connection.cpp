@@ -1,4 +1,4 @@
-// snow/http/server/detail/connection.cpp: the server's per-connection coroutine and the per-loop worker.
+// snow/http/server/detail/connection.cpp: the server's per-connection coroutine.
 #include "snow/http/server/detail/connection.hpp"
 
 #include <fmt/format.h>
@@ -8,8 +8,8 @@
 #include <cstring>
 #include <exception>
 
-#include "snow/http/status.hpp"
 #include "snow/http/server/detail/writer.hpp"
+#include "snow/http/status.hpp"
 #include "snow/io/run.hpp"
 #include "snow/time/sleep.hpp"
 #include "snow/time/timeout.hpp"
@@ -21,42 +21,12 @@ constexpr std::size_t initial_input_bytes = 4096;
 constexpr std::size_t flush_threshold = 64 * 1024; // gather pipelined responses up to this
 constexpr std::size_t linger_bytes = 64 * 1024;
 constexpr auto linger_time = std::chrono::seconds(1);
-constexpr std::size_t max_spare_states = 64;
 constexpr int pooled_attempts = 4;
-constexpr std::size_t max_spare_buffer_bytes = 16 * 1024;
 
 std::span<std::byte> writable(std::vector<char>& buffer, std::size_t from) noexcept {
     return {reinterpret_cast<std::byte*>(buffer.data()) + from, buffer.size() - from};
 }
 } // namespace
-
-// ---------------------------------------------------------------------------------------
-// deadline
-
-void deadline::arm(std::chrono::milliseconds from_now) {
-    loop_ = &io::event_loop::current();
-    when_ = io::deadline_after(loop_->now(), from_now); // max() ("never") stays disarmed
-    if (!node_.queued()) {
-        node_.deadline = when_;
-        loop_->timers().push(node_);
-    } else if (node_.deadline > when_) {
-        loop_->timers().remove(node_);
-        node_.deadline = when_;
-        loop_->timers().push(node_);
-    }
-}
-
-void deadline::expire(io::timer_node* node) noexcept {
-    auto* self = static_cast<deadline*>(node->context);
-    if (self->when_ == io::clock::time_point::max()) return; // disarmed
-    if (self->when_ > self->loop_->now()) {                  // moved later meanwhile
-        node->deadline = self->when_;
-        self->loop_->timers().push(*node);
-        return;
-    }
-    self->expired_ = true;
-    self->scope_.request();
-}
 
 // ---------------------------------------------------------------------------------------
 // connection
@@ -303,8 +273,9 @@ task<void> connection::watch(cancel_source& request_scope, cancel_source& watch_
 // The work around a handler is done in plain functions: GCC keeps every local of a
 // coroutine in its frame, and the exchange's frame lives as long as a long poll does.
 
-/// Middleware that answers early, then the route: the handler's task, or an empty task
-/// with `answer` filled in when no handler runs.
+/// Middleware that answers early, then the route: a coroutine handler's task, or an empty
+/// task with `answer` filled in when the answer is already there (a plain handler, which
+/// runs here with no frame of its own; middleware; 404 and 405).
 task<response> connection::route(request& req, response& answer) {
     server& srv = owner_.owner;
     for (const auto& m : srv.middlewares()) {
@@ -314,10 +285,16 @@ task<response> connection::route(request& req, response& answer) {
             return {};
         }
     }
-    auto match = srv.routes().find(s_->head.method, s_->head.path);
+    auto match = srv.find(s_->head.method, s_->head.path);
     if (match.status == 200) {
         req.set_route(std::move(match.params), std::move(match.groups));
-        return (*match.target)(req);
+        try {
+            if (!match.target->is_plain()) return match.target->start(req);
+            answer = match.target->answer(req);
+        } catch (...) {
+            answer = handler_failed(req, std::current_exception());
+        }
+        return {};
     }
     if (match.status == 405) {
         answer = status_page(405);
@@ -348,11 +325,11 @@ response connection::handler_failed(const request& req, std::exception_ptr failu
 }
 
 namespace {
-void run_after_middleware(server& srv, request& req, response& resp,
+void run_after_middleware(const std::vector<middleware>& middlewares, request& req, response& resp,
                           io::clock::time_point started) {
-    if (srv.middlewares().empty()) return;
+    if (middlewares.empty()) return;
     const auto elapsed = io::clock::now() - started;
-    for (const auto& m : srv.middlewares())
+    for (const auto& m : middlewares)
         if (m.after) m.after(req, resp, elapsed);
 }
 } // namespace
@@ -552,7 +529,7 @@ task<bool> connection::exchange() {
             }
             if (failure) resp = handler_failed(req, std::move(failure));
         }
-        run_after_middleware(owner_.owner, req, resp, started);
+        run_after_middleware(owner_.owner.middlewares(), req, resp, started);
         if (s_->write_failed) co_return false;
         const bool head_keep_alive = s_->head.keep_alive;
 
@@ -590,159 +567,6 @@ task<bool> connection::exchange() {
         }
         deadline_.arm(s_->begin == s_->end ? options.idle_timeout : options.header_timeout);
     }
-}
-
-// ---------------------------------------------------------------------------------------
-// worker
-
-worker::worker(server& owner_server, net::tcp_listener listener, server_options opts)
-    : owner(owner_server)
-    , options(std::move(opts))
-    , listener_(std::move(listener)) {
-    drain_timer_.context = this;
-    drain_timer_.on_expire = &worker::drain_deadline_passed;
-}
-
-worker::~worker() {
-    owner.detach(this); // stop() must not reach a worker that is gone
-    *alive_ = false;
-    if (drain_timer_.queued()) timer_loop_->timers().remove(drain_timer_);
-}
-
-void worker::add(connection* c) noexcept {
-    c->next = connections_;
-    if (connections_) connections_->prev = c;
-    connections_ = c;
-    // connections_open was counted at accept
-}
-
-void worker::remove(connection* c) noexcept {
-    (c->prev ? c->prev->next : connections_) = c->next;
-    if (c->next) c->next->prev = c->prev;
-    --owner.mutable_stats().connections_open;
-}
-
-std::unique_ptr<exchange_state> worker::take_state() {
-    if (spare_states_.empty()) return std::make_unique<exchange_state>(options.limits);
-    auto state = std::move(spare_states_.back());
-    spare_states_.pop_back();
-    return state;
-}
-
-void worker::give_back(std::unique_ptr<exchange_state> state) noexcept {
-    if (spare_states_.size() >= max_spare_states) return;
-    // A request that needed big buffers does not keep them: spares stay small.
-    auto trim = [](auto& buffer) {
-        if (buffer.capacity() > max_spare_buffer_bytes)
-            std::decay_t<decltype(buffer)>().swap(buffer);
-    };
-    trim(state->input);
-    trim(state->output);
-    trim(state->side);
-    state->parser.reset();
-    state->begin = state->end = state->message_bytes = 0;
-    state->output.clear();
-    state->side_bytes = 0;
-    state->peer_gone = state->write_failed = false;
-    spare_states_.push_back(std::move(state));
-}
-
-namespace {
-task<void> serve_connection(std::unique_ptr<connection> conn) {
-    try {
-        co_await with_cancellation(conn->run(), conn->io_scope);
-    } catch (const std::exception& e) {
-        fmt::print(stderr, "snow: connection failed: {}\n", e.what());
-    }
-}
-} // namespace
-
-task<void> worker::accept_loop() {
-    server_stats& stats = owner.mutable_stats();
-    auto last_warning = io::clock::time_point{};
-    while (!draining) {
-        auto conn = co_await listener_.accept();
-        if (!conn) {
-            const auto error = conn.error();
-            if (error == std::errc::operation_canceled) break;
-            if (error == std::errc::too_many_files_open ||
-                error == std::errc::too_many_files_open_in_system ||
-                error == std::errc::no_buffer_space || error == std::errc::not_enough_memory) {
-                // Out of descriptors: pause accepting instead of spinning on the error.
-                if (io::clock::now() - last_warning > std::chrono::seconds(1)) {
-                    fmt::print(stderr, "snow: accept paused: {}\n", error.message());
-                    last_warning = io::clock::now();
-                }
-                const bool slept = co_await sleep(std::chrono::milliseconds(50));
-                if (!slept) break;
-            }
-            continue;
-        }
-        // At the limit the newcomer waits, unserved, until a place frees up; behind it the
-        // kernel's backlog holds the rest.
-        bool stopped = false;
-        while (stats.connections_open.load(std::memory_order_relaxed) >= options.max_connections) {
-            const bool slept = co_await sleep(std::chrono::milliseconds(10));
-            if (!slept) {
-                stopped = true;
-                break;
-            }
-        }
-        if (stopped) break;
-        ++stats.connections_open;
-        ++stats.connections_accepted;
-        auto peer = conn->peer_address();
-        connection_tasks_.spawn(serve_connection(
-            std::make_unique<connection>(*this, std::move(*conn), peer.value_or(net::address{}))));
-    }
-    listener_ = net::tcp_listener{}; // refuse new connections while draining
-}
-
-namespace {
-/// After the drain deadline, cancelled handlers get this long to have their answers sent.
-constexpr auto drain_grace = std::chrono::seconds(1);
-} // namespace
-
-void worker::drain_deadline_passed(io::timer_node* node) noexcept {
-    auto* self = static_cast<worker*>(node->context);
-    if (!self->handlers_stopped_) {
-        // Handlers still running are cancelled; what they answer is still sent.
-        self->handlers_stopped_ = true;
-        self->handlers_stop.request();
-        node->deadline = io::deadline_after(self->timer_loop_->now(), drain_grace);
-        self->timer_loop_->timers().push(*node);
-        return;
-    }
-    self->hard_stop.request();
-}
-
-void worker::begin_shutdown() {
-    if (draining) return;
-    draining = true;
-    accept_scope_.request();
-    for (connection* c = connections_; c != nullptr;) {
-        connection* next = c->next;
-        if (c->idle_wait != nullptr) c->idle_wait->request();
-        c = next;
-    }
-    timer_loop_ = &io::event_loop::current();
-    drain_timer_.deadline = io::deadline_after(timer_loop_->now(), options.shutdown_timeout);
-    timer_loop_->timers().push(drain_timer_);
-}
-
-void worker::post_shutdown() {
-    loop_->post([this, alive = alive_] {
-        if (*alive) begin_shutdown();
-    });
-}
-
-task<void> worker::run() {
-    loop_ = io::event_loop::current().handle();
-    owner.attach(this);
-    co_await with_cancellation(accept_loop(), accept_scope_);
-    begin_shutdown();
-    co_await connection_tasks_.join();
-    if (drain_timer_.queued()) timer_loop_->timers().remove(drain_timer_);
 }
 
 } // namespace snow::http::detail

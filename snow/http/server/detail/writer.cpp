@@ -1,6 +1,7 @@
-// snow/http/server/detail/writer.cpp
+// snow/http/server/detail/writer.cpp: the response head, written without fmt and bounds-checked.
 #include "snow/http/server/detail/writer.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 
@@ -11,35 +12,49 @@ namespace snow::http {
 
 namespace {
 
-/// Writes the head into a region of `out` sized beforehand: one growth of the string and
-/// plain copies, rather than a dozen appends that each check the capacity (or fmt, whose
-/// format-string parsing was a measurable share of a pipelined request).
+/// Writes the head into `out` with one growth of the string for the usual head and plain
+/// copies after it (fmt's format-string parsing was a measurable share of a pipelined
+/// request). Every write checks the room left and grows the string when the estimate was
+/// short, so the estimate is only a hint: a head it did not foresee costs a reallocation,
+/// never an overflow.
 class head_builder {
 public:
-    head_builder(std::string& out, std::size_t at_most) : out_(out) {
+    head_builder(std::string& out, std::size_t expected) : out_(out) {
         const std::size_t start = out.size();
-        out.resize(start + at_most);
+        out.resize(start + expected);
         at_ = out.data() + start;
+        end_ = out.data() + out.size();
     }
     head_builder(const head_builder&) = delete;
     head_builder& operator=(const head_builder&) = delete;
     ~head_builder() { out_.resize(static_cast<std::size_t>(at_ - out_.data())); }
 
-    head_builder& operator<<(std::string_view text) noexcept {
+    head_builder& operator<<(std::string_view text) {
+        reserve(text.size());
         std::memcpy(at_, text.data(), text.size());
         at_ += text.size();
         return *this;
     }
     template <typename Integer>
-    head_builder& number(Integer value) noexcept {
-        at_ = std::to_chars(at_, at_ + max_digits, value).ptr;
+    head_builder& number(Integer value) {
+        reserve(max_digits);
+        at_ = std::to_chars(at_, end_, value).ptr;
         return *this;
     }
     static constexpr std::size_t max_digits = 20;
 
 private:
+    void reserve(std::size_t bytes) {
+        if (static_cast<std::size_t>(end_ - at_) >= bytes) return;
+        const std::size_t used = static_cast<std::size_t>(at_ - out_.data());
+        out_.resize(std::max(out_.size() * 2, used + bytes));
+        at_ = out_.data() + used;
+        end_ = out_.data() + out_.size();
+    }
+
     std::string& out_;
     char* at_;
+    char* end_;
 };
 
 enum class field_role { plain, framing, date, connection };
@@ -66,13 +81,13 @@ field_role role_of(std::string_view name) noexcept {
 void write_head(std::string& out, const response& r, const write_context& context) {
     const std::string_view reason = reason_phrase(r.status);
     const std::string_view date = http_date();
-    // The longest server-added lines: status line, Date, Content-Length or
-    // Transfer-Encoding, Connection, and the blank line.
-    std::size_t at_most = 9 + head_builder::max_digits + 1 + reason.size() + 2 + 8 + date.size() +
-                          18 + head_builder::max_digits + 28 + 24 + 2;
-    for (header_field field : r.headers) at_most += field.name.size() + field.value.size() + 4;
+    // The status line, the handler's fields, and room for what the server adds (Date,
+    // framing, Connection): a hint, see head_builder.
+    constexpr std::size_t server_lines = 128;
+    std::size_t expected = server_lines + reason.size() + date.size();
+    for (header_field field : r.headers) expected += field.name.size() + field.value.size() + 4;
 
-    head_builder head(out, at_most);
+    head_builder head(out, expected);
     head << (context.version_minor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ");
     head.number(r.status) << " " << reason << "\r\n";
     bool has_date = false;

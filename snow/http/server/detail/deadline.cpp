@@ -1,0 +1,31 @@
+// snow/http/server/detail/deadline.cpp: arming a connection's deadline, and its expiry.
+#include "snow/http/server/detail/deadline.hpp"
+
+namespace snow::http::detail {
+
+void deadline::arm(std::chrono::milliseconds from_now) {
+    loop_ = &io::event_loop::current();
+    when_ = io::deadline_after(loop_->now(), from_now); // max() ("never") stays disarmed
+    if (!node_.queued()) {
+        node_.deadline = when_;
+        loop_->timers().push(node_);
+    } else if (node_.deadline > when_) {
+        loop_->timers().remove(node_);
+        node_.deadline = when_;
+        loop_->timers().push(node_);
+    }
+}
+
+void deadline::expire(io::timer_node* node) noexcept {
+    auto* self = static_cast<deadline*>(node->context);
+    if (self->when_ == io::clock::time_point::max()) return; // disarmed
+    if (self->when_ > self->loop_->now()) {                  // moved later meanwhile
+        node->deadline = self->when_;
+        self->loop_->timers().push(*node);
+        return;
+    }
+    self->expired_ = true;
+    self->scope_.request();
+}
+
+} // namespace snow::http::detail

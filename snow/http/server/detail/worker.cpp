@@ -1,0 +1,171 @@
+// snow/http/server/detail/worker.cpp: accepting, the connection list, exchange-state reuse,
+// and the graceful stop with its drain deadline.
+#include "snow/http/server/detail/worker.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <exception>
+#include <type_traits>
+
+#include "snow/http/server/detail/connection.hpp"
+#include "snow/time/sleep.hpp"
+
+namespace snow::http::detail {
+
+namespace {
+constexpr std::size_t max_spare_states = 64;
+constexpr std::size_t max_spare_buffer_bytes = 16 * 1024;
+} // namespace
+
+worker::worker(server& owner_server, net::tcp_listener listener, server_options opts)
+    : owner(owner_server)
+    , options(std::move(opts))
+    , listener_(std::move(listener)) {
+    drain_timer_.context = this;
+    drain_timer_.on_expire = &worker::drain_deadline_passed;
+}
+
+worker::~worker() {
+    owner.detach(this); // stop() must not reach a worker that is gone
+    *alive_ = false;
+    if (drain_timer_.queued()) timer_loop_->timers().remove(drain_timer_);
+}
+
+void worker::add(connection* c) noexcept {
+    c->next = connections_;
+    if (connections_) connections_->prev = c;
+    connections_ = c;
+    // connections_open was counted at accept
+}
+
+void worker::remove(connection* c) noexcept {
+    (c->prev ? c->prev->next : connections_) = c->next;
+    if (c->next) c->next->prev = c->prev;
+    --owner.mutable_stats().connections_open;
+}
+
+std::unique_ptr<exchange_state> worker::take_state() {
+    if (spare_states_.empty()) return std::make_unique<exchange_state>(options.limits);
+    auto state = std::move(spare_states_.back());
+    spare_states_.pop_back();
+    return state;
+}
+
+void worker::give_back(std::unique_ptr<exchange_state> state) noexcept {
+    if (spare_states_.size() >= max_spare_states) return;
+    // A request that needed big buffers does not keep them: spares stay small.
+    auto trim = [](auto& buffer) {
+        if (buffer.capacity() > max_spare_buffer_bytes)
+            std::decay_t<decltype(buffer)>().swap(buffer);
+    };
+    trim(state->input);
+    trim(state->output);
+    trim(state->side);
+    state->parser.reset();
+    state->begin = state->end = state->message_bytes = 0;
+    state->output.clear();
+    state->side_bytes = 0;
+    state->peer_gone = state->write_failed = false;
+    spare_states_.push_back(std::move(state));
+}
+
+namespace {
+task<void> serve_connection(std::unique_ptr<connection> conn) {
+    try {
+        co_await with_cancellation(conn->run(), conn->io_scope);
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "snow: connection failed: {}\n", e.what());
+    }
+}
+} // namespace
+
+task<void> worker::accept_loop() {
+    server_stats& stats = owner.mutable_stats();
+    auto last_warning = io::clock::time_point{};
+    while (!draining) {
+        auto conn = co_await listener_.accept();
+        if (!conn) {
+            const auto error = conn.error();
+            if (error == std::errc::operation_canceled) break;
+            if (error == std::errc::too_many_files_open ||
+                error == std::errc::too_many_files_open_in_system ||
+                error == std::errc::no_buffer_space || error == std::errc::not_enough_memory) {
+                // Out of descriptors: pause accepting instead of spinning on the error.
+                if (io::clock::now() - last_warning > std::chrono::seconds(1)) {
+                    fmt::print(stderr, "snow: accept paused: {}\n", error.message());
+                    last_warning = io::clock::now();
+                }
+                const bool slept = co_await sleep(std::chrono::milliseconds(50));
+                if (!slept) break;
+            }
+            continue;
+        }
+        // At the limit the newcomer waits, unserved, until a place frees up; behind it the
+        // kernel's backlog holds the rest.
+        bool stopped = false;
+        while (stats.connections_open.load(std::memory_order_relaxed) >= options.max_connections) {
+            const bool slept = co_await sleep(std::chrono::milliseconds(10));
+            if (!slept) {
+                stopped = true;
+                break;
+            }
+        }
+        if (stopped) break;
+        ++stats.connections_open;
+        ++stats.connections_accepted;
+        auto peer = conn->peer_address();
+        connection_tasks_.spawn(serve_connection(
+            std::make_unique<connection>(*this, std::move(*conn), peer.value_or(net::address{}))));
+    }
+    listener_ = net::tcp_listener{}; // refuse new connections while draining
+}
+
+namespace {
+/// After the drain deadline, cancelled handlers get this long to have their answers sent.
+constexpr auto drain_grace = std::chrono::seconds(1);
+} // namespace
+
+void worker::drain_deadline_passed(io::timer_node* node) noexcept {
+    auto* self = static_cast<worker*>(node->context);
+    if (!self->handlers_stopped_) {
+        // Handlers still running are cancelled; what they answer is still sent.
+        self->handlers_stopped_ = true;
+        self->handlers_stop.request();
+        node->deadline = io::deadline_after(self->timer_loop_->now(), drain_grace);
+        self->timer_loop_->timers().push(*node);
+        return;
+    }
+    self->hard_stop.request();
+}
+
+void worker::begin_shutdown() {
+    if (draining) return;
+    draining = true;
+    accept_scope_.request();
+    for (connection* c = connections_; c != nullptr;) {
+        connection* next = c->next;
+        if (c->idle_wait != nullptr) c->idle_wait->request();
+        c = next;
+    }
+    timer_loop_ = &io::event_loop::current();
+    drain_timer_.deadline = io::deadline_after(timer_loop_->now(), options.shutdown_timeout);
+    timer_loop_->timers().push(drain_timer_);
+}
+
+void worker::post_shutdown() {
+    loop_->post([this, alive = alive_] {
+        if (*alive) begin_shutdown();
+    });
+}
+
+task<void> worker::run() {
+    loop_ = io::event_loop::current().handle();
+    owner.attach(this);
+    co_await with_cancellation(accept_loop(), accept_scope_);
+    begin_shutdown();
+    co_await connection_tasks_.join();
+    if (drain_timer_.queued()) timer_loop_->timers().remove(drain_timer_);
+}
+
+} // namespace snow::http::detail

@@ -1,0 +1,68 @@
+// snow/http/server/detail/worker.hpp: the per-loop part of a server: it accepts connections,
+// owns them in a task_group, recycles their exchange states, and drains them on stop.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "snow/core/cancel.hpp"
+#include "snow/core/task.hpp"
+#include "snow/core/task_group.hpp"
+#include "snow/http/server/server.hpp"
+#include "snow/io/event_loop.hpp"
+#include "snow/io/timer_queue.hpp"
+#include "snow/net/tcp_listener.hpp"
+
+namespace snow::http::detail {
+
+class connection;
+struct exchange_state;
+
+class worker {
+public:
+    worker(server& owner, net::tcp_listener listener, server_options options);
+    worker(const worker&) = delete;
+    worker& operator=(const worker&) = delete;
+    /// Connections still running are destroyed first: they refer to the worker.
+    ~worker();
+
+    /// Accepts until begin_shutdown(), then joins every connection. Run it shielded from
+    /// the caller's cancellation (server::serve turns that into begin_shutdown): the join
+    /// must never be cut short while connections refer to this worker.
+    task<void> run();
+    /// Loop thread only: stop accepting, close idle connections, start the drain deadline.
+    void begin_shutdown();
+    void post_shutdown(); // any thread
+
+    server& owner;
+    const server_options options;
+    bool draining = false;
+    cancel_source hard_stop; ///< cancels every connection's I/O and handlers
+    /// Cancels handlers at the drain deadline. Their responses still go out (with
+    /// Connection: close); hard_stop follows a grace period later.
+    cancel_source handlers_stop{&hard_stop};
+
+    void add(connection* c) noexcept;
+    void remove(connection* c) noexcept;
+
+    /// Exchange states are recycled, so a keep-alive request allocates no buffers.
+    std::unique_ptr<exchange_state> take_state();
+    void give_back(std::unique_ptr<exchange_state> state) noexcept;
+
+private:
+    task<void> accept_loop();
+    static void drain_deadline_passed(io::timer_node* node) noexcept;
+
+    net::tcp_listener listener_;
+    cancel_source accept_scope_;
+    std::shared_ptr<io::loop_handle> loop_;
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true); // for posts that arrive late
+    connection* connections_ = nullptr;                          // intrusive list
+    std::vector<std::unique_ptr<exchange_state>> spare_states_;
+    io::event_loop* timer_loop_ = nullptr;
+    io::timer_node drain_timer_; // the drain deadline, then the grace period after it
+    bool handlers_stopped_ = false;
+    task_group connection_tasks_; // last: destroyed first, while all of the above is there
+};
+
+} // namespace snow::http::detail
