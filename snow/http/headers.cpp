@@ -1,42 +1,10 @@
-// snow/http/headers.cpp: field validation and the lookups of headers and header_list.
+// snow/http/headers.cpp: the lookups of headers and header_list, and field validation on add.
 #include "snow/http/headers.hpp"
 
 #include <algorithm>
-#include <array>
 
 namespace snow::http {
 namespace {
-
-// Character classes as tables: a field is checked once per byte, for every field a
-// handler adds.
-struct char_class {
-    std::array<bool, 256> member{};
-};
-
-constexpr char_class token_chars = [] {
-    char_class t;
-    for (int c = 0; c < 256; ++c)
-        t.member[static_cast<std::size_t>(c)] =
-            (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-    for (char c : std::string_view("!#$%&'*+-.^_`|~"))
-        t.member[static_cast<unsigned char>(c)] = true;
-    return t;
-}();
-
-constexpr char_class field_value_chars = [] {
-    char_class t;
-    for (int c = 0; c < 256; ++c)
-        t.member[static_cast<std::size_t>(c)] = c == '\t' || (c >= 0x20 && c != 0x7f);
-    return t;
-}();
-
-constexpr bool is_tchar(unsigned char c) noexcept {
-    return token_chars.member[c];
-}
-
-constexpr bool is_field_char(unsigned char c) noexcept {
-    return field_value_chars.member[c];
-}
 
 template <typename Range>
 std::optional<std::string_view> find_first(const Range& fields, std::string_view name) noexcept {
@@ -54,20 +22,6 @@ std::vector<std::string_view> find_all(const Range& fields, std::string_view nam
 }
 
 } // namespace
-
-bool is_token(std::string_view s) noexcept {
-    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
-        return is_tchar(static_cast<unsigned char>(c));
-    });
-}
-
-bool is_field_value(std::string_view s) noexcept {
-    if (!s.empty() &&
-        (s.front() == ' ' || s.front() == '\t' || s.back() == ' ' || s.back() == '\t'))
-        return false;
-    return std::all_of(s.begin(), s.end(),
-                       [](char c) { return is_field_char(static_cast<unsigned char>(c)); });
-}
 
 std::optional<std::string_view> header_list::get(std::string_view name) const noexcept {
     return find_first(fields_, name);

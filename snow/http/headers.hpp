@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "snow/http/grammar.hpp"
+
 namespace snow::http {
 
 /// One field line; both views point into storage someone else owns.
@@ -20,26 +22,6 @@ struct header_field {
 
     friend bool operator==(const header_field&, const header_field&) = default;
 };
-
-constexpr char ascii_lower(char c) noexcept {
-    return c >= 'A' && c <= 'Z' ? static_cast<char>(c | 0x20) : c;
-}
-
-/// ASCII case-insensitive equality, the comparison RFC 9110 uses for field names and tokens.
-constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
-    return true;
-}
-
-/// True if `s` is a non-empty RFC 9110 token (a valid field name or method).
-bool is_token(std::string_view s) noexcept;
-
-/// True if `s` may be sent as a field value: visible ASCII, obs-text, SP and HTAB, with no
-/// leading or trailing whitespace. CR, LF and NUL are refused, so a value taken from user
-/// input can never split the message.
-bool is_field_value(std::string_view s) noexcept;
 
 /// A read-only, non-owning view of parsed fields (a request_head's or response_head's), with
 /// case-insensitive lookup. Valid while the buffer the fields point into is.

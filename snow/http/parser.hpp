@@ -1,6 +1,6 @@
-// snow/http/parser.hpp: the HTTP/1.1 message parser. Request and response heads are parsed in place
-// from the connection buffer; chunked bodies are decoded incrementally. Pure: no I/O, no allocation
-// per message once the field vectors have grown.
+// snow/http/parser.hpp: the HTTP/1.1 message parsers (request_parser.cpp, response_parser.cpp,
+// chunked_decoder.cpp). Heads are parsed in place from the connection buffer; chunked bodies are
+// decoded incrementally. Pure: no I/O, no allocation per message once the field vectors have grown.
 #pragma once
 
 #include <cstddef>
@@ -168,17 +168,37 @@ struct head_progress {
 
 } // namespace detail
 
+namespace detail {
+/// What both head parsers keep between calls: their limits and how far the message got.
+class head_parser_base {
+public:
+    /// Forgets a partly parsed message.
+    void reset() noexcept { progress_ = {}; }
+
+    const parser_limits& limits() const noexcept { return limits_; }
+    const parser_leniency& leniency() const noexcept { return leniency_; }
+
+protected:
+    head_parser_base(parser_limits limits, parser_leniency leniency) noexcept
+        : limits_(limits)
+        , leniency_(leniency) {}
+
+    parser_limits limits_;
+    parser_leniency leniency_;
+    head_progress progress_;
+};
+} // namespace detail
+
 /// Parses request heads (RFC 9112 §2-§6) for a server connection. One per connection.
 ///
 /// Call parse() with the bytes received so far for the current message, starting at its
 /// first byte; when it needs more, call again with the grown buffer (which may have moved,
 /// but must hold the same bytes in front) and the same head. Each byte is examined once over
 /// all calls. After a complete or failed result, the next call starts a new message.
-class request_parser {
+class request_parser : public detail::head_parser_base {
 public:
     explicit request_parser(parser_limits limits = {}, parser_leniency leniency = {}) noexcept
-        : limits_(limits)
-        , leniency_(leniency) {}
+        : head_parser_base(limits, leniency) {}
 
     /// Parses into `head`. On complete(), consumed() bytes hold the head and `head` is
     /// filled in, its views pointing into `buffer`; on failed(), status_for(error()) is the
@@ -186,26 +206,14 @@ public:
     /// large as soon as max_header_bytes arrive without its end, so a peer that never
     /// finishes its head costs bounded memory.
     parse_result parse(std::string_view buffer, request_head& head);
-
-    /// Forgets a partly parsed message.
-    void reset() noexcept { progress_ = {}; }
-
-    const parser_limits& limits() const noexcept { return limits_; }
-    const parser_leniency& leniency() const noexcept { return leniency_; }
-
-private:
-    parser_limits limits_;
-    parser_leniency leniency_;
-    detail::head_progress progress_;
 };
 
 /// Parses response heads (RFC 9112 §4, §6.3) for a client, with the same incremental
 /// contract as request_parser.
-class response_parser {
+class response_parser : public detail::head_parser_base {
 public:
     explicit response_parser(parser_limits limits = {}, parser_leniency leniency = {}) noexcept
-        : limits_(limits)
-        , leniency_(leniency) {}
+        : head_parser_base(limits, leniency) {}
 
     /// Parses into `head`. `request_method` is the method of the request this answers: a
     /// response to HEAD has no body whatever its fields say, and a 2xx to CONNECT turns the
@@ -213,16 +221,6 @@ public:
     /// as every deployed client does.
     parse_result parse(std::string_view buffer, response_head& head,
                        http::method request_method = http::method::get);
-
-    void reset() noexcept { progress_ = {}; }
-
-    const parser_limits& limits() const noexcept { return limits_; }
-    const parser_leniency& leniency() const noexcept { return leniency_; }
-
-private:
-    parser_limits limits_;
-    parser_leniency leniency_;
-    detail::head_progress progress_;
 };
 
 /// What one call to chunked_decoder found.

@@ -1,15 +1,10 @@
 // snow/http/query.cpp: percent_decode() and parse_query().
 #include "snow/http/query.hpp"
 
+#include "snow/http/grammar.hpp"
+
 namespace snow::http {
 namespace {
-
-int hex_value(char c) noexcept {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
 
 // Decodes into `out`; a malformed escape fails when `strict`, and is copied as is otherwise.
 bool decode_into(std::string& out, std::string_view s, bool plus_as_space, bool strict) {

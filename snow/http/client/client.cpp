@@ -7,6 +7,7 @@
 #include <iterator>
 #include <limits>
 
+#include "snow/http/grammar.hpp"
 #include "snow/time/timeout.hpp"
 
 namespace snow::http {
@@ -43,22 +44,6 @@ bool is_stale_connection(std::error_code error, std::uint64_t response_bytes) no
             error == std::errc::broken_pipe);
 }
 
-/// True if a Connection field value lists `close`.
-bool lists_close(std::string_view value) noexcept {
-    while (!value.empty()) {
-        const auto comma = value.find(',');
-        std::string_view token = value.substr(0, comma);
-        while (!token.empty() && (token.front() == ' ' || token.front() == '\t'))
-            token.remove_prefix(1);
-        while (!token.empty() && (token.back() == ' ' || token.back() == '\t'))
-            token.remove_suffix(1);
-        if (iequals(token, "close")) return true;
-        if (comma == std::string_view::npos) break;
-        value.remove_prefix(comma + 1);
-    }
-    return false;
-}
-
 struct serialized_head {
     std::string text;
     bool close = false; ///< the request asks for the connection to close after it
@@ -76,7 +61,7 @@ serialized_head serialize(method m, const url& target, const headers& fields, st
         // The body's framing is the client's to state; a second one could smuggle.
         if (iequals(field.name, "Content-Length") || iequals(field.name, "Transfer-Encoding"))
             continue;
-        if (iequals(field.name, "Connection") && lists_close(field.value)) head.close = true;
+        if (iequals(field.name, "Connection") && has_close_option(field.value)) head.close = true;
         fmt::format_to(out, "{}: {}\r\n", field.name, field.value);
     }
     if (body_size > 0 || m == method::post || m == method::put || m == method::patch)

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "snow/http/date.hpp"
+#include "snow/http/grammar.hpp"
 #include "snow/http/status.hpp"
 
 namespace snow::http {
@@ -123,7 +124,7 @@ void write_response(std::string& out, const response& r, const write_context& co
 
 bool wants_close(const response& r) noexcept {
     for (std::string_view value : r.headers.get_all("Connection"))
-        if (value.find("close") != std::string_view::npos) return true;
+        if (has_close_option(value)) return true;
     return false;
 }
 
