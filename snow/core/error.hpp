@@ -2,9 +2,34 @@
 // as a std::error_category, so they travel in the same std::error_code as kernel errors.
 #pragma once
 
+#include <string>
+#include <string_view>
 #include <system_error>
 
 namespace snow {
+
+/// The std::error_category of an error enum, made from its name and a function that gives
+/// each value's message: `static const enum_category<errc> c("snow", message_for);`.
+/// A category that also maps codes to conditions derives from it and overrides
+/// default_error_condition or equivalent.
+template <typename Enum>
+class enum_category : public std::error_category {
+public:
+    using message_function = std::string_view (*)(Enum) noexcept;
+
+    constexpr enum_category(const char* category_name, message_function message_of) noexcept
+        : name_(category_name)
+        , message_(message_of) {}
+
+    const char* name() const noexcept override { return name_; }
+    std::string message(int value) const override {
+        return std::string(message_(static_cast<Enum>(value)));
+    }
+
+private:
+    const char* name_;
+    message_function message_;
+};
 
 enum class errc {
     eof = 1,          ///< the peer closed the stream before the expected data arrived
@@ -12,7 +37,6 @@ enum class errc {
     broken_promise,   ///< a promise was destroyed without a value
     resolve_failed,   ///< a host name could not be resolved
     invalid_address,  ///< an address or port string could not be parsed
-    would_block,      ///< an operation that must not wait found nothing ready
 };
 
 const std::error_category& error_category() noexcept;

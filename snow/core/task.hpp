@@ -251,10 +251,4 @@ struct current_cancellation {
     cancel_source* await_resume() noexcept { return source; }
 };
 
-/// True when the current task has been asked to stop (by a timeout, when_any or shutdown).
-inline task<bool> cancelled() {
-    cancel_source* source = co_await current_cancellation{};
-    co_return source != nullptr && source->requested();
-}
-
 } // namespace snow

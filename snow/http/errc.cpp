@@ -1,12 +1,14 @@
 // snow/http/errc.cpp: messages for snow::http::errc and the status each maps to.
 #include "snow/http/errc.hpp"
 
-#include <string>
+#include <string_view>
+
+#include "snow/core/error.hpp"
 
 namespace snow::http {
 namespace {
 
-const char* message_for(errc e) noexcept {
+std::string_view message_for(errc e) noexcept {
     switch (e) {
     case errc::malformed_request_line:
         return "malformed request line";
@@ -76,10 +78,9 @@ const char* message_for(errc e) noexcept {
     return "unknown http error";
 }
 
-class category final : public std::error_category {
+class category final : public enum_category<errc> {
 public:
-    const char* name() const noexcept override { return "http"; }
-    std::string message(int value) const override { return message_for(static_cast<errc>(value)); }
+    category() noexcept : enum_category("http", message_for) {}
     std::error_condition default_error_condition(int value) const noexcept override {
         // Lets callers test `ec == std::errc::message_size` without knowing the http enum.
         switch (static_cast<errc>(value)) {

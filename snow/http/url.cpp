@@ -4,76 +4,39 @@
 
 #include <arpa/inet.h>
 
+#include <cstring>
+
 #include <fmt/format.h>
+
+#include "snow/core/error.hpp"
+#include "snow/http/grammar.hpp"
 
 namespace snow::http {
 namespace {
 
-class url_category final : public std::error_category {
-public:
-    const char* name() const noexcept override { return "snow.http.url"; }
-    std::string message(int value) const override {
-        switch (static_cast<url_errc>(value)) {
-        case url_errc::not_absolute:
-            return "not an absolute URL (expected http://host/...)";
-        case url_errc::unsupported_scheme:
-            return "unsupported URL scheme (only http is supported)";
-        case url_errc::https_unsupported:
-            return "https is not supported: snow has no TLS yet";
-        case url_errc::userinfo:
-            return "credentials in the URL (user@host) are not supported";
-        case url_errc::invalid_host:
-            return "invalid host in URL";
-        case url_errc::invalid_port:
-            return "invalid port in URL (expected 1 to 65535)";
-        case url_errc::invalid_character:
-            return "invalid character in URL";
-        }
-        return "invalid URL";
+std::string_view message_for(url_errc e) noexcept {
+    switch (e) {
+    case url_errc::not_absolute:
+        return "not an absolute URL (expected http://host/...)";
+    case url_errc::unsupported_scheme:
+        return "unsupported URL scheme (only http is supported)";
+    case url_errc::https_unsupported:
+        return "https is not supported: snow has no TLS yet";
+    case url_errc::userinfo:
+        return "credentials in the URL (user@host) are not supported";
+    case url_errc::invalid_host:
+        return "invalid host in URL";
+    case url_errc::invalid_port:
+        return "invalid port in URL (expected 1 to 65535)";
+    case url_errc::invalid_character:
+        return "invalid character in URL";
     }
-};
+    return "invalid URL";
+}
 
-constexpr bool is_alpha(char c) noexcept {
-    return (c | 0x20) >= 'a' && (c | 0x20) <= 'z';
-}
-constexpr bool is_digit(char c) noexcept {
-    return c >= '0' && c <= '9';
-}
-constexpr bool is_hex(char c) noexcept {
-    return is_digit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
-}
-constexpr int hex_value(char c) noexcept {
-    return is_digit(c) ? c - '0' : (c | 0x20) - 'a' + 10;
-}
-constexpr bool is_control(char c) noexcept {
-    const auto u = static_cast<unsigned char>(c);
-    return u < 0x20 || u == 0x7f;
-}
-constexpr bool is_unreserved(char c) noexcept {
-    return is_alpha(c) || is_digit(c) || c == '-' || c == '.' || c == '_' || c == '~';
-}
-constexpr bool is_sub_delim(char c) noexcept {
-    switch (c) {
-    case '!':
-    case '$':
-    case '&':
-    case '\'':
-    case '(':
-    case ')':
-    case '*':
-    case '+':
-    case ',':
-    case ';':
-    case '=':
-        return true;
-    default:
-        return false;
-    }
-}
 /// pchar and '/' (RFC 3986 §3.3), plus '?' in a query (§3.4).
 constexpr bool allowed_in_target(char c, bool query) noexcept {
-    return is_unreserved(c) || is_sub_delim(c) || c == ':' || c == '@' || c == '/' ||
-           (query && c == '?');
+    return in_class(c, char_class::target) || (query && c == '?');
 }
 
 /// Appends `text` with every byte a request-target cannot carry percent-encoded. Escapes
@@ -82,7 +45,8 @@ void append_encoded(std::string& out, std::string_view text, bool query) {
     static constexpr char digits[] = "0123456789ABCDEF";
     for (std::size_t i = 0; i < text.size(); ++i) {
         const char c = text[i];
-        if (c == '%' && i + 2 < text.size() && is_hex(text[i + 1]) && is_hex(text[i + 2])) {
+        if (c == '%' && i + 2 < text.size() && is_hex_digit(text[i + 1]) &&
+            is_hex_digit(text[i + 2])) {
             out.append(text.substr(i, 3));
             i += 2;
         } else if (allowed_in_target(c, query)) {
@@ -133,24 +97,13 @@ std::string remove_dot_segments(std::string_view in) {
 
 /// The length of a scheme followed by ':' at the front of `text`, or 0 if there is none.
 std::size_t scheme_length(std::string_view text) noexcept {
-    if (text.empty() || !is_alpha(text[0])) return 0;
-    for (std::size_t i = 1; i < text.size(); ++i) {
-        const char c = text[i];
-        if (c == ':') return i;
-        if (!is_alpha(c) && !is_digit(c) && c != '+' && c != '-' && c != '.') return 0;
-    }
-    return 0;
-}
-
-bool iequals_ascii(std::string_view a, std::string_view b) noexcept {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if ((a[i] | 0x20) != (b[i] | 0x20)) return false;
-    return true;
+    const std::size_t colon = text.find(':');
+    return colon != std::string_view::npos && is_scheme(text.substr(0, colon)) ? colon : 0;
 }
 
 /// A registered name: percent-decoded, lower-cased, restricted to what DNS names and IPv4
-/// literals use (no IDNA: a non-ASCII name is refused rather than guessed at).
+/// literals use (no IDNA: a non-ASCII name is refused rather than guessed at). Narrower than the
+/// grammar's reg-name, since the client must resolve what it accepts.
 result<std::string> parse_reg_name(std::string_view text) {
     std::string host;
     host.reserve(text.size());
@@ -158,7 +111,8 @@ result<std::string> parse_reg_name(std::string_view text) {
         char c = text[i];
         if (c == '%') {
             if (i + 2 >= text.size()) return url_errc::invalid_host;
-            if (!is_hex(text[i + 1]) || !is_hex(text[i + 2])) return url_errc::invalid_host;
+            if (!is_hex_digit(text[i + 1]) || !is_hex_digit(text[i + 2]))
+                return url_errc::invalid_host;
             c = static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
             i += 2;
         }
@@ -185,7 +139,7 @@ result<std::uint16_t> parse_port(std::string_view text) {
 } // namespace
 
 const std::error_category& url_error_category() noexcept {
-    static const url_category instance;
+    static const enum_category<url_errc> instance("snow.http.url", message_for);
     return instance;
 }
 
@@ -196,8 +150,8 @@ result<url> url::parse(std::string_view text) {
     const std::size_t scheme_end = scheme_length(text);
     if (scheme_end == 0) return url_errc::not_absolute;
     const std::string_view scheme = text.substr(0, scheme_end);
-    if (iequals_ascii(scheme, "https")) return url_errc::https_unsupported;
-    if (!iequals_ascii(scheme, "http")) return url_errc::unsupported_scheme;
+    if (iequals(scheme, "https")) return url_errc::https_unsupported;
+    if (!iequals(scheme, "http")) return url_errc::unsupported_scheme;
     std::string_view rest = text.substr(scheme_end + 1);
     if (!rest.starts_with("//")) return url_errc::not_absolute;
     rest.remove_prefix(2);
@@ -214,10 +168,12 @@ result<url> url::parse(std::string_view text) {
     if (authority.starts_with('[')) {
         const auto close = authority.find(']');
         if (close == std::string_view::npos) return url_errc::invalid_host;
-        const std::string literal(authority.substr(1, close - 1));
-        in6_addr parsed{};
         // Zone identifiers ("%25eth0") and IPvFuture are refused with the rest.
-        if (::inet_pton(AF_INET6, literal.c_str(), &parsed) != 1) return url_errc::invalid_host;
+        const auto address = parse_ipv6_address(authority.substr(1, close - 1));
+        if (!address) return url_errc::invalid_host;
+        // inet_ntop only prints: the RFC 5952 form, so that one address has one pool key.
+        in6_addr parsed{};
+        std::memcpy(&parsed, address->data(), address->size());
         char canonical[INET6_ADDRSTRLEN] = {};
         ::inet_ntop(AF_INET6, &parsed, canonical, sizeof canonical);
         u.host_ = canonical;

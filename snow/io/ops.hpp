@@ -138,22 +138,6 @@ private:
     socklen_t length_;
 };
 
-/// accept4(2), single shot (listeners use multishot accept; this is the fallback).
-class [[nodiscard]] accept_op : public operation<accept_op> {
-public:
-    explicit accept_op(int fd) noexcept : fd_(fd) {}
-    void prepare(io_uring_sqe& sqe) noexcept {
-        io_uring_prep_accept(&sqe, fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    }
-    result<int> finish(int res) noexcept {
-        if (res < 0) return system_error_code(-res);
-        return res;
-    }
-
-private:
-    int fd_;
-};
-
 class [[nodiscard]] shutdown_op : public operation<shutdown_op> {
 public:
     shutdown_op(int fd, int how) noexcept : fd_(fd), how_(how) {}

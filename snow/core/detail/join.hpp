@@ -47,8 +47,8 @@ public:
         bool await_ready() noexcept { return false; }
         std::coroutine_handle<>
         await_suspend(std::coroutine_handle<join_child_promise> self) noexcept {
-            join_counter& counter = *self.promise().counter;
-            if (--counter.remaining == 0) return counter.waiter;
+            join_counter& shared = *self.promise().counter;
+            if (--shared.remaining == 0) return shared.waiter;
             return std::noop_coroutine();
         }
         void await_resume() noexcept {}

@@ -3,7 +3,7 @@
 #include "snow/http/client/error.hpp"
 
 #include <cerrno>
-#include <string>
+#include <string_view>
 
 #include "snow/core/error.hpp"
 #include "snow/http/errc.hpp"
@@ -12,52 +12,50 @@
 namespace snow::http {
 namespace {
 
-class error_category_impl final : public std::error_category {
-public:
-    const char* name() const noexcept override { return "snow.http.client"; }
-    std::string message(int value) const override {
-        switch (static_cast<client_error>(value)) {
-        case client_error::head_truncated:
-            return "the server closed the connection before the response head was complete";
-        case client_error::body_truncated:
-            return "the server closed the connection before the response body was complete";
-        case client_error::too_many_redirects:
-            return "too many redirects";
-        case client_error::unexpected_upgrade:
-            return "the server switched protocols without being asked to";
-        case client_error::too_many_interim:
-            return "too many 1xx responses before the final response";
-        case client_error::unsupported_method:
-            return "the client cannot send this method";
-        }
-        return "HTTP client error";
+std::string_view message_for(client_error e) noexcept {
+    switch (e) {
+    case client_error::head_truncated:
+        return "the server closed the connection before the response head was complete";
+    case client_error::body_truncated:
+        return "the server closed the connection before the response body was complete";
+    case client_error::too_many_redirects:
+        return "too many redirects";
+    case client_error::unexpected_upgrade:
+        return "the server switched protocols without being asked to";
+    case client_error::too_many_interim:
+        return "too many 1xx responses before the final response";
+    case client_error::unsupported_method:
+        return "the client cannot send this method";
     }
-};
+    return "HTTP client error";
+}
 
-class class_category final : public std::error_category {
-public:
-    const char* name() const noexcept override { return "snow.http.client_class"; }
-    std::string message(int value) const override {
-        switch (static_cast<client_failure>(value)) {
-        case client_failure::timeout:
-            return "the request timed out";
-        case client_failure::connect:
-            return "could not connect to the server";
-        case client_failure::dns:
-            return "the host name could not be resolved";
-        case client_failure::url:
-            return "malformed or unsupported URL";
-        case client_failure::truncated:
-            return "the connection ended before the response was complete";
-        case client_failure::protocol:
-            return "malformed or oversized response";
-        case client_failure::redirects:
-            return "too many redirects";
-        case client_failure::io:
-            return "I/O error";
-        }
-        return "HTTP client error";
+std::string_view message_for(client_failure e) noexcept {
+    switch (e) {
+    case client_failure::timeout:
+        return "the request timed out";
+    case client_failure::connect:
+        return "could not connect to the server";
+    case client_failure::dns:
+        return "the host name could not be resolved";
+    case client_failure::url:
+        return "malformed or unsupported URL";
+    case client_failure::truncated:
+        return "the connection ended before the response was complete";
+    case client_failure::protocol:
+        return "malformed or oversized response";
+    case client_failure::redirects:
+        return "too many redirects";
+    case client_failure::io:
+        return "I/O error";
     }
+    return "HTTP client error";
+}
+
+/// client_failure is a condition: a code belongs to it when classify() puts it there.
+class failure_category final : public enum_category<client_failure> {
+public:
+    failure_category() noexcept : enum_category("snow.http.client_class", message_for) {}
     bool equivalent(const std::error_code& code, int condition) const noexcept override {
         return code && static_cast<int>(classify(code)) == condition;
     }
@@ -89,12 +87,12 @@ client_failure classify_errno(int value) noexcept {
 } // namespace
 
 const std::error_category& client_error_category() noexcept {
-    static const error_category_impl instance;
+    static const enum_category<client_error> instance("snow.http.client", message_for);
     return instance;
 }
 
 const std::error_category& client_failure_category() noexcept {
-    static const class_category instance;
+    static const failure_category instance;
     return instance;
 }
 
