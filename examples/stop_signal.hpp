@@ -1,25 +1,18 @@
-// examples/stop_signal.hpp: a clean stop on Ctrl-C or SIGTERM. The signals are blocked and
-// read from a signalfd through the ring; serve_until_stopped races the server against that
-// read (when_any), so the server is cancelled, returns, and main exits normally.
+// examples/stop_signal.hpp: a clean stop on Ctrl-C or SIGTERM. The signals are taken through
+// an io::signal_set (a signalfd read on the ring); serve_until_stopped races the server against
+// that wait (when_any), so the server is cancelled, returns, and main exits normally.
 #pragma once
 
-#include <pthread.h>
 #include <signal.h>
-#include <sys/signalfd.h>
 
-#include <cerrno>
-#include <cstddef>
 #include <cstdlib>
-#include <span>
-#include <system_error>
 #include <utility>
 
 #include <fmt/format.h>
 
-#include "snow/io/ops.hpp"
-#include "snow/net/file_descriptor.hpp"
 #include "snow/core/task.hpp"
 #include "snow/core/when_any.hpp"
+#include "snow/io/signal.hpp"
 
 namespace snow::examples {
 
@@ -28,31 +21,25 @@ public:
     /// Blocks SIGINT and SIGTERM in this thread and every thread it starts later (so call it
     /// before starting any) and opens a signalfd for them; exits if that fails.
     static stop_signal install() {
-        sigset_t signals;
-        ::sigemptyset(&signals);
-        ::sigaddset(&signals, SIGINT);
-        ::sigaddset(&signals, SIGTERM);
-        net::file_descriptor fd(::signalfd(-1, &signals, SFD_CLOEXEC));
-        if (!fd.is_open()) {
-            fmt::print(stderr, "signalfd: {}\n", std::system_category().message(errno));
+        auto signals = io::signal_set::create({SIGINT, SIGTERM});
+        if (!signals) {
+            fmt::print(stderr, "cannot take SIGINT and SIGTERM: {}\n", signals.error().message());
             std::exit(1);
         }
-        ::pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-        return stop_signal(std::move(fd));
+        return stop_signal(std::move(*signals));
     }
 
     /// Completes with 0 when SIGINT or SIGTERM arrives (1 if the read fails or is cancelled).
     task<int> wait() {
-        signalfd_siginfo info{};
-        auto n = co_await io::read_op(fd_.get(), std::as_writable_bytes(std::span(&info, 1)));
-        if (!n) co_return 1;
-        fmt::print(stderr, "{}: stopping\n", info.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+        auto received = co_await signals_.next();
+        if (!received) co_return 1;
+        fmt::print(stderr, "{}: stopping\n", *received == SIGINT ? "SIGINT" : "SIGTERM");
         co_return 0;
     }
 
 private:
-    explicit stop_signal(net::file_descriptor fd) noexcept : fd_(std::move(fd)) {}
-    net::file_descriptor fd_;
+    explicit stop_signal(io::signal_set signals) noexcept : signals_(std::move(signals)) {}
+    io::signal_set signals_;
 };
 
 /// Runs `server` until it returns or a stop signal arrives; a signal cancels the server (its

@@ -24,6 +24,7 @@
 #include "snow/io/event_loop.hpp"
 #include "snow/io/ops.hpp"
 #include "snow/io/run.hpp"
+#include "snow/io/signal.hpp"
 #include "snow/net/address.hpp"
 #include "snow/net/buffered_reader.hpp"
 #include "snow/net/framing.hpp"

@@ -4,16 +4,15 @@
 #include <fmt/format.h>
 #include <signal.h>
 #include <sys/resource.h>
-#include <sys/signalfd.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <optional>
 
 #include "snow/http/server/detail/worker.hpp"
-#include "snow/io/ops.hpp"
 #include "snow/io/ring.hpp"
 #include "snow/io/run.hpp"
+#include "snow/io/signal.hpp"
 
 namespace snow::http {
 
@@ -69,13 +68,12 @@ void raise_descriptor_limit() {
     }
 }
 
-/// Reads the signalfd on the ring; a SIGINT or SIGTERM stops the server.
-task<void> watch_signals(int fd, server& srv) {
-    signalfd_siginfo info{};
-    auto n = co_await io::read_op(fd, std::as_writable_bytes(std::span(&info, 1)));
-    if (n && *n == sizeof info) {
+/// Waits on the ring for SIGINT or SIGTERM, then stops the server.
+task<void> watch_signals(io::signal_set* signals, server& srv) {
+    auto received = co_await signals->next();
+    if (received) {
         fmt::print(stderr, "snow: {} received, stopping\n",
-                   info.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+                   *received == SIGINT ? "SIGINT" : "SIGTERM");
         srv.stop();
     }
 }
@@ -83,9 +81,9 @@ task<void> watch_signals(int fd, server& srv) {
 /// One loop's share of run(): its listener and, on the first loop, the signal watcher,
 /// which is joined before the loop ends.
 task<void> serve_loop(server& srv, net::tcp_listener listener, server_options options,
-                      int signal_fd) {
+                      io::signal_set* signals) {
     task_group watchers;
-    if (signal_fd >= 0) watchers.spawn(watch_signals(signal_fd, srv));
+    if (signals != nullptr) watchers.spawn(watch_signals(signals, srv));
     co_await srv.serve(std::move(listener), std::move(options));
     watchers.cancel();
     co_await watchers.join();
@@ -133,16 +131,17 @@ int server::run(server_options options) {
     }
     port_ = local->port();
 
-    // Signals are taken from a signalfd read on the ring rather than by a handler, so the
-    // stop runs as ordinary loop code. Blocked before the loop threads start: they inherit it.
-    sigset_t signals, previous;
-    sigemptyset(&signals);
-    int signal_fd = -1;
+    // Signals are read on the ring rather than taken by a handler, so the stop runs as
+    // ordinary loop code. Blocked before the loop threads start: they inherit the mask.
+    // Destroying the set at the end of run() unblocks them again.
+    std::optional<io::signal_set> signals;
     if (options.handle_signals) {
-        sigaddset(&signals, SIGINT);
-        sigaddset(&signals, SIGTERM);
-        ::pthread_sigmask(SIG_BLOCK, &signals, &previous);
-        signal_fd = ::signalfd(-1, &signals, SFD_CLOEXEC);
+        auto created = io::signal_set::create({SIGINT, SIGTERM});
+        if (created)
+            signals.emplace(std::move(*created));
+        else
+            fmt::print(stderr, "snow: cannot take SIGINT and SIGTERM: {}\n",
+                       created.error().message());
     }
     if (options.announce) {
         fmt::print("snow: listening on http://{}/ ({} thread{})\n", *local, options.threads,
@@ -151,13 +150,9 @@ int server::run(server_options options) {
     }
 
     run_threads(options.threads, [&](std::size_t index) -> task<void> {
-        return serve_loop(*this, std::move(listeners[index]), options, index == 0 ? signal_fd : -1);
+        return serve_loop(*this, std::move(listeners[index]), options,
+                          index == 0 && signals ? &*signals : nullptr);
     });
-
-    if (signal_fd >= 0) {
-        ::close(signal_fd);
-        ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
-    }
     return 0;
 }
 
