@@ -1,8 +1,7 @@
-// snow/net/buffered_reader.cpp
+// snow/net/buffered_reader.cpp: the bounded reads over a receive_buffer.
 #include "snow/net/buffered_reader.hpp"
 
 #include <algorithm>
-#include <cstring>
 
 namespace snow::net {
 
@@ -11,34 +10,26 @@ buffered_reader::buffered_reader(tcp_stream& stream, std::size_t initial_capacit
     , buffer_(initial_capacity) {}
 
 void buffered_reader::release_previous() noexcept {
-    begin_ += std::exchange(handed_out_, 0);
-    if (begin_ == end_) begin_ = end_ = 0;
+    buffer_.consume(std::exchange(handed_out_, 0));
 }
 
 task<result<void>> buffered_reader::fill(std::size_t wanted) {
-    // Compact before growing: the unread tail moves to the front.
-    if (begin_ > 0) {
-        std::memmove(buffer_.data(), buffer_.data() + begin_, end_ - begin_);
-        end_ -= begin_;
-        begin_ = 0;
-    }
-    if (buffer_.size() < wanted) buffer_.resize(std::max(wanted, buffer_.size() * 2));
-    if (end_ == buffer_.size()) buffer_.resize(buffer_.size() * 2);
-    auto n = co_await stream_.recv(std::span(buffer_).subspan(end_));
+    auto room = buffer_.prepare(wanted);
+    auto n = co_await stream_.recv(room);
     if (!n) co_return n.error();
     if (*n == 0) co_return errc::eof;
-    end_ += *n;
+    buffer_.commit(*n);
     co_return result<void>{};
 }
 
 task<result<std::span<const std::byte>>> buffered_reader::read_exact(std::size_t n) {
     release_previous();
-    while (end_ - begin_ < n) {
+    while (buffer_.size() < n) {
         auto filled = co_await fill(n);
         if (!filled) co_return filled.error();
     }
     handed_out_ = n;
-    co_return std::span<const std::byte>(buffer_.data() + begin_, n);
+    co_return buffer_.bytes().first(n);
 }
 
 task<result<std::string_view>> buffered_reader::read_until(std::string_view delimiter,
@@ -46,8 +37,7 @@ task<result<std::string_view>> buffered_reader::read_until(std::string_view deli
     release_previous();
     std::size_t searched = 0; // never rescan what held no delimiter
     for (;;) {
-        std::string_view data(reinterpret_cast<const char*>(buffer_.data()) + begin_,
-                              end_ - begin_);
+        const std::string_view data = buffer_.view();
         std::size_t from = searched >= delimiter.size() ? searched - delimiter.size() + 1 : 0;
         std::size_t at = data.find(delimiter, from);
         if (at != std::string_view::npos && at <= max_bytes) {

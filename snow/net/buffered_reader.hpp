@@ -8,9 +8,10 @@
 #include <string_view>
 #include <vector>
 
-#include "snow/net/tcp_stream.hpp"
 #include "snow/core/result.hpp"
 #include "snow/core/task.hpp"
+#include "snow/net/receive_buffer.hpp"
+#include "snow/net/tcp_stream.hpp"
 
 namespace snow::net {
 
@@ -30,9 +31,7 @@ public:
     task<result<std::string_view>> read_until(std::string_view delimiter, std::size_t max_bytes);
 
     /// Bytes received but not yet returned by a read.
-    std::span<const std::byte> buffered() const noexcept {
-        return std::span(buffer_).subspan(begin_, end_ - begin_);
-    }
+    std::span<const std::byte> buffered() const noexcept { return buffer_.bytes(); }
 
     tcp_stream& stream() noexcept { return stream_; }
 
@@ -42,9 +41,7 @@ private:
     void release_previous() noexcept;
 
     tcp_stream& stream_;
-    std::vector<std::byte> buffer_;
-    std::size_t begin_ = 0;
-    std::size_t end_ = 0;
+    receive_buffer buffer_;
     std::size_t handed_out_ = 0; // bytes the last read returned, consumed at the next read
 };
 

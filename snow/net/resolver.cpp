@@ -166,8 +166,7 @@ task<result<std::vector<address>>> resolve(std::string host, std::uint16_t port)
     if (is_localhost(host)) {
         // IPv4 first: a server bound to "127.0.0.1" is what "localhost" most often means,
         // and connect tries the addresses in order.
-        co_return std::vector<address>{*address::from_ip("127.0.0.1", port),
-                                       *address::from_ip("::1", port)};
+        co_return std::vector<address>{address::ipv4_loopback(port), address::ipv6_loopback(port)};
     }
     co_return co_await lookup_awaiter(std::move(host), port);
 }

@@ -55,21 +55,11 @@ task<result<void>> client_connection::send(std::string_view head, std::string_vi
 }
 
 task<result<std::size_t>> client_connection::receive() {
-    if (begin_ == end_) begin_ = end_ = 0;
-    if (input_.size() - end_ < min_read_bytes) {
-        if (begin_ > 0) {
-            std::memmove(input_.data(), input_.data() + begin_, end_ - begin_);
-            end_ -= begin_;
-            begin_ = 0;
-        }
-        // Growth is bounded: a head stops at max_header_bytes, and body bytes are handed out
-        // before the next read.
-        if (input_.size() - end_ < min_read_bytes) input_.resize(input_.size() * 2);
-    }
-    auto n = co_await stream_.recv(
-        std::as_writable_bytes(std::span<char>(input_.data() + end_, input_.size() - end_)));
+    // Growth is bounded: a head stops at max_header_bytes, and body bytes are handed out
+    // before the next read.
+    auto n = co_await stream_.recv(input_.prepare(0, min_read_bytes));
     if (n) {
-        end_ += *n;
+        input_.commit(*n);
         response_bytes_ += *n;
     }
     co_return n;
@@ -86,7 +76,7 @@ task<result<void>> client_connection::read_head(http::method m) {
         const parse_result parsed = parser_.parse(buffered(), head_, m);
         if (parsed.failed()) co_return parsed.error_code();
         if (parsed.complete()) {
-            begin_ += parsed.consumed(); // the views stay valid until the next receive()
+            input_.consume(parsed.consumed()); // the views stay valid until the next receive()
             if (head_.interim()) {
                 if (head_.status == 101) co_return client_error::unexpected_upgrade;
                 if (++interim > max_interim_responses) co_return client_error::too_many_interim;
@@ -108,24 +98,24 @@ task<result<std::string_view>> client_connection::read_body() {
     if (body_done_) co_return std::string_view{};
     switch (body_kind_) {
     case body_kind::content_length: {
-        if (begin_ == end_) {
+        if (input_.empty()) {
             auto n = co_await receive();
             if (!n) co_return n.error();
             if (*n == 0) co_return client_error::body_truncated;
         }
         const auto take = static_cast<std::size_t>(
-            std::min<std::uint64_t>(body_left_, static_cast<std::uint64_t>(end_ - begin_)));
-        const std::string_view data(input_.data() + begin_, take);
-        begin_ += take;
+            std::min<std::uint64_t>(body_left_, static_cast<std::uint64_t>(input_.size())));
+        const std::string_view data = input_.view().substr(0, take);
+        input_.consume(take);
         body_left_ -= take;
         body_done_ = body_left_ == 0;
         co_return data;
     }
     case body_kind::chunked:
         for (;;) {
-            if (begin_ < end_) {
+            if (!input_.empty()) {
                 const decode_result step = chunked_.decode(buffered());
-                begin_ += step.consumed();
+                input_.consume(step.consumed());
                 if (step.failed()) co_return step.error_code();
                 if (step.complete()) body_done_ = true;
                 if (!step.data().empty() || body_done_) co_return step.data();
@@ -136,7 +126,7 @@ task<result<std::string_view>> client_connection::read_body() {
             if (*n == 0) co_return client_error::body_truncated;
         }
     case body_kind::until_close: {
-        if (begin_ == end_) {
+        if (input_.empty()) {
             auto n = co_await receive();
             if (!n) co_return n.error();
             if (*n == 0) {
@@ -145,7 +135,7 @@ task<result<std::string_view>> client_connection::read_body() {
             }
         }
         const std::string_view data = buffered();
-        begin_ = end_;
+        input_.consume(data.size());
         co_return data;
     }
     case body_kind::none:
@@ -157,7 +147,7 @@ task<result<std::string_view>> client_connection::read_body() {
 
 bool client_connection::reusable() const noexcept {
     return body_done_ && head_.keep_alive && !close_requested_ &&
-           body_kind_ != body_kind::until_close && begin_ == end_ && stream_.is_open();
+           body_kind_ != body_kind::until_close && input_.empty() && stream_.is_open();
 }
 
 bool client_connection::looks_alive() const noexcept {

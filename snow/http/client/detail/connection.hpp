@@ -13,12 +13,13 @@
 #include <string_view>
 #include <vector>
 
+#include "snow/core/result.hpp"
+#include "snow/core/task.hpp"
 #include "snow/http/method.hpp"
 #include "snow/http/parser.hpp"
 #include "snow/io/timer_queue.hpp"
+#include "snow/net/receive_buffer.hpp"
 #include "snow/net/tcp_stream.hpp"
-#include "snow/core/result.hpp"
-#include "snow/core/task.hpp"
 
 namespace snow::http::detail {
 
@@ -73,12 +74,10 @@ public:
 
 private:
     task<result<std::size_t>> receive();
-    std::string_view buffered() const noexcept { return {input_.data() + begin_, end_ - begin_}; }
+    std::string_view buffered() const noexcept { return input_.view(); }
 
     net::tcp_stream stream_;
-    std::vector<char> input_; // [begin_, end_) is unread input
-    std::size_t begin_ = 0;
-    std::size_t end_ = 0;
+    net::receive_buffer input_;
 
     response_parser parser_;
     response_head head_;

@@ -17,15 +17,10 @@
 namespace snow::http::detail {
 
 namespace {
-constexpr std::size_t initial_input_bytes = 4096;
 constexpr std::size_t flush_threshold = 64 * 1024; // gather pipelined responses up to this
 constexpr std::size_t linger_bytes = 64 * 1024;
 constexpr auto linger_time = std::chrono::seconds(1);
 constexpr int pooled_attempts = 4;
-
-std::span<std::byte> writable(std::vector<char>& buffer, std::size_t from) noexcept {
-    return {reinterpret_cast<std::byte*>(buffer.data()) + from, buffer.size() - from};
-}
 } // namespace
 
 // ---------------------------------------------------------------------------------------
@@ -72,7 +67,7 @@ struct connection::handler_run {
 };
 
 void connection::rebase_head(const char* old_base) noexcept {
-    const char* new_base = s_->input.data() + s_->begin;
+    const char* new_base = s_->input.data();
     if (old_base == new_base) return;
     auto move = [&](std::string_view& v) {
         if (v.data() != nullptr && !v.empty())
@@ -89,29 +84,22 @@ void connection::rebase_head(const char* old_base) noexcept {
 }
 
 bool connection::next_head_buffered() const noexcept {
-    const std::string_view rest(s_->input.data() + s_->begin, s_->end - s_->begin);
-    return rest.find("\r\n\r\n") != std::string_view::npos;
+    return s_->input.view().find("\r\n\r\n") != std::string_view::npos;
 }
 
-void connection::ensure_capacity(std::size_t wanted, bool head_complete) {
-    if (s_->input.size() - s_->begin >= wanted && s_->end < s_->input.size()) return;
-    const char* old_base = s_->input.data() + s_->begin;
-    if (s_->begin > 0) {
-        std::memmove(s_->input.data(), s_->input.data() + s_->begin, s_->end - s_->begin);
-        s_->end -= s_->begin;
-        s_->begin = 0;
-    }
-    if (s_->input.size() < wanted || s_->end == s_->input.size())
-        s_->input.resize(std::max({wanted, s_->input.size() * 2, initial_input_bytes}));
+std::span<std::byte> connection::make_room(std::size_t wanted, bool head_complete) {
+    const char* old_base = s_->input.data();
+    auto room = s_->input.prepare(wanted);
     // The head's views point into the message; the parser rebases its own while a head is
     // incomplete, so only a complete head is moved here.
     if (head_complete) rebase_head(old_base);
+    return room;
 }
 
 task<result<std::size_t>> connection::receive(bool head_complete) {
-    ensure_capacity(s_->end - s_->begin + 1, head_complete);
-    auto n = co_await stream_.recv(writable(s_->input, s_->end));
-    if (n) s_->end += *n;
+    auto room = make_room(s_->input.size() + 1, head_complete);
+    auto n = co_await stream_.recv(room);
+    if (n) s_->input.commit(*n);
     co_return n;
 }
 
@@ -136,12 +124,13 @@ task<void> connection::linger_close() {
     (void)co_await stream_.shutdown(SHUT_WR);
     const auto until = io::clock::now() + linger_time;
     std::size_t drained = 0;
-    ensure_capacity(s_->end - s_->begin + 1, false);
+    s_->input.clear(); // what the client sends now is read only to be dropped
+    const auto scratch = s_->input.prepare(0);
     while (drained < linger_bytes) {
         auto left = until - io::clock::now();
         if (left <= io::clock::duration::zero()) break;
-        auto n = co_await stream_.recv(writable(s_->input, 0))
-                     .timeout(std::chrono::duration_cast<std::chrono::nanoseconds>(left));
+        auto n = co_await stream_.recv(scratch).timeout(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(left));
         if (!n || *n == 0) break;
         drained += *n;
     }
@@ -171,7 +160,7 @@ task<result<std::string_view>> connection::read_body(std::size_t head_bytes, err
     const body_framing framing = s_->head.body;
     if (framing.kind == body_kind::none) co_return std::string_view{};
 
-    if (s_->head.expect_continue && s_->end - s_->begin == head_bytes) {
+    if (s_->head.expect_continue && s_->input.size() == head_bytes) {
         // The client waits for this before sending the body (RFC 9110 §10.1.1).
         s_->output.append("HTTP/1.1 100 Continue\r\n\r\n");
         auto sent = co_await flush();
@@ -180,47 +169,45 @@ task<result<std::string_view>> connection::read_body(std::size_t head_bytes, err
 
     if (framing.kind == body_kind::content_length) {
         const std::size_t total = head_bytes + static_cast<std::size_t>(framing.content_length);
-        while (s_->end - s_->begin < total) {
-            ensure_capacity(total, true);
+        while (s_->input.size() < total) {
+            make_room(total, true);
             auto n = co_await receive(true);
             if (!n) co_return n.error();
             if (*n == 0) co_return make_error_code(snow::errc::eof);
         }
         s_->message_bytes = total;
-        co_return std::string_view(s_->input.data() + s_->begin + head_bytes,
-                                   framing.content_length);
+        co_return std::string_view(s_->input.data() + head_bytes, framing.content_length);
     }
 
-    // Chunked: decode in place. Offsets are relative to s_->begin, which may move when the
-    // buffer is compacted. Decoded bytes sit at [head_bytes, head_bytes + decoded);
-    // undecoded input at [undecoded, s_->end).
+    // Chunked: decode in place. Offsets are from the front of the input, which may move
+    // when the buffer is compacted. Decoded bytes sit at [head_bytes, head_bytes + decoded);
+    // undecoded input at [undecoded, size).
     s_->chunked.reset();
     std::size_t decoded = 0;
     std::size_t undecoded = head_bytes;
     for (;;) {
-        if (s_->begin + undecoded < s_->end) {
-            char* from = s_->input.data() + s_->begin + undecoded;
+        if (undecoded < s_->input.size()) {
+            char* from = s_->input.data() + undecoded;
             auto step =
-                s_->chunked.decode_in_place(std::span<char>(from, s_->end - s_->begin - undecoded));
+                s_->chunked.decode_in_place(std::span<char>(from, s_->input.size() - undecoded));
             if (step.failed()) {
                 failure = step.error();
                 co_return make_error_code(step.error());
             }
-            std::memmove(s_->input.data() + s_->begin + head_bytes + decoded, step.data().data(),
+            std::memmove(s_->input.data() + head_bytes + decoded, step.data().data(),
                          step.data().size());
             decoded += step.data().size();
             undecoded += step.consumed();
             if (step.complete()) {
                 s_->message_bytes = undecoded;
-                co_return std::string_view(s_->input.data() + s_->begin + head_bytes, decoded);
+                co_return std::string_view(s_->input.data() + head_bytes, decoded);
             }
         }
         // Keep only the decoded body and the undecoded tail before reading more.
-        const std::size_t tail = s_->end - s_->begin - undecoded;
-        std::memmove(s_->input.data() + s_->begin + head_bytes + decoded,
-                     s_->input.data() + s_->begin + undecoded, tail);
+        const std::size_t tail = s_->input.size() - undecoded;
+        std::memmove(s_->input.data() + head_bytes + decoded, s_->input.data() + undecoded, tail);
         undecoded = head_bytes + decoded;
-        s_->end = s_->begin + undecoded + tail;
+        s_->input.truncate(undecoded + tail);
         auto n = co_await receive(true);
         if (!n) co_return n.error();
         if (*n == 0) co_return make_error_code(snow::errc::eof);
@@ -373,7 +360,7 @@ task<bool> connection::send_streamed(response& resp, const write_context& contex
 task<void> connection::close_after_response() {
     const auto sent = co_await flush();
     if (!sent) co_return;
-    if (s_->end > s_->begin)
+    if (!s_->input.empty())
         co_await linger_close();
     else
         (void)co_await stream_.shutdown(SHUT_WR);
@@ -421,9 +408,7 @@ task<void> connection::run() {
             if (first && first->empty()) co_return; // the client closed between requests
             if (first) {
                 s_ = owner_.take_state();
-                s_->input.resize(std::max(s_->input.size(), first->size()));
-                std::memcpy(s_->input.data(), first->bytes().data(), first->size());
-                s_->end = first->size();
+                s_->input.append(first->bytes());
                 received = true;
             } else if (first.error() == std::errc::no_buffer_space) {
                 co_await yield();
@@ -458,14 +443,13 @@ task<bool> connection::exchange() {
         // --- the head ---
         parse_result parsed = parse_result::need_more();
         for (;;) {
-            parsed = s_->parser.parse(
-                std::string_view(s_->input.data() + s_->begin, s_->end - s_->begin), s_->head);
+            parsed = s_->parser.parse(s_->input.view(), s_->head);
             if (!parsed.incomplete()) break;
             if (!s_->output.empty()) {
                 const auto sent = co_await flush();
                 if (!sent) co_return false;
             }
-            if (s_->begin == s_->end) co_return true; // idle: the caller waits for more
+            if (s_->input.empty()) co_return true; // idle: the caller waits for more
             auto n = co_await receive(false);
             if (!n || *n == 0) {
                 if (deadline_.expired()) {
@@ -535,12 +519,9 @@ task<bool> connection::exchange() {
 
         // The request is done with: its bytes leave the buffer, and pipelined bytes the
         // watcher read join what follows. The head's views are not used past this point.
-        s_->begin += s_->message_bytes;
-        if (s_->begin == s_->end) s_->begin = s_->end = 0;
+        s_->input.consume(s_->message_bytes);
         if (s_->side_bytes > 0) {
-            ensure_capacity(s_->end - s_->begin + s_->side_bytes, false);
-            std::memcpy(s_->input.data() + s_->end, s_->side.data(), s_->side_bytes);
-            s_->end += s_->side_bytes;
+            s_->input.append(std::as_bytes(std::span(s_->side).first(s_->side_bytes)));
             s_->side_bytes = 0;
         }
         // While draining, requests whose heads have already arrived are still answered;
@@ -565,7 +546,7 @@ task<bool> connection::exchange() {
             const auto sent = co_await flush();
             if (!sent) co_return false;
         }
-        deadline_.arm(s_->begin == s_->end ? options.idle_timeout : options.header_timeout);
+        deadline_.arm(s_->input.empty() ? options.idle_timeout : options.header_timeout);
     }
 }
 

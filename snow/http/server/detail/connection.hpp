@@ -16,6 +16,7 @@
 #include "snow/http/server/response.hpp"
 #include "snow/http/server/server.hpp"
 #include "snow/io/event_loop.hpp"
+#include "snow/net/receive_buffer.hpp"
 #include "snow/net/tcp_listener.hpp"
 #include "snow/net/tcp_stream.hpp"
 #include "snow/sync/event.hpp"
@@ -32,9 +33,7 @@ struct exchange_state {
     request_head head;
     chunked_decoder chunked;
 
-    std::vector<char> input; // [begin, end) is unconsumed input
-    std::size_t begin = 0;
-    std::size_t end = 0;
+    net::receive_buffer input;     // unconsumed input
     std::size_t message_bytes = 0; // head and raw body of the current request
     std::string output;            // responses not yet sent
 
@@ -86,7 +85,8 @@ private:
     task<result<void>> stream_body(response& resp, bool chunked);
     void rebase_head(const char* old_base) noexcept;
     bool next_head_buffered() const noexcept;
-    void ensure_capacity(std::size_t wanted, bool head_complete);
+    /// Room to receive into, with `wanted` bytes from the front; rebases a complete head.
+    std::span<std::byte> make_room(std::size_t wanted, bool head_complete);
 
     worker& owner_;
     net::tcp_stream stream_;

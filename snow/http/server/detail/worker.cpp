@@ -59,11 +59,12 @@ void worker::give_back(std::unique_ptr<exchange_state> state) noexcept {
         if (buffer.capacity() > max_spare_buffer_bytes)
             std::decay_t<decltype(buffer)>().swap(buffer);
     };
-    trim(state->input);
+    state->input.clear();
+    state->input.shrink_if_over(max_spare_buffer_bytes);
     trim(state->output);
     trim(state->side);
     state->parser.reset();
-    state->begin = state->end = state->message_bytes = 0;
+    state->message_bytes = 0;
     state->output.clear();
     state->side_bytes = 0;
     state->peer_gone = state->write_failed = false;
