@@ -68,10 +68,6 @@ event_loop::~event_loop() {
     // Destroy suspended detached tasks first: their operations cancel and wait on the ring,
     // which must still exist.
     detached_.destroy_all();
-    while (spawned_ != nullptr) {
-        auto handle = std::coroutine_handle<detail::spawned_promise>::from_promise(*spawned_);
-        handle.destroy(); // unlinks itself
-    }
     if (wakeup_fd_ >= 0) {
         // The armed read writes into wakeup_.value: the kernel must let go of it first.
         wakeup_.closing = true;
@@ -194,24 +190,6 @@ void event_loop::run_until(const bool& done) {
     // Hand the kernel whatever the last resumptions queued (cancels, closes, sends).
     if (ring_.has_pending_submissions()) ring_.submit();
 }
-
-void event_loop::forget_spawned(detail::spawned_promise* p) noexcept {
-    (p->prev ? p->prev->next : spawned_) = p->next;
-    if (p->next) p->next->prev = p->prev;
-}
-
-namespace detail {
-
-void start(event_loop& loop, spawned s) {
-    auto& promise = s.handle.promise();
-    promise.loop = &loop;
-    promise.next = loop.spawned_;
-    if (loop.spawned_) loop.spawned_->prev = &promise;
-    loop.spawned_ = &promise;
-    loop.schedule(s.handle);
-}
-
-} // namespace detail
 
 void event_loop::spawn(task<void> t) {
     ++stats_.spawned;

@@ -15,6 +15,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "snow/core/detail/join.hpp"
 #include "snow/core/detail/task_set.hpp"
 #include "snow/core/scheduler.hpp"
 #include "snow/core/task.hpp"
@@ -64,12 +65,6 @@ private:
     std::mutex mutex_;
     event_loop* loop_;
 };
-
-namespace detail {
-struct spawned_promise;
-struct spawned;
-void start(event_loop& loop, spawned s);
-} // namespace detail
 
 class event_loop final : public scheduler {
 public:
@@ -143,8 +138,6 @@ public:
     }
 
 private:
-    friend struct detail::spawned_promise;
-    friend void detail::start(event_loop& loop, detail::spawned s);
     explicit event_loop(ring r);
 
     void run_until(const bool& done);
@@ -152,7 +145,6 @@ private:
     void reap();
     void arm_wakeup();
     void drain_posted();
-    void forget_spawned(detail::spawned_promise* p) noexcept;
 
     ring ring_;
     ready_queue ready_;
@@ -181,85 +173,44 @@ private:
     std::unique_ptr<buffer_pool> receive_buffers_;
     bool receive_buffers_tried_ = false;
 
-    detail::spawned_promise* spawned_ = nullptr; // intrusive list of live run() roots
-    snow::detail::task_set detached_;            // spawn()ed tasks
+    // Every task the loop owns: spawn()ed ones and run()'s root, destroyed newest first.
+    snow::detail::task_set detached_;
     std::shared_ptr<loop_handle> handle_;
 };
 
 namespace detail {
 
-/// The promise of a detached coroutine started by spawn() or run(). It starts when first
-/// resumed from the ready queue and frees itself at the end.
-struct spawned_promise {
-    static void* operator new(std::size_t size) { return snow::detail::allocate_frame(size); }
-    static void operator delete(void* frame, std::size_t size) noexcept {
-        snow::detail::free_frame(frame, size);
-    }
-
-    event_loop* loop = nullptr;
-    spawned_promise* prev = nullptr;
-    spawned_promise* next = nullptr;
-
-    struct handle_holder {
-        std::coroutine_handle<spawned_promise> handle;
-    };
-    handle_holder get_return_object() noexcept {
-        return {std::coroutine_handle<spawned_promise>::from_promise(*this)};
-    }
-    std::suspend_always initial_suspend() noexcept { return {}; }
-    std::suspend_never final_suspend() noexcept { return {}; }
-    void return_void() noexcept {}
-    void unhandled_exception() noexcept { std::terminate(); } // the body catches everything
-    ~spawned_promise() {
-        if (loop) loop->forget_spawned(this);
-    }
-};
-
-struct spawned {
-    using promise_type = spawned_promise;
-    spawned(spawned_promise::handle_holder h) noexcept : handle(h.handle) {}
-    std::coroutine_handle<spawned_promise> handle;
-};
-
 template <typename T>
 struct run_state {
     bool done = false;
-    std::optional<std::conditional_t<std::is_void_v<T>, char, T>> value;
-    std::exception_ptr error;
+    snow::detail::outcome<T> result; // the task's value or exception
 };
 
 template <typename T>
-spawned run_root(task<T> t, run_state<T>& state) {
-    try {
-        if constexpr (std::is_void_v<T>) {
-            co_await std::move(t);
-            state.value.emplace();
-        } else {
-            state.value.emplace(co_await std::move(t));
-        }
-    } catch (...) {
-        state.error = std::current_exception();
-    }
+task<void> run_root(task<T> t, run_state<T>& state) {
+    co_await snow::detail::capture(std::move(t), state.result);
     state.done = true;
 }
-
-void start(event_loop& loop, spawned s);
 
 } // namespace detail
 
 template <typename T>
 T event_loop::run(task<T> t) {
     detail::run_state<T> state;
-    detail::spawned root = detail::run_root(std::move(t), state);
-    detail::start(*this, root);
+    auto root = detail::run_root(std::move(t), state).release();
+    detached_.adopt(root);
+    schedule(root);
     run_until(state.done);
     if (!state.done) {
         // stop() came first: the root refers to `state`, so it cannot outlive this call.
-        root.handle.destroy();
+        detached_.destroy(root);
         throw std::runtime_error("snow: the loop was stopped before the task finished");
     }
-    if (state.error) std::rethrow_exception(state.error);
-    if constexpr (!std::is_void_v<T>) return std::move(*state.value);
+    if constexpr (std::is_void_v<T>) {
+        (void)state.result.take(); // rethrows the task's exception
+    } else {
+        return state.result.take();
+    }
 }
 
 } // namespace snow::io

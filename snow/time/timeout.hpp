@@ -9,8 +9,8 @@
 #include <system_error>
 #include <type_traits>
 
-#include "snow/io/operation.hpp"
 #include "snow/core/task.hpp"
+#include "snow/io/operation.hpp"
 #include "snow/time/sleep.hpp"
 
 namespace snow {
@@ -68,8 +68,7 @@ task<T> with_timeout(task<T> body, std::chrono::duration<Rep, Period> duration) 
     // Moved into a local declared after the scope: if this frame is destroyed mid-flight,
     // the task (and the operations listening to the scope) goes first. A parameter would
     // outlive every local.
-    task<T> t = std::move(body);
-    t.handle().promise().set_cancellation(&scope);
+    task<T> t = with_cancellation(std::move(body), scope);
     if constexpr (std::is_void_v<T>) {
         co_await std::move(t);
     } else if constexpr (detail::is_result<T>::value) {

@@ -43,16 +43,16 @@ void task_set::unlink(promise_base& p) noexcept {
     --size_;
 }
 
+void task_set::destroy(handle t) noexcept {
+    // Taken off the list before it is destroyed: a destructor may finish, spawn or destroy
+    // other tasks of this set.
+    unlink(t.promise());
+    if (scheduler_ != nullptr) scheduler_->unschedule(t); // adopted but never started
+    t.destroy();
+}
+
 void task_set::destroy_all() noexcept {
-    // Each is taken off the list before it is destroyed: a destructor may finish, spawn or
-    // destroy other tasks of this set.
-    while (newest_ != nullptr) {
-        promise_base& p = *newest_;
-        unlink(p);
-        handle t = handle_of(p);
-        if (scheduler_ != nullptr) scheduler_->unschedule(t); // adopted but never started
-        t.destroy();
-    }
+    while (newest_ != nullptr) destroy(handle_of(*newest_));
 }
 
 void finish_owned(task_set::handle task) noexcept {

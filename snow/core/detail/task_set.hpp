@@ -25,6 +25,8 @@ public:
 
     /// Takes ownership of `t`, which must not have started. The caller starts it.
     void adopt(handle t) noexcept;
+    /// Destroys one task of the set, started or not (see destroy_all).
+    void destroy(handle t) noexcept;
     /// Destroys every task still in the set, newest first; their operations are cancelled
     /// and reaped first (see io::operation), and a wake-up queued for a task that never ran
     /// is taken back from the scheduler.

@@ -1,12 +1,13 @@
-// snow/http/client/detail/connection_pool.cpp: slots, idle connections, waiters and the idle sweeper.
+// snow/http/client/detail/connection_pool.cpp: slots, idle connections, waiters and the idle
+// sweeper.
 #include "snow/http/client/detail/connection_pool.hpp"
 
 #include <algorithm>
 #include <deque>
 #include <unordered_map>
 
-#include "snow/sync/future.hpp"
 #include "snow/io/run.hpp"
+#include "snow/sync/future.hpp"
 #include "snow/time/sleep.hpp"
 
 namespace snow::http::detail {
@@ -76,9 +77,7 @@ struct pool_state : std::enable_shared_from_this<pool_state> {
     void start_sweeper() {
         if (sweeper_running || closed) return;
         sweeper_running = true;
-        auto t = sweep(shared_from_this());
-        t.handle().promise().set_cancellation(&sweeper_scope);
-        spawn(std::move(t));
+        spawn(with_cancellation(sweep(shared_from_this()), sweeper_scope));
     }
 
     /// Sleeps until the oldest idle connection expires, closes what has expired, repeats
