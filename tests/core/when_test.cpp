@@ -1,12 +1,16 @@
 // tests/core/when_test.cpp: when_all joins everything; when_any keeps the first and cancels
-// the rest in the kernel before it returns.
+// the rest in the kernel before it returns, keeping the bytes a losing recv had already taken.
 #include "snow/core/when_all.hpp"
 #include "snow/core/when_any.hpp"
 
 #include <doctest/doctest.h>
 
+#include <sys/socket.h>
+
+#include <cstddef>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "snow/time/sleep.hpp"
 #include "support/run_test.hpp"
@@ -94,12 +98,48 @@ TEST_CASE("when_any cancels a losing recv in the kernel before it returns") {
         auto winner = co_await when_any(std::move(race));
         CHECK(winner.index == 1);
         // The loser's recv is gone from the kernel: bytes sent now stay in the socket.
-        co_await b.send_all("late");
+        auto sent = co_await b.send_all("late");
+        REQUIRE(sent);
         co_await sleep(5ms);
         co_return std::pair{testing::pending_bytes(a), std::error_code{}};
     }());
     CHECK(pending == 4);
     (void)loser_error;
+}
+
+TEST_CASE("when_any keeps the bytes a losing recv had already taken") {
+    const std::size_t total = run_test([]() -> task<std::size_t> {
+        auto [left, right] = testing::socket_pair();
+        std::size_t received = 0;
+        std::size_t sent = 0;
+        for (int round = 0; round < 300; ++round) {
+            const std::string chunk(10, 'x');
+            REQUIRE(::send(right.native_handle(), chunk.data(), chunk.size(), 0) == 10);
+            sent += 10;
+            std::vector<std::byte> buffer(64);
+            auto recv_task = [](net::tcp_stream& s,
+                                std::vector<std::byte>& b) -> task<std::size_t> {
+                auto n = co_await s.recv(b);
+                co_return n ? *n : 0;
+            };
+            auto timer = []() -> task<std::size_t> {
+                (void)co_await sleep(0ms);
+                co_return 0;
+            };
+            auto raced = co_await when_any(recv_task(left, buffer), timer());
+            received += raced.index == 0 ? raced.value : raced.others[0].value_or(0);
+        }
+        // Whatever no round took is still in the socket.
+        while (received < sent) {
+            std::vector<std::byte> buffer(4096);
+            auto n = co_await left.recv(buffer).timeout(100ms);
+            if (!n || *n == 0) break;
+            received += *n;
+        }
+        CHECK(received == sent);
+        co_return received;
+    }());
+    CHECK(total == 3000);
 }
 
 TEST_SUITE_END();

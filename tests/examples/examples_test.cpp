@@ -19,9 +19,9 @@
 
 #include <fmt/format.h>
 
+#include "snow/core/when_all.hpp"
 #include "snow/net/tcp_stream.hpp"
 #include "snow/net/udp_socket.hpp"
-#include "snow/core/when_all.hpp"
 #include "support/programs.hpp"
 #include "support/run_test.hpp"
 
@@ -386,10 +386,10 @@ TEST_CASE("with io_uring blocked every program says why in one line and exits 1 
         {"framed_client", {"--port", "9"}},
         {"snow-fetch", {"http://127.0.0.1:9/"}},
     };
-    for (const auto& [name, args] : programs) {
-        CAPTURE(name);
-        std::vector<std::string> command{example(name)};
-        command.insert(command.end(), args.begin(), args.end());
+    for (const program& p : programs) {
+        CAPTURE(p.name);
+        std::vector<std::string> command{example(p.name)};
+        command.insert(command.end(), p.args.begin(), p.args.end());
         const auto started = std::chrono::steady_clock::now();
         child_process run(launcher, command, child_process::stderr_to::pipe);
         run.close_stdin();

@@ -130,16 +130,16 @@ TEST_CASE("the demo answers /index/, /home/, /plaintext and 404 on one connectio
         int status;
         std::string_view body;
     };
-    for (auto [path, status, body] :
+    for (const expectation& e :
          {expectation{"/index/", 200, "OK"}, expectation{"/home/", 200, "home"},
           expectation{"/plaintext", 200, "Hello, World!"},
           expectation{"/no/such/page", 404, "Not Found"}}) {
-        CAPTURE(path);
-        auto r = round_trip(client, get(path));
+        CAPTURE(e.path);
+        auto r = round_trip(client, get(e.path));
         REQUIRE(r.has_value());
-        CHECK(r->status == status);
-        CHECK(r->body == body);
-        CHECK(r->header("Content-Length") == std::to_string(body.size()));
+        CHECK(r->status == e.status);
+        CHECK(r->body == e.body);
+        CHECK(r->header("Content-Length") == std::to_string(e.body.size()));
     }
 }
 
@@ -152,16 +152,16 @@ TEST_CASE("the demo's routes match at the start of the path, as the original's r
         int status;
         std::string_view body;
     };
-    for (auto [path, status, body] :
+    for (const expectation& e :
          {expectation{"/index/extra/path", 200, "OK"}, expectation{"/home/x", 200, "home"},
           expectation{"/index/?q=1", 200, "OK"}, expectation{"/index", 404, "Not Found"},
           expectation{"/x/index/", 404, "Not Found"},
           expectation{"/plaintext/more", 404, "Not Found"}}) {
-        CAPTURE(path);
-        auto r = round_trip(client, get(path));
+        CAPTURE(e.path);
+        auto r = round_trip(client, get(e.path));
         REQUIRE(r.has_value());
-        CHECK(r->status == status);
-        CHECK(r->body == body);
+        CHECK(r->status == e.status);
+        CHECK(r->body == e.body);
     }
 }
 

@@ -8,10 +8,10 @@
 #include <optional>
 #include <string>
 
-#include "snow/sync/event.hpp"
 #include "snow/io/ops.hpp"
-#include "snow/net/tcp_stream.hpp"
 #include "snow/io/run.hpp"
+#include "snow/net/tcp_stream.hpp"
+#include "snow/sync/event.hpp"
 #include "support/run_test.hpp"
 #include "support/socket_pair.hpp"
 
@@ -37,7 +37,8 @@ TEST_CASE("a pooled receive gets the bytes in a buffer of the pool") {
     auto got = run_test([]() -> task<std::string> {
         auto pool = small_pool(2);
         auto [a, b] = testing::socket_pair();
-        co_await b.send_all("hello");
+        auto sent = co_await b.send_all("hello");
+        REQUIRE(sent);
         auto received = co_await a.recv_pooled(*pool);
         REQUIRE(received);
         co_return text_of(*received);
@@ -50,7 +51,8 @@ TEST_CASE("the loop's own pool serves pooled receives") {
         io::buffer_pool* pool = io::event_loop::current().receive_buffers();
         REQUIRE(pool != nullptr);
         auto [a, b] = testing::socket_pair();
-        co_await b.send_all("from the loop");
+        auto sent = co_await b.send_all("from the loop");
+        REQUIRE(sent);
         auto received = co_await a.recv_pooled(*pool);
         REQUIRE(received);
         co_return text_of(*received);
@@ -67,7 +69,8 @@ TEST_CASE("end of stream is an empty result that takes no buffer") {
         auto eof = co_await a.recv_pooled(*pool);
         REQUIRE(eof);
         const bool empty = eof->empty() && eof->bytes().empty();
-        co_await d.send_all("still one buffer");
+        auto sent = co_await d.send_all("still one buffer");
+        REQUIRE(sent);
         auto more = co_await c.recv_pooled(*pool);
         REQUIRE(more);
         co_return std::pair{empty, text_of(*more)};
@@ -81,10 +84,12 @@ TEST_CASE("an empty pool fails with no_buffer_space until a buffer comes back") 
         run_test([]() -> task<std::tuple<std::string, bool, std::string>> {
             auto pool = small_pool(1);
             auto [a, b] = testing::socket_pair();
-            co_await b.send_all("one");
+            auto sent_one = co_await b.send_all("one");
+            REQUIRE(sent_one);
             auto held = co_await a.recv_pooled(*pool);
             REQUIRE(held);
-            co_await b.send_all("two");
+            auto sent_two = co_await b.send_all("two");
+            REQUIRE(sent_two);
             auto none = co_await a.recv_pooled(*pool);
             const bool was_refused = !none && none.error() == std::errc::no_buffer_space;
             std::string first_text = text_of(*held);
@@ -102,7 +107,8 @@ TEST_CASE("moving pooled bytes moves the buffer; dropping the last owner returns
     auto [moved, reused] = run_test([]() -> task<std::pair<std::string, std::string>> {
         auto pool = small_pool(1);
         auto [a, b] = testing::socket_pair();
-        co_await b.send_all("abc");
+        auto sent_abc = co_await b.send_all("abc");
+        REQUIRE(sent_abc);
         auto received = co_await a.recv_pooled(*pool);
         REQUIRE(received);
         io::pooled_bytes owner = std::move(*received);
@@ -111,7 +117,8 @@ TEST_CASE("moving pooled bytes moves the buffer; dropping the last owner returns
         std::string text = text_of(second);
         REQUIRE(owner.empty());
         second = io::pooled_bytes{}; // returns the buffer
-        co_await b.send_all("def");
+        auto sent_def = co_await b.send_all("def");
+        REQUIRE(sent_def);
         auto next = co_await a.recv_pooled(*pool);
         REQUIRE(next);
         co_return std::pair{text, text_of(*next)};
@@ -147,12 +154,13 @@ TEST_CASE("a pooled completion whose task is destroyed before it runs returns it
         co_await yield();
         victim.emplace(reader(a, *pool));
         victim->handle().resume();
-        co_await io::nop_op(); // the victim's recv is in flight too
+        (void)co_await io::nop_op(); // the victim's recv is in flight too
         REQUIRE(::send(d.native_handle(), "1", 1, 0) == 1);
         REQUIRE(::send(b.native_handle(), "2", 1, 0) == 1);
         co_await done.wait();
         REQUIRE_FALSE(victim.has_value());
-        co_await f.send_all("buffer is back");
+        auto sent = co_await f.send_all("buffer is back");
+        REQUIRE(sent);
         auto next = co_await e.recv_pooled(*pool);
         REQUIRE(next);
         co_return text_of(*next);

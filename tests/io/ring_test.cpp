@@ -8,10 +8,10 @@
 #include <cstring>
 #include <optional>
 
-#include "snow/sync/event.hpp"
-#include "snow/io/ops.hpp"
-#include "snow/time/timeout.hpp"
 #include "snow/core/when_all.hpp"
+#include "snow/io/ops.hpp"
+#include "snow/sync/event.hpp"
+#include "snow/time/timeout.hpp"
 #include "support/run_test.hpp"
 #include "support/socket_pair.hpp"
 
@@ -103,7 +103,8 @@ TEST_CASE("a linked timeout ends a recv with timed_out and the buffer is never w
             buffer->fill(std::byte{0x5a});
             auto n = co_await a.recv(*buffer).timeout(20ms);
             // The kernel has returned the recv's completion: data sent now stays queued.
-            co_await b.send_all("late data");
+            auto sent = co_await b.send_all("late data");
+            REQUIRE(sent);
             co_await sleep(5ms);
             bool same = std::all_of(buffer->begin(), buffer->end(),
                                     [](std::byte x) { return x == std::byte{0x5a}; });
@@ -117,7 +118,8 @@ TEST_CASE("a linked timeout ends a recv with timed_out and the buffer is never w
 TEST_CASE("an operation that completes before its timeout is not affected by it") {
     auto n = run_test([]() -> task<std::size_t> {
         auto [a, b] = testing::socket_pair();
-        co_await b.send_all("hello");
+        auto sent = co_await b.send_all("hello");
+        REQUIRE(sent);
         std::array<std::byte, 16> buffer{};
         auto got = co_await a.recv(buffer).timeout(5s);
         co_return got.value_or(0);
@@ -137,7 +139,8 @@ TEST_CASE("destroying a task suspended in a recv cancels the recv before the fra
         std::optional<task<void>> t(reader(a, *buffer));
         t->handle().resume(); // runs until the recv is in flight
         t.reset();            // destroys the frame: the recv is cancelled and reaped first
-        co_await b.send_all("after");
+        auto sent = co_await b.send_all("after");
+        REQUIRE(sent);
         co_await sleep(5ms);
         bool same = std::all_of(buffer->begin(), buffer->end(),
                                 [](std::byte x) { return x == std::byte{0x11}; });
@@ -174,7 +177,7 @@ TEST_CASE("destroying a task whose completion is queued but not yet resumed is s
         co_await yield(); // the destroyer's recv is in flight
         victim.emplace(reader(a, ran));
         victim->handle().resume();
-        co_await io::nop_op(); // the victim's recv is in flight too
+        (void)co_await io::nop_op(); // the victim's recv is in flight too
         REQUIRE(::send(d.native_handle(), "1", 1, 0) == 1);
         REQUIRE(::send(b.native_handle(), "2", 1, 0) == 1);
         co_await done.wait();

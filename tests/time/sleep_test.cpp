@@ -7,9 +7,9 @@
 #include <random>
 #include <vector>
 
+#include "snow/core/when_any.hpp"
 #include "snow/sync/event.hpp"
 #include "snow/time/timeout.hpp"
-#include "snow/core/when_any.hpp"
 #include "support/run_test.hpp"
 #include "support/socket_pair.hpp"
 
@@ -108,7 +108,8 @@ TEST_CASE("with_timeout on a task cancels its in-flight recv and reports timed_o
             co_return co_await s.recv(buffer);
         };
         auto r = co_await with_timeout(read_some(a), 20ms);
-        co_await b.send_all("still here");
+        auto sent = co_await b.send_all("still here");
+        REQUIRE(sent);
         co_await sleep(5ms);
         co_return std::pair{r.error(), testing::pending_bytes(a)};
     }());
