@@ -6,6 +6,7 @@
 # alternated A B A B. Prints one table and writes bench/results/<date>/ (results.json, a plot,
 # every raw output). See bench/README.md.
 #   bash bench/run.sh [--quick] [--seconds N] [--rounds N] [--only LIST] [--servers LIST]
+#                     [--also NAME=PATH ...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -18,6 +19,9 @@ usage: bash bench/run.sh [options]
   --rounds N        rounds of A B A B alternation (default 2)
   --only LIST       workloads, comma-separated: http,pipeline,echo,memory,client (default all)
   --servers LIST    only these servers/clients, comma-separated (e.g. snow_demo,nginx)
+  --also NAME=PATH  one more HTTP server, measured beside snow_demo with its flags: another
+                    build of snow_demo (an earlier commit, -Dframe_allocator=false) to
+                    compare in the same run; repeatable
   --jobs N          ninja -j N for the build (default: ninja's choice)
   --no-install      do not install missing Debian packages
   --no-build        use the binaries already in build-release
@@ -29,6 +33,8 @@ seconds=5
 rounds=2
 only="http,pipeline,echo,memory,client"
 servers_filter=""
+declare -A extra_bin=() # --also: name → a snow_demo built elsewhere
+extra_names=()
 jobs=""
 install=1
 build=1
@@ -39,6 +45,11 @@ while [ $# -gt 0 ]; do
     --rounds) rounds=${2:?--rounds needs a value}; shift ;;
     --only) only=${2:?--only needs a value}; shift ;;
     --servers) servers_filter=${2:?--servers needs a value}; shift ;;
+    --also)
+        also=${2:?--also needs NAME=PATH}; shift
+        [[ $also == *=* ]] || { echo "run.sh: --also wants NAME=PATH" >&2; exit 2; }
+        extra_bin[${also%%=*}]=$(realpath "${also#*=}")
+        extra_names+=("${also%%=*}") ;;
     --jobs) jobs=${2:?--jobs needs a value}; shift ;;
     --no-install) install=0 ;;
     --no-build) build=0 ;;
@@ -59,9 +70,9 @@ hold_count=10000
 sleeper_count=1000000
 fetch_count=10000
 fetch_concurrency=256
-http_servers=(snow_demo limit_http nginx asio_http go_http)
+http_servers=(snow_demo "${extra_names[@]}" limit_http nginx asio_http go_http)
 echo_servers=(echo_server limit_echo go_echo)
-memory_servers=(snow_demo nginx asio_http go_http)
+memory_servers=(snow_demo "${extra_names[@]}" nginx asio_http go_http)
 
 B=$root/build-release
 python=/usr/bin/python3
@@ -141,6 +152,7 @@ if [ "$build" = 1 ]; then
 fi
 
 binary() { # server name → its executable (may not exist)
+    if [ -n "${extra_bin[$1]:-}" ]; then echo "${extra_bin[$1]}"; return; fi
     case $1 in
     snow_demo | echo_server | snow-fetch) echo "$B/examples/$1" ;;
     echo_load | hold_connections | sleepers) echo "$B/bench/load/$1" ;;

@@ -7,9 +7,10 @@
 
 namespace snow::detail {
 
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || defined(SNOW_NO_FRAME_ALLOCATOR)
 // Recycled frames would hide a use after free from AddressSanitizer: every frame goes
-// straight back to the heap in sanitizer builds.
+// straight back to the heap in sanitizer builds, and in builds that measure what the
+// cache buys (meson -Dframe_allocator=false).
 void* allocate_frame(std::size_t size) {
     return ::operator new(size);
 }
