@@ -58,7 +58,14 @@ public:
     /// Counts `n` bytes received into the span prepare() returned.
     void commit(std::size_t n) noexcept { end_ += n; }
 
+    /// Appends `bytes`. Into an empty buffer that lacks the room, they go into storage of
+    /// exactly their size: a connection that received one small request and then waits
+    /// (a long poll) keeps no more than that request.
     void append(std::span<const std::byte> bytes) {
+        if (empty() && storage_.size() < bytes.size()) {
+            clear();
+            std::vector<char>(bytes.size()).swap(storage_);
+        }
         auto room = prepare(0, bytes.size());
         std::memcpy(room.data(), bytes.data(), bytes.size());
         commit(bytes.size());

@@ -21,11 +21,22 @@ struct router::route_entry {
     std::vector<segment> segments;
     std::string literal; // the whole template when it has no parameters: one comparison
     std::unique_ptr<re2::RE2> regex;
+    // A regex with no metacharacter ("/index/") matched at the start of the path is a
+    // prefix test: no RE2 call at all, which is most of a request's cost otherwise.
+    std::optional<std::string> prefix;
 
     bool matches(std::string_view path, match& out) const {
+        if (prefix) return match_prefix(path, out);
         if (regex) return match_regex(path, out);
         if (!literal.empty()) return path == literal;
         return match_template(path, out);
+    }
+
+    bool match_prefix(std::string_view path, match& out) const {
+        if (!path.starts_with(*prefix)) return false;
+        out.groups.clear();
+        out.groups.push_back(path.substr(0, prefix->size()));
+        return true;
     }
 
     bool match_regex(std::string_view path, match& out) const {
@@ -69,8 +80,20 @@ router::router(router&&) noexcept = default;
 router& router::operator=(router&&) noexcept = default;
 router::~router() = default;
 
+namespace {
+bool is_plain_text(std::string_view pattern) noexcept {
+    return pattern.find_first_of("\\^$.|?*+()[]{}") == std::string_view::npos;
+}
+} // namespace
+
 router& router::add_regex(std::string_view regex, handler h) {
     auto entry = std::make_unique<route_entry>();
+    if (is_plain_text(regex)) {
+        entry->prefix.emplace(regex);
+        entry->target = std::move(h);
+        routes_.push_back(std::move(entry));
+        return *this;
+    }
     re2::RE2::Options options;
     options.set_encoding(re2::RE2::Options::EncodingLatin1); // paths are bytes
     options.set_log_errors(false);
