@@ -11,10 +11,10 @@
 #include <string_view>
 #include <thread>
 
-#include "snow/sync/event.hpp"
-#include "snow/net/tcp_listener.hpp"
-#include "snow/io/run.hpp"
 #include "snow/core/when_all.hpp"
+#include "snow/io/run.hpp"
+#include "snow/net/tcp_listener.hpp"
+#include "snow/sync/event.hpp"
 
 using namespace snow;
 

@@ -8,9 +8,9 @@
 #include <string_view>
 #include <vector>
 
+#include "snow/core/when_all.hpp"
 #include "snow/io/ops.hpp"
 #include "snow/io/run.hpp"
-#include "snow/core/when_all.hpp"
 
 using namespace snow;
 

@@ -9,8 +9,8 @@
 #include <system_error>
 
 #include "cli.hpp"
-#include "snow/net/tcp_listener.hpp"
 #include "snow/io/run.hpp"
+#include "snow/net/tcp_listener.hpp"
 #include "snow/time/sleep.hpp"
 
 namespace snow::examples {

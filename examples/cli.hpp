@@ -19,9 +19,9 @@
 
 #include <fmt/format.h>
 
-#include "snow/net/address.hpp"
-#include "snow/io/run.hpp"
 #include "snow/core/task.hpp"
+#include "snow/io/run.hpp"
+#include "snow/net/address.hpp"
 
 namespace snow::examples {
 

@@ -10,10 +10,10 @@
 
 #include <fmt/format.h>
 
+#include "snow/core/when_all.hpp"
 #include "snow/net/buffered_reader.hpp"
 #include "snow/net/framing.hpp"
 #include "snow/net/tcp_stream.hpp"
-#include "snow/core/when_all.hpp"
 
 #include "cli.hpp"
 #include "stdin_lines.hpp"

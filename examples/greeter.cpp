@@ -20,13 +20,13 @@
 
 #include <fmt/format.h>
 
+#include "snow/core/when_any.hpp"
 #include "snow/io/ops.hpp"
+#include "snow/io/run.hpp"
 #include "snow/net/file_descriptor.hpp"
 #include "snow/net/tcp_listener.hpp"
 #include "snow/net/tcp_stream.hpp"
-#include "snow/io/run.hpp"
 #include "snow/time/sleep.hpp"
-#include "snow/core/when_any.hpp"
 
 #include "cli.hpp"
 #include "stop_signal.hpp"

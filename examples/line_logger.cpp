@@ -10,10 +10,10 @@
 
 #include <fmt/format.h>
 
+#include "snow/io/run.hpp"
 #include "snow/net/buffered_reader.hpp"
 #include "snow/net/tcp_listener.hpp"
 #include "snow/net/tcp_stream.hpp"
-#include "snow/io/run.hpp"
 
 #include "accept_loop.hpp"
 #include "cli.hpp"

@@ -13,8 +13,8 @@
 
 #include <fmt/format.h>
 
-#include "snow/io/ops.hpp"
 #include "snow/core/task.hpp"
+#include "snow/io/ops.hpp"
 
 namespace snow::examples {
 

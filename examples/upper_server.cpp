@@ -13,9 +13,9 @@
 
 #include <fmt/format.h>
 
+#include "snow/io/run.hpp"
 #include "snow/net/tcp_listener.hpp"
 #include "snow/net/tcp_stream.hpp"
-#include "snow/io/run.hpp"
 
 #include "accept_loop.hpp"
 #include "cli.hpp"

@@ -12,9 +12,9 @@
 #include <optional>
 #include <system_error>
 
+#include "snow/core/result.hpp"
 #include "snow/io/completion.hpp"
 #include "snow/io/event_loop.hpp"
-#include "snow/core/result.hpp"
 
 namespace snow::io {
 

@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "snow/net/address.hpp"
 #include "snow/core/result.hpp"
 #include "snow/core/task.hpp"
+#include "snow/net/address.hpp"
 
 namespace snow::net {
 

@@ -8,12 +8,12 @@
 #include <memory>
 #include <string_view>
 
-#include "snow/sync/detail/waiter_list.hpp"
+#include "snow/core/result.hpp"
 #include "snow/io/completion.hpp"
 #include "snow/net/address.hpp"
 #include "snow/net/file_descriptor.hpp"
 #include "snow/net/tcp_stream.hpp"
-#include "snow/core/result.hpp"
+#include "snow/sync/detail/waiter_list.hpp"
 
 namespace snow::net {
 

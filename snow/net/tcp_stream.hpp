@@ -12,11 +12,11 @@
 #include <span>
 #include <string_view>
 
+#include "snow/core/result.hpp"
+#include "snow/core/task.hpp"
 #include "snow/io/ops.hpp"
 #include "snow/net/address.hpp"
 #include "snow/net/file_descriptor.hpp"
-#include "snow/core/result.hpp"
-#include "snow/core/task.hpp"
 
 namespace snow::net {
 

@@ -9,10 +9,10 @@
 #include <span>
 #include <string_view>
 
+#include "snow/core/result.hpp"
 #include "snow/io/operation.hpp"
 #include "snow/net/address.hpp"
 #include "snow/net/file_descriptor.hpp"
-#include "snow/core/result.hpp"
 
 namespace snow::net {
 

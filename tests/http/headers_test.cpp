@@ -8,10 +8,10 @@
 #include <string_view>
 #include <vector>
 
+#include "snow/core/result.hpp"
 #include "snow/http/errc.hpp"
 #include "snow/http/method.hpp"
 #include "snow/http/status.hpp"
-#include "snow/core/result.hpp"
 
 namespace {
 using namespace snow::http;

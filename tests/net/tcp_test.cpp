@@ -7,10 +7,10 @@
 
 #include <string>
 
-#include "snow/net/resolver.hpp"
-#include "snow/time/timeout.hpp"
 #include "snow/core/when_all.hpp"
 #include "snow/core/when_any.hpp"
+#include "snow/net/resolver.hpp"
+#include "snow/time/timeout.hpp"
 #include "support/run_test.hpp"
 
 using namespace snow;

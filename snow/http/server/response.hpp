@@ -1,5 +1,5 @@
-// snow/http/server/response.hpp: what a handler returns: status, headers, cookies and a body that is
-// either held whole or streamed with chunked encoding. Helpers build the common ones.
+// snow/http/server/response.hpp: what a handler returns: status, headers, cookies and a body that
+// is either held whole or streamed with chunked encoding. Helpers build the common ones.
 #pragma once
 
 #include <chrono>
@@ -8,9 +8,9 @@
 #include <string>
 #include <string_view>
 
-#include "snow/http/headers.hpp"
 #include "snow/core/result.hpp"
 #include "snow/core/task.hpp"
+#include "snow/http/headers.hpp"
 
 namespace snow::http {
 

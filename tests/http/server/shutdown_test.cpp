@@ -16,13 +16,13 @@
 
 #include <fmt/format.h>
 
+#include "snow/core/when_any.hpp"
+#include "snow/io/run.hpp"
+#include "snow/net/tcp_listener.hpp"
 #include "snow/sync/event.hpp"
 #include "snow/sync/future.hpp"
-#include "snow/net/tcp_listener.hpp"
-#include "snow/io/run.hpp"
 #include "snow/time/sleep.hpp"
 #include "snow/time/timeout.hpp"
-#include "snow/core/when_any.hpp"
 #include "support/run_test.hpp"
 
 #include "http/support/raw_client.hpp"

@@ -17,9 +17,9 @@
 
 #include <fmt/format.h>
 
-#include "snow/sync/event.hpp"
-#include "snow/net/tcp_listener.hpp"
 #include "snow/io/run.hpp"
+#include "snow/net/tcp_listener.hpp"
+#include "snow/sync/event.hpp"
 #include "snow/time/sleep.hpp"
 
 namespace snow::testing {

@@ -12,10 +12,10 @@
 #include <string>
 #include <utility>
 
-#include "snow/net/address.hpp"
-#include "snow/net/tcp_stream.hpp"
 #include "snow/core/result.hpp"
 #include "snow/core/task.hpp"
+#include "snow/net/address.hpp"
+#include "snow/net/tcp_stream.hpp"
 
 #include "http/support/response_reader.hpp"
 

@@ -1,8 +1,8 @@
-// snow/http/client/detail/connection_pool.hpp: the client's keep-alive connections, per host:port. At
-// most max_per_host connections exist per endpoint (in use or idle); a request beyond that
-// waits in line and is handed the next connection, or the next free slot, in FIFO order.
-// Idle connections are closed after idle_timeout by a sweeper task that exists only while
-// some are idle. Internal to the client. Loop-thread only.
+// snow/http/client/detail/connection_pool.hpp: the client's keep-alive connections, per host:port.
+// At most max_per_host connections exist per endpoint (in use or idle); a request beyond that waits
+// in line and is handed the next connection, or the next free slot, in FIFO order. Idle connections
+// are closed after idle_timeout by a sweeper task that exists only while some are idle. Internal to
+// the client. Loop-thread only.
 #pragma once
 
 #include <chrono>
@@ -10,9 +10,9 @@
 #include <memory>
 #include <string>
 
-#include "snow/http/client/detail/connection.hpp"
 #include "snow/core/result.hpp"
 #include "snow/core/task.hpp"
+#include "snow/http/client/detail/connection.hpp"
 
 namespace snow::http::detail {
 

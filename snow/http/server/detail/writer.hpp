@@ -1,5 +1,5 @@
-// snow/http/server/detail/writer.hpp: serialises a response head (and a held body) into the connection's
-// output buffer, adding what the server owes every response: Date, Content-Length or
+// snow/http/server/detail/writer.hpp: serialises a response head (and a held body) into the
+// connection's output buffer, adding what the server owes every response: Date, Content-Length or
 // Transfer-Encoding, and Connection when the connection will close.
 #pragma once
 
