@@ -47,7 +47,7 @@ public:
         template <typename Promise>
         std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> self) noexcept {
             promise_base& promise = self.promise();
-            if (promise.owner_ != nullptr) {
+            if (promise.owned_) {
                 // Nobody awaits it: it frees itself (only task<void> can be owned by a set).
                 if constexpr (std::is_same_v<Promise, task_promise<void>>) finish_owned(self);
                 return std::noop_coroutine();
@@ -58,15 +58,25 @@ public:
                 promise.finished_while_starting_ = true;
                 return std::noop_coroutine();
             }
-            auto next = promise.continuation_;
+            auto next = promise.link_.continuation;
             return next ? next : std::noop_coroutine();
         }
         void await_resume() noexcept {}
     };
     final_awaiter final_suspend() noexcept { return {}; }
 
-    void set_continuation(std::coroutine_handle<> next) noexcept { continuation_ = next; }
+    cancel_source* cancellation() const noexcept { return cancellation_; }
 
+private:
+    template <typename>
+    friend class snow::task;
+    friend struct promise_access;
+    friend class task_set;
+
+    void set_continuation(std::coroutine_handle<> next) noexcept {
+        assert(!owned_ && "a task owned by a set is never awaited");
+        link_.continuation = next;
+    }
     /// Starts the coroutine `self` on behalf of an awaiter. Returns true if it finished
     /// synchronously, so the awaiter continues without suspending. This keeps the stack
     /// flat for chains of immediately-completing awaits even where the compiler does not
@@ -77,21 +87,30 @@ public:
         starting_ = false;
         return finished_while_starting_;
     }
-    cancel_source* cancellation() const noexcept { return cancellation_; }
-    void set_cancellation(cancel_source* source) noexcept { cancellation_ = source; }
 
-private:
-    friend class task_set;
     friend void finish_owned(std::coroutine_handle<task_promise<void>> task) noexcept;
-    std::coroutine_handle<> continuation_;
+    // An awaited task resumes its continuation; a task in a task_set (spawned, or a
+    // task_group's child) is never awaited and reports to its set instead.
+    union link {
+        std::coroutine_handle<> continuation{};
+        task_set* owner;
+    } link_;
     cancel_source* cancellation_ = nullptr;
-    // Set while the task belongs to a task_set (a spawned or task_group child): the set's
-    // intrusive list, newest first, so it is destroyed in a defined order.
-    task_set* owner_ = nullptr;
-    promise_base* newer_ = nullptr;
-    promise_base* older_ = nullptr;
+    bool owned_ = false;
     bool starting_ = false;
     bool finished_while_starting_ = false;
+};
+
+/// The promise internals that snow/core's own awaiters and combinators use.
+struct promise_access {
+    /// Binds the task to `source` (null: unbound, it inherits its awaiter's).
+    static void bind(promise_base& promise, cancel_source* source) noexcept {
+        promise.cancellation_ = source;
+    }
+    /// Binds the task to `source` unless it is bound already.
+    static void bind_if_unbound(promise_base& promise, cancel_source* source) noexcept {
+        if (promise.cancellation_ == nullptr) promise.cancellation_ = source;
+    }
 };
 
 /// The cancellation source of the coroutine behind `handle`, if it is a snow coroutine.
@@ -138,7 +157,12 @@ public:
     const std::exception_ptr& exception() const noexcept { return exception_; }
 
 private:
+    friend class task_set;
     std::exception_ptr exception_;
+    // The owning set's intrusive list, newest first, so teardown order is the set's. Only
+    // task<void> is ever owned, so only its frames carry the links.
+    task_promise* newer_ = nullptr;
+    task_promise* older_ = nullptr;
 };
 
 } // namespace detail
@@ -177,8 +201,7 @@ public:
         bool await_suspend(std::coroutine_handle<Promise> caller) noexcept {
             auto& promise = handle_.promise();
             promise.set_continuation(caller);
-            if (promise.cancellation() == nullptr)
-                promise.set_cancellation(detail::cancellation_of(caller));
+            detail::promise_access::bind_if_unbound(promise, detail::cancellation_of(caller));
             return !promise.start_inline(handle_);
         }
         T await_resume() { return handle_.promise().take(); }
@@ -219,9 +242,31 @@ inline task<void> task_promise<void>::get_return_object() noexcept {
 /// A task left unbound inherits the cancellation of whoever awaits it.
 template <typename T>
 task<T> with_cancellation(task<T> t, cancel_source& source) noexcept {
-    t.handle().promise().set_cancellation(&source);
+    detail::promise_access::bind(t.handle().promise(), &source);
     return t;
 }
+
+namespace detail {
+/// Awaits `t` as `co_await` does and, only if `t` suspends instead of finishing at once,
+/// calls `on_suspend()` before the awaiting coroutine suspends in turn. The server starts a
+/// handler's watcher this way, so a handler that answers at once pays nothing for it.
+template <typename T, typename OnSuspend>
+class hooked_awaiter : public task<T>::awaiter {
+public:
+    hooked_awaiter(task<T>& t, OnSuspend& on_suspend) noexcept
+        : task<T>::awaiter(t.handle())
+        , on_suspend_(on_suspend) {}
+    template <typename Promise>
+    bool await_suspend(std::coroutine_handle<Promise> caller) {
+        if (!task<T>::awaiter::await_suspend(caller)) return false;
+        on_suspend_();
+        return true;
+    }
+
+private:
+    OnSuspend& on_suspend_;
+};
+} // namespace detail
 
 namespace detail {
 /// A source that is never cancelled, one per thread: binding a task to it shields the task

@@ -16,6 +16,9 @@
 
 namespace snow {
 
+/// The owner of the child tasks it starts (a nursery): spawn() starts one, cancel() cancels
+/// them all, `co_await group.join()` waits until every one has finished. Destroying the group
+/// destroys the children still running, so nothing a child uses can be freed under it.
 class task_group {
 public:
     class join_awaiter;
@@ -37,19 +40,22 @@ public:
         scheduler* loop = &scheduler::current();
         children_.set_scheduler(loop);
         auto handle = child.release();
-        if (handle.promise().cancellation() == nullptr) handle.promise().set_cancellation(&scope_);
+        detail::promise_access::bind_if_unbound(handle.promise(), &scope_);
         children_.adopt(handle);
         loop->schedule(handle);
     }
 
     /// Cancels every child bound to the group, now and later.
     void cancel() noexcept { scope_.request(); }
+    /// Whether cancel() has been called (or the group's scope was cancelled otherwise).
     bool cancelled() const noexcept { return scope_.requested(); }
     /// The source the children listen to; link a child's own source to it with
     /// cancel_source(&group.scope()).
     cancel_source& scope() noexcept { return scope_; }
 
+    /// The number of children still running.
     std::size_t size() const noexcept { return children_.size(); }
+    /// Whether no child is running.
     bool empty() const noexcept { return children_.empty(); }
 
     /// Resumes once every child has finished (at once if none runs). Cancelling the task
@@ -57,6 +63,7 @@ public:
     /// a join never returns with children left running.
     class [[nodiscard]] join_awaiter {
     public:
+        /// Waits for the children of `group`; made by task_group::join().
         explicit join_awaiter(task_group& group) noexcept : group_(&group) {}
         join_awaiter(const join_awaiter&) = delete;
         join_awaiter& operator=(const join_awaiter&) = delete;

@@ -12,9 +12,12 @@
 
 namespace snow {
 
+/// What when_any() returns: which task finished first, its value, and what the others
+/// finished with.
 template <typename T>
 struct any_result {
     std::size_t index; ///< which task finished first
+    /// The winner's value (std::monostate for a task<void>).
     detail::value_or_monostate<T> value;
     /// What each other task finished with, by position: empty at `index` and for a task
     /// that threw. A loser whose operation had already completed when the winner cancelled
@@ -41,7 +44,7 @@ task<any_result<T>> when_any(std::vector<task<T>> tasks) {
         sources[i].link_to(parent);
         children.push_back(
             detail::run_race_child(std::move(tasks[i]), outcomes[i], i, &winner, sources.get(), n));
-        children.back().handle().promise().set_cancellation(&sources[i]);
+        detail::promise_access::bind(children.back().handle().promise(), &sources[i]);
     }
     co_await detail::join_all(children, nullptr);
     std::vector<std::optional<detail::value_or_monostate<T>>> others(n);

@@ -11,12 +11,52 @@
 #include <cstdint>
 #include <optional>
 #include <system_error>
+#include <utility>
 
 #include "snow/core/result.hpp"
 #include "snow/io/completion.hpp"
 #include "snow/io/event_loop.hpp"
 
 namespace snow::io {
+
+/// Ends one wait from outside the task that awaits it, without touching the task's other
+/// operations: a server closes its idle keep-alive connections at a graceful stop this
+/// way, while requests already under way carry on. It costs two pointers, where a
+/// cancel_source of its own would cost a parent link and a list. A handle refers to at most
+/// one request in flight; `interrupt()` when none is does nothing. Loop thread only.
+class wait_handle {
+public:
+    enum class action : bool { interrupt, forget };
+
+    wait_handle() noexcept = default;
+    wait_handle(const wait_handle&) = delete;
+    wait_handle& operator=(const wait_handle&) = delete;
+    ~wait_handle() { act(action::forget); }
+
+    /// True while a request awaited with `.interruptible(*this)` is in flight.
+    bool waiting() const noexcept { return op_ != nullptr; }
+
+    /// Cancels that request: it ends with operation_canceled, unless its own completion
+    /// got there first, in which case its result stands (bytes received are not lost).
+    void interrupt() noexcept { act(action::interrupt); }
+
+private:
+    template <typename Derived>
+    friend class operation;
+    using function = void (*)(void* op, action what) noexcept;
+
+    void hold(void* op, function fn) noexcept {
+        op_ = op;
+        fn_ = fn;
+    }
+    void release() noexcept { op_ = nullptr; }
+    void act(action what) noexcept {
+        if (op_ != nullptr) fn_(std::exchange(op_, nullptr), what);
+    }
+
+    void* op_ = nullptr;
+    function fn_ = nullptr;
+};
 
 /// `Derived` provides `void prepare(io_uring_sqe&)` and `result<T> finish(int res)`.
 template <typename Derived>
@@ -51,11 +91,10 @@ public:
         return ref{static_cast<Derived&>(*this)};
     }
 
-    /// Listens to `source` instead of the awaiting task's cancellation, for a wait that
-    /// one party may end without touching the task's other operations (a server closing
-    /// idle connections): `co_await s.recv(b).cancelled_by(idle)`.
-    ref cancelled_by(cancel_source& source) && noexcept {
-        cancel_by_ = &source;
+    /// Lets `handle` end this request while it is in flight, besides the awaiting task's
+    /// cancellation: `co_await s.recv(b).interruptible(idle)`, then `idle.interrupt()`.
+    ref interruptible(wait_handle& handle) && noexcept {
+        handle_ = &handle;
         return ref{static_cast<Derived&>(*this)};
     }
 
@@ -63,8 +102,7 @@ public:
 
     template <typename Promise>
     bool await_suspend(std::coroutine_handle<Promise> waiter) noexcept {
-        cancel_source* source =
-            cancel_by_ != nullptr ? cancel_by_ : snow::detail::cancellation_of(waiter);
+        cancel_source* source = snow::detail::cancellation_of(waiter);
         if (source != nullptr && source->requested()) {
             result_ = -ECANCELED;
             cancelled_ = true;
@@ -87,6 +125,7 @@ public:
         waiter_ = waiter;
         state_ = state::in_flight;
         on_cancel_.attach(source, &operation::request_cancel, this);
+        if (handle_ != nullptr) handle_->hold(this, &operation::from_handle);
         return true;
     }
 
@@ -110,6 +149,7 @@ protected:
         if (state_ == state::in_flight) {
             abandoned_ = true;
             on_cancel_.reset();
+            release_handle();
             loop_->cancel_and_wait(this, [this] { return state_ != state::in_flight; });
         } else if (state_ == state::done) {
             loop_->unschedule(waiter_);
@@ -129,6 +169,7 @@ private:
         op->flags_ = cqe.flags;
         op->state_ = state::done;
         op->on_cancel_.reset();
+        op->release_handle();
         if (!op->abandoned_) op->loop_->schedule(op->waiter_);
     }
 
@@ -138,10 +179,20 @@ private:
         op->loop_->cancel(op);
     }
 
+    static void from_handle(void* self, wait_handle::action what) noexcept {
+        auto* op = static_cast<operation*>(self);
+        op->handle_ = nullptr; // the handle lets go either way
+        if (what == wait_handle::action::interrupt) request_cancel(op);
+    }
+
+    void release_handle() noexcept {
+        if (handle_ != nullptr) std::exchange(handle_, nullptr)->release();
+    }
+
     event_loop* loop_ = nullptr;
     std::coroutine_handle<> waiter_;
     cancel_callback on_cancel_;
-    cancel_source* cancel_by_ = nullptr;
+    wait_handle* handle_ = nullptr;
     std::optional<__kernel_timespec> timeout_;
     int result_ = 0;
     std::uint32_t flags_ = 0;

@@ -48,9 +48,7 @@ T run_test(task<T> t, std::chrono::milliseconds limit = std::chrono::seconds(30)
             co_return value;
         }
     };
-    auto dog = watchdog(*loop, limit);
-    dog.handle().promise().set_cancellation(&stop_watchdog);
-    loop->spawn(std::move(dog));
+    loop->spawn(with_cancellation(watchdog(*loop, limit), stop_watchdog));
     return loop->run(guarded(std::move(t), stop_watchdog));
 }
 

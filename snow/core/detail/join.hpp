@@ -79,8 +79,7 @@ public:
         for (auto& child : children_) {
             auto& promise = child.handle().promise();
             promise.counter = &counter_;
-            if (promise.cancellation() == nullptr)
-                promise.set_cancellation(inherited_ ? inherited_ : parent);
+            promise_access::bind_if_unbound(promise, inherited_ ? inherited_ : parent);
             child.handle().resume();
         }
         return --counter_.remaining != 0;

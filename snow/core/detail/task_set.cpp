@@ -19,15 +19,12 @@ void report(const std::exception_ptr& failure) noexcept {
     }
 }
 
-task_set::handle handle_of(promise_base& p) noexcept {
-    // Only task<void> is ever adopted.
-    return task_set::handle::from_promise(static_cast<task_promise<void>&>(p));
-}
 } // namespace
 
 void task_set::adopt(handle t) noexcept {
-    promise_base& p = t.promise();
-    p.owner_ = this;
+    task_promise<void>& p = t.promise();
+    p.owned_ = true;
+    p.link_.owner = this;
     p.older_ = newest_;
     p.newer_ = nullptr;
     if (newest_) newest_->newer_ = &p;
@@ -35,11 +32,12 @@ void task_set::adopt(handle t) noexcept {
     ++size_;
 }
 
-void task_set::unlink(promise_base& p) noexcept {
+void task_set::unlink(task_promise<void>& p) noexcept {
     (p.newer_ ? p.newer_->older_ : newest_) = p.older_;
     if (p.older_) p.older_->newer_ = p.newer_;
     p.newer_ = p.older_ = nullptr;
-    p.owner_ = nullptr;
+    p.owned_ = false;
+    p.link_.continuation = nullptr;
     --size_;
 }
 
@@ -52,11 +50,11 @@ void task_set::destroy(handle t) noexcept {
 }
 
 void task_set::destroy_all() noexcept {
-    while (newest_ != nullptr) destroy(handle_of(*newest_));
+    while (newest_ != nullptr) destroy(handle::from_promise(*newest_));
 }
 
 void finish_owned(task_set::handle task) noexcept {
-    task_set& set = *task.promise().owner_;
+    task_set& set = *task.promise().link_.owner;
     set.unlink(task.promise());
     if (task.promise().exception()) report(task.promise().exception());
     task.destroy();

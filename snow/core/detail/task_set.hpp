@@ -44,9 +44,9 @@ public:
 
 private:
     friend void finish_owned(handle task) noexcept;
-    void unlink(promise_base& p) noexcept;
+    void unlink(task_promise<void>& p) noexcept;
 
-    promise_base* newest_ = nullptr;
+    task_promise<void>* newest_ = nullptr;
     std::size_t size_ = 0;
     scheduler* scheduler_ = nullptr;
     empty_callback on_empty_ = nullptr;

@@ -107,9 +107,7 @@ public:
     /// Binds `local` and starts accepting on the current loop.
     explicit misbehaving_server(behavior b, std::string_view local = "127.0.0.1:0")
         : state_(std::make_shared<server_state>(b, net::tcp_listener::bind(local).value())) {
-        auto t = accept_loop(state_);
-        t.handle().promise().set_cancellation(&state_->scope);
-        spawn(std::move(t));
+        spawn(with_cancellation(accept_loop(state_), state_->scope));
     }
     misbehaving_server(const misbehaving_server&) = delete;
     misbehaving_server& operator=(const misbehaving_server&) = delete;
@@ -134,9 +132,7 @@ private:
             if (!stream) break;
             ++state->accepted;
             ++state->live;
-            auto t = serve(state, std::move(*stream));
-            t.handle().promise().set_cancellation(&state->scope);
-            spawn(std::move(t));
+            spawn(with_cancellation(serve(state, std::move(*stream)), state->scope));
         }
         state->accepting = false;
         state->maybe_stopped();

@@ -5,6 +5,7 @@
 #include <sys/uio.h>
 
 #include <algorithm>
+#include <cassert>
 #include <cstring>
 #include <exception>
 
@@ -39,33 +40,6 @@ connection::~connection() {
     owner_.remove(this);
 }
 
-/// Runs the handler. If it finishes at once (the common case) nothing else happens; if it
-/// suspends, the watcher starts: it sends responses already gathered and notices a client
-/// that leaves, whose handler is then cancelled.
-struct connection::handler_run {
-    task<response>& handler;
-    connection& conn;
-    cancel_source& request_scope;
-    cancel_source& watch_scope;
-    task<void>& watcher;
-    bool& watching;
-
-    bool await_ready() const noexcept { return false; }
-    template <typename Promise>
-    bool await_suspend(std::coroutine_handle<Promise> caller) {
-        auto& promise = handler.handle().promise();
-        promise.set_continuation(caller);
-        promise.set_cancellation(&request_scope);
-        if (promise.start_inline(handler.handle())) return false;
-        watching = true;
-        conn.s_->watcher_done.reset();
-        watcher = with_cancellation(conn.watch(request_scope, watch_scope), watch_scope);
-        watcher.handle().resume();
-        return true;
-    }
-    response await_resume() { return handler.handle().promise().take(); }
-};
-
 void connection::rebase_head(const char* old_base) noexcept {
     const char* new_base = s_->input.data();
     if (old_base == new_base) return;
@@ -99,6 +73,14 @@ std::span<std::byte> connection::make_room(std::size_t wanted, bool head_complet
 task<result<std::size_t>> connection::receive(bool head_complete) {
     auto room = make_room(s_->input.size() + 1, head_complete);
     auto n = co_await stream_.recv(room);
+    if (n) s_->input.commit(*n);
+    co_return n;
+}
+
+/// The idle wait without a pool buffer. A coroutine of its own, so that its operation is in
+/// a frame only while it runs, not in every idle connection's.
+task<result<std::size_t>> connection::receive_when_idle() {
+    auto n = co_await stream_.recv(make_room(1, false)).interruptible(idle_wait);
     if (n) s_->input.commit(*n);
     co_return n;
 }
@@ -374,19 +356,8 @@ task<result<void>> connection::stream_body(response& resp, bool chunked) {
     co_return result<void>{};
 }
 
-namespace {
-/// Points the connection's idle_wait at a wait's source for as long as the wait's scope
-/// lasts, however it is left.
-struct idle_marker {
-    idle_marker(connection& c, cancel_source& wait) noexcept : conn(c) { conn.idle_wait = &wait; }
-    idle_marker(const idle_marker&) = delete;
-    idle_marker& operator=(const idle_marker&) = delete;
-    ~idle_marker() { conn.idle_wait = nullptr; }
-    connection& conn;
-};
-} // namespace
-
-task<void> connection::run() {
+task<void> connection::run([[maybe_unused]] std::unique_ptr<connection> self) {
+    assert(self.get() == this); // held, not used: the frame frees the connection
     const server_options& options = owner_.options;
     server_stats& stats = owner_.owner.mutable_stats();
     io::buffer_pool* pool = io::event_loop::current().receive_buffers();
@@ -394,17 +365,16 @@ task<void> connection::run() {
     for (;;) {
         // Idle: nothing of a request received and nothing left to send. The wait selects a
         // buffer from the loop's pool only when bytes arrive, and the exchange state is
-        // taken only then, so an idle connection holds neither. A graceful stop cancels
-        // only this wait: a request whose bytes completed it first is still served.
-        if (owner_.draining) co_return;
-        cancel_source idle(&io_scope);
-        const idle_marker marked(*this, idle);
+        // taken only then, so an idle connection holds neither. A graceful stop interrupts
+        // only this wait (worker::begin_shutdown sets `draining`, then interrupts the waits
+        // in flight): a request whose bytes completed it first is still served.
         bool received = false;
         // The pool runs dry only for a moment, when more receives complete in one turn than
         // it has buffers; the bytes wait in the socket, so try again on the next turns.
         for (int attempt = 0; pool != nullptr && !received && attempt < pooled_attempts;
              ++attempt) {
-            auto first = co_await stream_.recv_pooled(*pool).cancelled_by(idle);
+            if (owner_.draining) co_return;
+            auto first = co_await stream_.recv_pooled(*pool).interruptible(idle_wait);
             if (first && first->empty()) co_return; // the client closed between requests
             if (first) {
                 s_ = owner_.take_state();
@@ -418,14 +388,14 @@ task<void> connection::run() {
             }
         }
         if (!received) { // no pool, or it stayed empty: wait with a buffer of its own
+            if (owner_.draining) co_return;
             s_ = owner_.take_state();
-            auto n = co_await with_cancellation(receive(false), idle);
+            auto n = co_await receive_when_idle();
             if (!n || *n == 0) {
                 if (deadline_.expired()) ++stats.timeouts;
                 co_return;
             }
         }
-        idle_wait = nullptr;
         deadline_.arm(options.header_timeout);
         const bool keep_alive = co_await exchange();
         if (!keep_alive) co_return;
@@ -500,9 +470,18 @@ task<bool> connection::exchange() {
             task<void> watcher; // declared after its scope, so it is destroyed first
             bool watching = false;
             std::exception_ptr failure;
+            // A handler that answers at once (the common case) costs nothing more. One that
+            // waits gets a watcher: it sends the responses already gathered and notices a
+            // client that leaves, whose handler is then cancelled.
+            auto start_watcher = [&] {
+                watching = true;
+                s_->watcher_done.reset();
+                watcher = with_cancellation(watch(request_scope, watch_scope), watch_scope);
+                watcher.handle().resume();
+            };
+            handler = with_cancellation(std::move(handler), request_scope);
             try {
-                resp = co_await handler_run{handler,     *this,   request_scope,
-                                            watch_scope, watcher, watching};
+                resp = co_await snow::detail::hooked_awaiter(handler, start_watcher);
             } catch (...) {
                 failure = std::current_exception();
             }

@@ -16,6 +16,7 @@
 #include "snow/http/server/response.hpp"
 #include "snow/http/server/server.hpp"
 #include "snow/io/event_loop.hpp"
+#include "snow/io/operation.hpp"
 #include "snow/net/receive_buffer.hpp"
 #include "snow/net/tcp_listener.hpp"
 #include "snow/net/tcp_stream.hpp"
@@ -55,21 +56,21 @@ public:
     connection& operator=(const connection&) = delete;
     ~connection();
 
-    /// The connection's life; returns when it should close.
-    task<void> run();
+    /// The connection's life; returns when it should close. `self` is this connection: the
+    /// frame that serves it also owns it, so an idle connection costs one frame, not two.
+    task<void> run(std::unique_ptr<connection> self);
 
     cancel_source io_scope; ///< its reads and writes; cancelled by deadlines and hard stop
-    /// While it waits for a request with nothing of it received: the wait's own source,
-    /// which a graceful stop cancels. Bytes that arrived first are served, not dropped.
-    cancel_source* idle_wait = nullptr;
+    /// The wait for a request with nothing of it received, which a graceful stop ends.
+    /// Bytes that arrived first are served, not dropped.
+    io::wait_handle idle_wait;
     connection* prev = nullptr;
     connection* next = nullptr;
 
 private:
-    struct handler_run;
-
     task<bool> exchange();
     task<result<std::size_t>> receive(bool head_complete);
+    task<result<std::size_t>> receive_when_idle();
     task<result<void>> flush();
     task<void> reject(int status, std::string_view reason);
     task<void> reject(errc failure);

@@ -71,16 +71,6 @@ void worker::give_back(std::unique_ptr<exchange_state> state) noexcept {
     spare_states_.push_back(std::move(state));
 }
 
-namespace {
-task<void> serve_connection(std::unique_ptr<connection> conn) {
-    try {
-        co_await with_cancellation(conn->run(), conn->io_scope);
-    } catch (const std::exception& e) {
-        fmt::print(stderr, "snow: connection failed: {}\n", e.what());
-    }
-}
-} // namespace
-
 task<void> worker::accept_loop() {
     server_stats& stats = owner.mutable_stats();
     auto last_warning = io::clock::time_point{};
@@ -116,8 +106,11 @@ task<void> worker::accept_loop() {
         ++stats.connections_open;
         ++stats.connections_accepted;
         auto peer = conn->peer_address();
-        connection_tasks_.spawn(serve_connection(
-            std::make_unique<connection>(*this, std::move(*conn), peer.value_or(net::address{}))));
+        auto served =
+            std::make_unique<connection>(*this, std::move(*conn), peer.value_or(net::address{}));
+        connection& c = *served;
+        // An exception escaping it is reported by the group, and the connection closed.
+        connection_tasks_.spawn(with_cancellation(c.run(std::move(served)), c.io_scope));
     }
     listener_ = net::tcp_listener{}; // refuse new connections while draining
 }
@@ -146,7 +139,7 @@ void worker::begin_shutdown() {
     accept_scope_.request();
     for (connection* c = connections_; c != nullptr;) {
         connection* next = c->next;
-        if (c->idle_wait != nullptr) c->idle_wait->request();
+        c->idle_wait.interrupt();
         c = next;
     }
     timer_loop_ = &io::event_loop::current();
