@@ -15,6 +15,7 @@ class cancel_source;
 /// source links to it by address.
 class cancel_callback {
 public:
+    /// The callback's signature: it gets the `context` given to attach().
     using function = void (*)(void* context) noexcept;
 
     cancel_callback() noexcept = default;
@@ -25,6 +26,7 @@ public:
     /// Registers `fn(context)` on `source`; runs it at once if the source is already
     /// cancelled and returns false then, so the caller can skip work it would have to undo.
     bool attach(cancel_source* source, function fn, void* context) noexcept;
+    /// Unregisters the callback if it is registered; it will not run. Safe to call twice.
     void reset() noexcept;
 
 private:
@@ -36,6 +38,9 @@ private:
     cancel_callback* next_ = nullptr;
 };
 
+/// A one-shot cancellation request that operations and tasks listen to. Requesting it runs
+/// every registered cancel_callback once; a source may be linked to a parent so that
+/// cancelling the parent cancels it too. Single-threaded: use it on the loop that owns it.
 class cancel_source {
 public:
     cancel_source() noexcept = default;
@@ -50,12 +55,15 @@ public:
         while (cancel_callback* cb = head_) unlink(cb);
     }
 
+    /// Makes this source cancelled whenever `parent` is, replacing any earlier parent (null
+    /// unlinks). Cancels at once if the parent is already cancelled.
     void link_to(cancel_source* parent) noexcept {
         parent_link_.attach(
             parent, [](void* self) noexcept { static_cast<cancel_source*>(self)->request(); },
             this);
     }
 
+    /// Whether request() has been called (directly or through a parent).
     bool requested() const noexcept { return requested_; }
 
     /// Cancels once; later calls do nothing. Callbacks run in registration order and may

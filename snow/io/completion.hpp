@@ -7,8 +7,12 @@
 
 namespace snow::io {
 
+/// The target of a request's user_data: the loop calls `on_complete(this, cqe)` when the
+/// request's completion arrives. Operations derive from it.
 struct completion {
+    /// What the loop calls with a completion.
     using handler = void (*)(completion* self, const io_uring_cqe& cqe) noexcept;
+    /// Called with this object and the completion queue entry.
     handler on_complete;
 };
 

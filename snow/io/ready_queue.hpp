@@ -8,13 +8,16 @@
 
 namespace snow::io {
 
+/// The loop's FIFO of coroutines to resume on this turn: a growable ring buffer.
 class ready_queue {
 public:
+    /// Appends `handle`.
     void push(std::coroutine_handle<> handle) {
         if (size_ == capacity_) grow();
         slots_[(head_ + size_) & (capacity_ - 1)] = handle;
         ++size_;
     }
+    /// Removes and returns the oldest handle; the queue must not be empty.
     std::coroutine_handle<> pop() noexcept {
         auto handle = slots_[head_];
         head_ = (head_ + 1) & (capacity_ - 1);
@@ -29,7 +32,9 @@ public:
             if (slot == handle) slot = std::noop_coroutine();
         }
     }
+    /// Whether no handle is queued.
     bool empty() const noexcept { return size_ == 0; }
+    /// The number of queued handles.
     std::size_t size() const noexcept { return size_; }
 
 private:

@@ -11,20 +11,31 @@
 
 namespace snow::io {
 
+/// One timer, owned by whoever waits on it (a sleep, a deadline): a deadline and what to run
+/// when it passes. The queue links it by address, so it must stay put while queued.
 struct timer_node {
+    /// What runs when the deadline passes.
     using handler = void (*)(timer_node* self) noexcept;
+    /// When the timer fires.
     clock::time_point deadline{};
+    /// Called with the node once its deadline has passed; the node is no longer queued then.
     handler on_expire = nullptr;
     void* context = nullptr; ///< for on_expire: the object that owns the node
+    /// Set by the queue: timers with equal deadlines fire in the order they were pushed.
     std::uint64_t sequence = 0;
     std::size_t index = npos; ///< position in the heap; npos when not queued
 
+    /// The index of a node that is not queued.
     static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+    /// Whether the node is in a queue.
     bool queued() const noexcept { return index != npos; }
 };
 
+/// The loop's timers: a binary heap of timer_node by deadline, with O(log n) push and
+/// remove.
 class timer_queue {
 public:
+    /// Queues `node`, which must not be queued already.
     void push(timer_node& node) {
         node.sequence = next_sequence_++;
         node.index = heap_.size();
@@ -45,8 +56,11 @@ public:
         sift_down(last->index);
     }
 
+    /// Whether no timer is queued.
     bool empty() const noexcept { return heap_.empty(); }
+    /// The number of queued timers.
     std::size_t size() const noexcept { return heap_.size(); }
+    /// The earliest deadline; the queue must not be empty.
     clock::time_point next_deadline() const noexcept { return heap_.front()->deadline; }
 
     /// Removes and fires every node due at `now`, earliest first.

@@ -13,20 +13,30 @@
 
 namespace snow::net {
 
+/// A growable byte buffer for received data: bytes are appended at the back (prepare() and
+/// commit(), or append()) and consumed from the front.
 class receive_buffer {
 public:
+    /// An empty buffer with `initial_capacity` bytes of storage.
     explicit receive_buffer(std::size_t initial_capacity = 0) : storage_(initial_capacity) {}
 
+    ///@{
     /// The unconsumed bytes. prepare() and append() may move them: a view taken before
     /// must be rebased by the distance data() moved.
     char* data() noexcept { return storage_.data() + begin_; }
     const char* data() const noexcept { return storage_.data() + begin_; }
+    ///@}
+    /// The number of unconsumed bytes.
     std::size_t size() const noexcept { return end_ - begin_; }
+    /// Whether there are no unconsumed bytes.
     bool empty() const noexcept { return begin_ == end_; }
+    /// The unconsumed bytes as text.
     std::string_view view() const noexcept { return {data(), size()}; }
+    /// The unconsumed bytes as bytes.
     std::span<const std::byte> bytes() const noexcept {
         return std::as_bytes(std::span<const char>(data(), size()));
     }
+    /// The size of the storage.
     std::size_t capacity() const noexcept { return storage_.size(); }
 
     /// Drops `n` bytes from the front. An emptied buffer starts again at its beginning.
@@ -36,6 +46,7 @@ public:
     }
     /// Keeps only the first `n` unconsumed bytes (after decoding in place shrank them).
     void truncate(std::size_t n) noexcept { end_ = begin_ + n; }
+    /// Drops every unconsumed byte, keeping the storage.
     void clear() noexcept { begin_ = end_ = 0; }
 
     /// Room to receive into: at least `min_room` free bytes after the data, and space for

@@ -9,6 +9,8 @@
 
 namespace snow {
 
+/// A flag tasks can wait for: wait() resumes once set() has been called, at once if it is
+/// already set. Stays set until reset(). Loop-thread only.
 class event {
 public:
     event() = default;
@@ -17,8 +19,10 @@ public:
     /// Tasks still waiting are woken as if cancelled (their wait yields false).
     ~event() = default;
 
+    /// Whether the event is set.
     bool is_set() const noexcept { return set_; }
 
+    /// Sets the event and wakes every waiting task.
     void set() noexcept {
         set_ = true;
         while (detail::waiter_node* node = waiters_.pop()) {
@@ -26,10 +30,14 @@ public:
             node->wake();
         }
     }
+    /// Clears the event; later waits suspend again.
     void reset() noexcept { set_ = false; }
 
+    /// What wait() returns: `co_await` it for true once set, false if the waiting task was
+    /// cancelled or the event destroyed. Cancel-safe: a cancelled wait consumes nothing.
     class [[nodiscard]] awaiter {
     public:
+        /// Made by wait().
         explicit awaiter(event& e) noexcept : event_(e) {}
         awaiter(const awaiter&) = delete;
         awaiter& operator=(const awaiter&) = delete;

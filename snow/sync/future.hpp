@@ -69,7 +69,9 @@ struct future_state {
 template <typename T>
 class [[nodiscard]] future {
 public:
+    /// Takes the state of `other`, which is left empty.
     future(future&& other) noexcept : state_(std::exchange(other.state_, nullptr)) {}
+    /// Drops the current state and takes `other`'s.
     future& operator=(future&& other) noexcept {
         if (this != &other) {
             drop();
@@ -81,6 +83,7 @@ public:
     future& operator=(const future&) = delete;
     ~future() { drop(); }
 
+    /// Whether the promise has been resolved (or destroyed), so awaiting will not suspend.
     bool ready() const noexcept { return state_ && state_->ready(); }
 
     bool await_ready() const noexcept { return state_->ready(); }
@@ -151,9 +154,11 @@ template <typename T>
 class promise {
 public:
     promise() : state_(new detail::future_state<T>) {}
+    /// Takes the state of `other`, which is left empty.
     promise(promise&& other) noexcept
         : state_(std::exchange(other.state_, nullptr))
         , future_taken_(other.future_taken_) {}
+    /// Drops the current state (breaking its promise if unresolved) and takes `other`'s.
     promise& operator=(promise&& other) noexcept {
         if (this != &other) {
             drop();
@@ -173,13 +178,17 @@ public:
         return future<T>(state_);
     }
 
+    /// Resolves with a value made from `args` and wakes the waiting task, if any.
     template <typename... Args>
     void set_value(Args&&... args) {
         state_->resolve(std::in_place_index<1>, std::forward<Args>(args)...);
     }
+    /// Resolves with `error`: the awaiting task gets it as its result's error.
     void set_error(std::error_code error) { state_->resolve(std::in_place_index<2>, error); }
+    /// Resolves with an exception, rethrown in the awaiting task.
     void set_exception(std::exception_ptr error) { state_->resolve(std::in_place_index<3>, error); }
 
+    /// Whether a value, error or exception has been set.
     bool resolved() const noexcept { return state_->ready(); }
     /// True once the future is gone: nobody will read a value set now.
     bool abandoned() const noexcept { return !future_taken_ ? false : !state_->future_alive; }

@@ -10,12 +10,14 @@
 
 namespace snow {
 
+/// The clock of every sleep, timer and deadline: steady_clock (virtual time in a simulation).
 using clock = io::clock;
 
 /// Awaiting it suspends until `deadline` or until the task is cancelled, whichever is first.
 /// Yields true when the deadline was reached, false when cancelled.
 class [[nodiscard]] sleep_awaiter {
 public:
+    /// Sleeps until `deadline`; sleep() and sleep_until() make one.
     explicit sleep_awaiter(clock::time_point deadline) noexcept { node_.deadline = deadline; }
     sleep_awaiter(const sleep_awaiter&) = delete;
     sleep_awaiter& operator=(const sleep_awaiter&) = delete;
@@ -67,10 +69,15 @@ private:
     bool scheduled_ = false; // resumption queued but not yet run
 };
 
+/// `co_await sleep_until(t)` suspends until `t` or until the task is cancelled; it yields true
+/// when `t` was reached, false when cancelled. Cancel-safe.
 inline sleep_awaiter sleep_until(clock::time_point deadline) noexcept {
     return sleep_awaiter{deadline};
 }
 
+/// `co_await sleep(5s)` suspends for `duration` or until the task is cancelled; it yields true
+/// when the time has passed, false when cancelled. A duration too long to represent means
+/// forever. Cancel-safe.
 template <typename Rep, typename Period>
 sleep_awaiter sleep(std::chrono::duration<Rep, Period> duration) noexcept {
     return sleep_awaiter{io::deadline_after(clock::now(), duration)};
