@@ -18,6 +18,7 @@
 
 namespace snow {
 
+/// A lazy coroutine producing a T (see task<T> below).
 template <typename T = void>
 class task;
 
@@ -170,13 +171,17 @@ private:
 template <typename T>
 class [[nodiscard]] task {
 public:
-    using promise_type = detail::task_promise<T>;
-    using handle_type = std::coroutine_handle<promise_type>;
-    using value_type = T;
+    using promise_type = detail::task_promise<T>;            ///< for the compiler
+    using handle_type = std::coroutine_handle<promise_type>; ///< the coroutine itself
+    using value_type = T;                                    ///< what awaiting it yields
 
+    /// An empty task: valid() is false.
     task() noexcept = default;
+    /// Takes ownership of a coroutine (the promise makes tasks this way).
     explicit task(handle_type handle) noexcept : handle_(handle) {}
+    /// Moves the coroutine out of `other`, which becomes empty.
     task(task&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}
+    /// Destroys the coroutine held, then takes `other`'s.
     task& operator=(task&& other) noexcept {
         if (this != &other) {
             destroy();
@@ -190,11 +195,16 @@ public:
     /// waits for the kernel to let go of its buffers (see io::operation).
     ~task() { destroy(); }
 
+    /// Whether it holds a coroutine.
     bool valid() const noexcept { return static_cast<bool>(handle_); }
+    /// Whether it holds a coroutine that has finished.
     bool done() const noexcept { return handle_ && handle_.done(); }
 
+    /// What `co_await std::move(t)` uses: starts the task, resumes the awaiter with its
+    /// value (or exception) when it finishes.
     class awaiter {
     public:
+        /// Awaits the coroutine `handle`.
         explicit awaiter(handle_type handle) noexcept : handle_(handle) {}
         bool await_ready() noexcept { return false; }
         template <typename Promise>
@@ -210,6 +220,7 @@ public:
         handle_type handle_;
     };
 
+    /// Awaiting a task (an rvalue: `co_await std::move(t)` or a call) starts it.
     awaiter operator co_await() && noexcept {
         assert(handle_ && "awaiting an empty or moved-from task");
         return awaiter{handle_};
@@ -217,6 +228,7 @@ public:
 
     /// For combinators and the loop: the coroutine itself.
     handle_type handle() const noexcept { return handle_; }
+    /// Gives up ownership of the coroutine, for the loop and task sets that take it over.
     handle_type release() noexcept { return std::exchange(handle_, {}); }
 
 private:
@@ -286,7 +298,7 @@ task<T> shielded(task<T> t) noexcept {
 
 /// Awaiting this yields the cancellation source of the current task (null when none).
 struct current_cancellation {
-    cancel_source* source = nullptr;
+    cancel_source* source = nullptr; ///< filled in when awaited
     bool await_ready() noexcept { return false; }
     template <typename Promise>
     bool await_suspend(std::coroutine_handle<Promise> caller) noexcept {

@@ -26,6 +26,7 @@ namespace snow::io {
 /// one request in flight; `interrupt()` when none is does nothing. Loop thread only.
 class wait_handle {
 public:
+    /// What the handle asks of the request it holds: to end, or only to forget the handle.
     enum class action : bool { interrupt, forget };
 
     wait_handle() noexcept = default;
@@ -72,6 +73,7 @@ public:
     /// (its address is the user_data) for the whole co_await expression.
     class [[nodiscard]] ref {
     public:
+        /// Refers to `op`, which must outlive the co_await expression.
         explicit ref(Derived& op) noexcept : op_(op) {}
         bool await_ready() const noexcept { return false; }
         template <typename Promise>
@@ -140,6 +142,7 @@ public:
     }
 
 protected:
+    /// The flags of the completion (a provided buffer's id, IORING_CQE_F_MORE).
     std::uint32_t cqe_flags() const noexcept { return flags_; }
 
     /// For the destructor of an operation whose completion can carry a resource (a provided
@@ -206,6 +209,7 @@ inline result<std::size_t> size_from_cqe(int res) noexcept {
     if (res < 0) return system_error_code(-res);
     return static_cast<std::size_t>(res);
 }
+/// The same for requests whose success carries no value.
 inline result<void> void_from_cqe(int res) noexcept {
     if (res < 0) return system_error_code(-res);
     return {};
