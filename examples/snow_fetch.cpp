@@ -2,7 +2,8 @@
 // each finishes: the original AsyncRequest client, on snow::http::fetch_all.
 //   {"url": "http://127.0.0.1:8012/index/", "status": 200, "bytes": 2, "ms": 0.4, "error": null}
 // Needs Linux 5.19+ (io_uring). Run: build/examples/snow-fetch [--follow] [--timeout SECONDS]
-//   [--concurrency N] URL...   Poke: start snow_demo, then snow-fetch http://127.0.0.1:8012/home/
+//   [--concurrency N] [--cacert FILE] [-k] URL...   Poke: start snow_demo, then snow-fetch
+//   http://127.0.0.1:8012/home/
 // Exit status: 0 when every URL succeeded, 1 when one failed, 2 for a usage error.
 #include <sys/resource.h>
 
@@ -26,16 +27,21 @@
 namespace {
 
 constexpr std::string_view usage =
-    "usage: snow-fetch [--follow] [--timeout SECONDS] [--concurrency N] URL...\n"
+    "usage: snow-fetch [--follow] [--timeout SECONDS] [--concurrency N] [--cacert FILE]\n"
+    "                  [-k | --insecure] URL...\n"
     "  --timeout SECONDS   total deadline per URL: connect, send and the whole response\n"
     "                      (fractional; default 5)\n"
     "  --concurrency N     URLs in flight at once (default: all of them)\n"
-    "  --follow            follow up to 5 redirects (301, 302, 303, 307, 308)\n";
+    "  --follow            follow up to 5 redirects (301, 302, 303, 307, 308)\n"
+    "  --cacert FILE       trust the CAs in this PEM file for https (default: the system's)\n"
+    "  -k, --insecure      accept any https certificate and name (unsafe)\n";
 
 struct settings {
     bool follow = false;
     double timeout_seconds = 5;
     std::optional<std::size_t> concurrency;
+    std::string ca_file;
+    bool insecure = false;
     std::vector<std::string> urls;
 };
 
@@ -93,13 +99,19 @@ settings parse_arguments(int argc, char** argv) {
             s.follow = true;
             continue;
         }
-        if (name != "--timeout" && name != "--concurrency")
+        if ((name == "-k" || name == "--insecure") && !value) {
+            s.insecure = true;
+            continue;
+        }
+        if (name != "--timeout" && name != "--concurrency" && name != "--cacert")
             usage_error(fmt::format("unknown option '{}'", arg));
         if (!value) {
             if (i + 1 >= argc) usage_error(fmt::format("{} needs a value", name));
             value = argv[++i];
         }
-        if (name == "--timeout") {
+        if (name == "--cacert") {
+            s.ca_file = *value;
+        } else if (name == "--timeout") {
             auto seconds = parse_seconds(*value);
             if (!seconds) usage_error(fmt::format("--timeout wants seconds > 0, not '{}'", *value));
             s.timeout_seconds = *seconds;
@@ -208,6 +220,10 @@ void print_result(const std::string& url, const snow::http::fetch_result& done) 
                           snow::http::to_string(snow::http::classify(done.response.error())));
     fmt::print("{{\"url\": {}, \"status\": {}, \"bytes\": {}, \"ms\": {:.1f}, \"error\": {}}}\n",
                json_string(url), status, done.body_bytes, ms, error);
+    // A refused certificate says why (hostname mismatch, expired, unknown CA) beside the
+    // JSON line, which only gives the class.
+    if (!done.response && done.response.error() == snow::http::client_failure::tls)
+        fmt::print(stderr, "snow-fetch: {}: {}\n", url, done.response.error().message());
     // One line per URL as it finishes, visible at once to whatever reads the pipe.
     std::fflush(stdout);
 }
@@ -220,7 +236,11 @@ snow::task<int> fetch(settings s) {
 
     // One connection slot per request in flight, so no URL waits behind a slow one to the
     // same server; keep-alive lets a slot serve URL after URL.
-    snow::http::client http({.max_connections_per_host = concurrency, .connect_timeout = timeout});
+    snow::http::client_options options{.max_connections_per_host = concurrency,
+                                       .connect_timeout = timeout};
+    options.tls.ca_file = s.ca_file;
+    options.tls.insecure_skip_verify = s.insecure;
+    snow::http::client http(options);
     std::vector<snow::http::fetch_request> requests;
     requests.reserve(s.urls.size());
     for (const auto& url : s.urls)

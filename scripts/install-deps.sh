@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
 # Installs, from Debian 12's packages, whatever snow needs to build and test that is missing.
-# Run as root (a fresh container) or with the packages already installed.
+# Run as root (a fresh container) or with the packages already installed. An argument names
+# an extra group a script needs: `consumers` (scripts/check-consumers.sh builds programs
+# against an installed snow with make, CMake and clang too).
 set -euo pipefail
 
-packages=(g++ meson ninja-build pkg-config liburing-dev libfmt-dev doctest-dev libre2-dev
+packages=(g++ meson ninja-build pkg-config liburing-dev libfmt-dev doctest-dev libre2-dev libssl-dev
           ${SNOW_EXTRA_PACKAGES:-})
+for group in "$@"; do
+    case $group in
+        consumers) packages+=(make cmake clang) ;;
+        *) echo "install-deps: unknown group $group (known: consumers)" >&2; exit 2 ;;
+    esac
+done
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -19,9 +19,7 @@ std::string_view message_for(url_errc e) noexcept {
     case url_errc::not_absolute:
         return "not an absolute URL (expected http://host/...)";
     case url_errc::unsupported_scheme:
-        return "unsupported URL scheme (only http is supported)";
-    case url_errc::https_unsupported:
-        return "https is not supported: snow has no TLS yet";
+        return "unsupported URL scheme (only http and https are supported)";
     case url_errc::userinfo:
         return "credentials in the URL (user@host) are not supported";
     case url_errc::invalid_host:
@@ -124,8 +122,8 @@ result<std::string> parse_reg_name(std::string_view text) {
     return host;
 }
 
-result<std::uint16_t> parse_port(std::string_view text) {
-    if (text.empty()) return std::uint16_t{80}; // "http://host:/" means the default port
+result<std::uint16_t> parse_port(std::string_view text, std::uint16_t default_port) {
+    if (text.empty()) return default_port; // "http://host:/" means the default port
     std::uint32_t value = 0;
     for (char c : text) {
         if (!is_digit(c)) return url_errc::invalid_port;
@@ -150,8 +148,8 @@ result<url> url::parse(std::string_view text) {
     const std::size_t scheme_end = scheme_length(text);
     if (scheme_end == 0) return url_errc::not_absolute;
     const std::string_view scheme = text.substr(0, scheme_end);
-    if (iequals(scheme, "https")) return url_errc::https_unsupported;
-    if (!iequals(scheme, "http")) return url_errc::unsupported_scheme;
+    const bool https = iequals(scheme, "https");
+    if (!https && !iequals(scheme, "http")) return url_errc::unsupported_scheme;
     std::string_view rest = text.substr(scheme_end + 1);
     if (!rest.starts_with("//")) return url_errc::not_absolute;
     rest.remove_prefix(2);
@@ -164,6 +162,7 @@ result<url> url::parse(std::string_view text) {
     if (authority.find('@') != std::string_view::npos) return url_errc::userinfo;
 
     url u;
+    u.https_ = https;
     std::string_view port_text;
     if (authority.starts_with('[')) {
         const auto close = authority.find(']');
@@ -190,7 +189,7 @@ result<url> url::parse(std::string_view text) {
         u.host_ = std::move(*host);
         if (colon != std::string_view::npos) port_text = authority.substr(colon + 1);
     }
-    auto port = parse_port(port_text);
+    auto port = parse_port(port_text, https ? 443 : 80);
     if (!port) return port.error();
     u.port_ = *port;
 
@@ -212,7 +211,7 @@ result<url> url::resolve(std::string_view reference) const {
     for (char c : reference)
         if (is_control(c)) return url_errc::invalid_character;
     if (scheme_length(reference) != 0) return parse(reference);
-    if (reference.starts_with("//")) return parse(fmt::format("http:{}", reference));
+    if (reference.starts_with("//")) return parse(fmt::format("{}:{}", scheme(), reference));
 
     const std::size_t fragment = reference.find('#');
     if (fragment != std::string_view::npos) reference = reference.substr(0, fragment);
@@ -245,17 +244,22 @@ result<url> url::resolve(std::string_view reference) const {
 }
 
 std::string url::authority() const {
+    const bool default_port = port_ == (https_ ? 443 : 80);
     if (ipv6_)
-        return port_ == 80 ? fmt::format("[{}]", host_) : fmt::format("[{}]:{}", host_, port_);
-    return port_ == 80 ? host_ : fmt::format("{}:{}", host_, port_);
+        return default_port ? fmt::format("[{}]", host_) : fmt::format("[{}]:{}", host_, port_);
+    return default_port ? host_ : fmt::format("{}:{}", host_, port_);
 }
 
 std::string url::endpoint() const {
     return ipv6_ ? fmt::format("[{}]:{}", host_, port_) : fmt::format("{}:{}", host_, port_);
 }
 
+std::string url::origin() const {
+    return fmt::format("{}://{}", scheme(), endpoint());
+}
+
 std::string url::to_string() const {
-    return fmt::format("http://{}{}", authority(), target_);
+    return fmt::format("{}://{}{}", scheme(), authority(), target_);
 }
 
 } // namespace snow::http

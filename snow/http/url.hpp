@@ -7,6 +7,7 @@
 #include <string_view>
 #include <system_error>
 
+#include "snow/core/export.hpp"
 #include "snow/core/result.hpp"
 
 namespace snow::http {
@@ -14,29 +15,29 @@ namespace snow::http {
 /// Why a URL was refused. All of them are client_failure::url to the client.
 enum class url_errc {
     not_absolute = 1,   ///< no "scheme://" in front (snow needs absolute URLs)
-    unsupported_scheme, ///< a scheme other than http
-    https_unsupported,  ///< https: snow has no TLS yet
+    unsupported_scheme, ///< a scheme other than http and https
     userinfo,           ///< "user:password@host": credentials in URLs are not supported
     invalid_host,       ///< an empty host, a character no host may hold, a bad IPv6 literal
     invalid_port,       ///< a port that is not decimal digits, is 0, or is above 65535
     invalid_character,  ///< a control character, or whitespace in the authority
 };
 
-const std::error_category& url_error_category() noexcept;
+/// The error category of url_errc.
+SNOW_API const std::error_category& url_error_category() noexcept;
 
+/// `e` as a std::error_code in url_error_category().
 inline std::error_code make_error_code(url_errc e) noexcept {
     return {static_cast<int>(e), url_error_category()};
 }
 
-/// An absolute http URL, owning its parts. The parts are normalised for the wire: the host is
-/// percent-decoded and lower-cased, the target's dot segments are removed, every byte that
-/// may not appear in a request-target (space, non-ASCII, `"<>\^`{|}[]`, a '%' that starts no
-/// valid escape) is percent-encoded, valid escapes are kept as they are, and the fragment
-/// is dropped.
-class url {
+/// An absolute http or https URL, owning its parts. The parts are normalised for the wire: the host
+/// is percent-decoded and lower-cased, the target's dot segments are removed, every byte that may
+/// not appear in a request-target (space, non-ASCII, `"<>\^`{|}[]`, a '%' that starts no valid
+/// escape) is percent-encoded, valid escapes are kept as they are, and the fragment is dropped.
+class SNOW_API url {
 public:
-    /// Parses "http://host[:port][/path][?query][#fragment]"; host is a name, dotted IPv4 or
-    /// a bracketed IPv6 literal. Errors: url_errc.
+    /// Parses "http[s]://host[:port][/path][?query][#fragment]"; host is a name, dotted IPv4
+    /// or a bracketed IPv6 literal. Errors: url_errc.
     static result<url> parse(std::string_view text);
 
     /// The URL `reference` names when read relative to this one (RFC 3986 §5.2), as a
@@ -46,10 +47,17 @@ public:
 
     /// Without brackets for IPv6 ("::1"), percent-decoded, lower-case.
     const std::string& host() const noexcept { return host_; }
+    /// The port; 80 (http) or 443 (https) when the URL gives none.
     std::uint16_t port() const noexcept { return port_; }
+    /// Whether the scheme is https.
+    bool is_https() const noexcept { return https_; }
+    /// "http" or "https".
+    std::string_view scheme() const noexcept { return https_ ? "https" : "http"; }
+    /// Whether the host is an IPv6 literal.
     bool is_ipv6() const noexcept { return ipv6_; }
     /// The request-target: path and query, never empty ("/" at least).
     const std::string& target() const noexcept { return target_; }
+    /// The target up to '?' (still encoded), never empty.
     std::string_view path() const noexcept {
         return std::string_view(target_).substr(0, path_end_);
     }
@@ -58,13 +66,18 @@ public:
         return path_end_ < target_.size() ? std::string_view(target_).substr(path_end_ + 1)
                                           : std::string_view{};
     }
-    /// The Host field value: "host", "host:port" when the port is not 80, IPv6 in brackets.
+    /// The Host field value: "host", "host:port" when the port is not the scheme's default,
+    /// IPv6 in brackets.
     std::string authority() const;
-    /// "host:port" always (IPv6 in brackets): the key of the client's connection pool.
+    /// "host:port" always (IPv6 in brackets).
     std::string endpoint() const;
-    /// "http://authority/target".
+    /// "scheme://host:port": the key of the client's connection pool, so a plain and a TLS
+    /// connection to one host never stand in for each other.
+    std::string origin() const;
+    /// "scheme://authority/target".
     std::string to_string() const;
 
+    /// Component-wise equality of the normalized URLs.
     friend bool operator==(const url&, const url&) = default;
 
 private:
@@ -73,6 +86,7 @@ private:
     std::size_t path_end_ = 1;
     std::uint16_t port_ = 80;
     bool ipv6_ = false;
+    bool https_ = false;
 };
 
 } // namespace snow::http

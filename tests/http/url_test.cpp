@@ -116,12 +116,20 @@ TEST_CASE("dot segments are removed from the path") {
     CHECK(parsed("http://h/a/..").target() == "/");
 }
 
-TEST_CASE("https is refused until snow has TLS, as a url error") {
-    auto e = refusal("https://example.com/");
-    CHECK(e == url_errc::https_unsupported);
-    CHECK(e == snow::http::client_failure::url);
-    CHECK(e.message().find("TLS") != std::string::npos);
-    CHECK(refusal("HTTPS://example.com/") == url_errc::https_unsupported);
+TEST_CASE("https URLs default to port 443 and keep their scheme") {
+    const url u = parsed("HTTPS://Example.com/a");
+    CHECK(u.is_https());
+    CHECK(u.scheme() == "https");
+    CHECK(u.port() == 443);
+    CHECK(u.authority() == "example.com");
+    CHECK(u.to_string() == "https://example.com/a");
+    CHECK(parsed("https://h:8443/").authority() == "h:8443");
+    CHECK(parsed("https://h:80/").authority() == "h:80");
+    CHECK(parsed("http://h:443/").authority() == "h:443");
+    // The pool key: a plain and a TLS connection to one host:port never stand in for each other.
+    CHECK(parsed("https://h:8080/").origin() == "https://h:8080");
+    CHECK(parsed("http://h:8080/").origin() == "http://h:8080");
+    CHECK_FALSE(parsed("http://h/").is_https());
 }
 
 TEST_CASE("malformed and unsupported URLs are refused with the reason") {
@@ -209,7 +217,9 @@ TEST_CASE("an absolute Location replaces the URL, port and all, and keeps the ru
     CHECK(base.resolve("http://other:81/x y")->to_string() == "http://other:81/x%20y");
     CHECK(base.resolve("//other/x")->port() == 80);
     CHECK(base.resolve("/x")->authority() == "a:8012");
-    CHECK(base.resolve("https://a/").error() == url_errc::https_unsupported);
+    CHECK(base.resolve("https://a/")->port() == 443);
+    CHECK(parsed("https://a/b").resolve("//other/x")->to_string() == "https://other/x");
+    CHECK(base.resolve("ftp://a/").error() == url_errc::unsupported_scheme);
     CHECK(base.resolve("x\ny").error() == url_errc::invalid_character);
     CHECK(base.resolve("new page")->target() == "/new%20page");
 }

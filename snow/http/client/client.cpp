@@ -168,6 +168,15 @@ client::client(client_options options)
 
 client::~client() = default;
 
+result<const net::tls_context*> client::tls_context() {
+    if (!tls_) {
+        auto made = net::tls_context::client(options_.tls);
+        if (!made) return made.error();
+        tls_ = std::move(*made);
+    }
+    return &*tls_;
+}
+
 task<result<client_response>> client::get(std::string url, request_options options) {
     return request(method::get, std::move(url), {}, {}, options);
 }
@@ -237,7 +246,7 @@ task<client::open_outcome> client::open_traced(method m, std::string url_text, s
             body.clear();
             fields.remove("Content-Type");
         }
-        if (next->endpoint() != target->endpoint()) {
+        if (next->origin() != target->origin()) {
             // Credentials and the Host meant for one server are not forwarded to another.
             fields.remove("Authorization");
             fields.remove("Cookie");
@@ -254,11 +263,17 @@ client::exchange(method m, url target, const headers& fields, std::string_view b
     const serialized_head head = serialize(m, target, fields, body.size(), options_.user_agent);
     for (int attempt = 0;; ++attempt) {
         // A retry takes a new connection: the pool may hold more the server has closed.
-        auto lease = co_await pool_.acquire(target.endpoint(), attempt == 0);
+        auto lease = co_await pool_.acquire(target.origin(), attempt == 0);
         if (!lease) co_return lease.error();
         if (lease->connection() == nullptr) {
+            const net::tls_context* tls = nullptr;
+            if (target.is_https()) {
+                auto context = tls_context();
+                if (!context) co_return context.error();
+                tls = *context;
+            }
             auto opened = co_await detail::client_connection::open(
-                target.host(), target.port(), connect_timeout, connection_limits_);
+                target.host(), target.port(), tls, connect_timeout, connection_limits_);
             if (!opened) co_return opened.error();
             lease->attach(std::move(*opened));
         }

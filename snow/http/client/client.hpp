@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "snow/core/export.hpp"
 #include "snow/core/result.hpp"
 #include "snow/core/task.hpp"
 #include "snow/http/client/detail/connection_pool.hpp"
@@ -21,9 +22,12 @@
 #include "snow/http/parser.hpp"
 #include "snow/http/url.hpp"
 #include "snow/io/timer_queue.hpp"
+#include "snow/net/tls_context.hpp"
 
 namespace snow::http {
 
+/// Settings of a client as a whole: its connection pool, default deadlines, response limits
+/// and User-Agent. Pass it to the client's constructor.
 struct client_options {
     /// Connections per host:port, in use or idle; requests beyond it wait for one.
     std::size_t max_connections_per_host = 16;
@@ -41,8 +45,13 @@ struct client_options {
                          .max_body_bytes = 64 * 1024 * 1024};
     /// Sent as User-Agent unless a request sets one; empty: none.
     std::string user_agent = "snow/0.1";
+    /// How https servers are checked: against the system's CAs (or `tls.ca_file`), by
+    /// name, unless `tls.insecure_skip_verify` says otherwise.
+    net::tls_client_options tls{};
 };
 
+/// Settings of one request: its deadline, connect timeout and redirect policy. Every request
+/// call takes one as its last argument: `http.get(url, {.timeout = 2s})`.
 struct request_options {
     /// The whole request: waiting for a pooled connection, resolving, connecting, sending,
     /// and the response head and body (for open(), every next_chunk() too). On expiry the
@@ -60,10 +69,14 @@ struct request_options {
 /// A whole response.
 struct client_response {
     int status = 0; ///< the final status: 1xx responses are skipped
+    /// The reason phrase of the status line, as sent.
     std::string reason{};
+    /// The minor HTTP version of the response: 1 for HTTP/1.1, 0 for HTTP/1.0.
     int version_minor = 1;
+    /// The response's header fields, in the order received.
     http::headers headers{};
     std::string body{}; ///< de-chunked
+    /// A chunked body's trailer fields; empty otherwise.
     http::headers trailers{};
     std::string url{}; ///< the URL that answered: the request's, or the last redirect's
     int redirects = 0; ///< redirects followed to get here
@@ -73,18 +86,26 @@ struct client_response {
 /// connection until next_chunk() has returned the end of the body (then the connection
 /// returns to the pool) or the stream is destroyed (then it is closed). Loop-thread only;
 /// must not outlive the loop it was opened on.
-class response_stream {
+class SNOW_API response_stream {
 public:
+    /// Moves the stream and the connection it holds.
     response_stream(response_stream&&) noexcept = default;
+    /// Moves the stream and the connection it holds.
     response_stream& operator=(response_stream&&) noexcept = default;
 
+    /// The final status code (1xx responses are skipped).
     int status() const noexcept { return status_; }
+    /// The reason phrase of the status line.
     std::string_view reason() const noexcept { return reason_; }
+    /// The minor HTTP version of the response: 1 or 0.
     int version_minor() const noexcept { return version_minor_; }
+    /// The response's header fields.
     const http::headers& headers() const noexcept { return headers_; }
     /// The Content-Length when the body is delimited by one.
     std::optional<std::uint64_t> content_length() const noexcept { return content_length_; }
+    /// The URL that answered: the request's, or the last redirect's.
     const std::string& url() const noexcept { return url_; }
+    /// Redirects followed to get here.
     int redirects() const noexcept { return redirects_; }
 
     /// The next piece of the body, de-chunked; empty once the body has ended (and then on
@@ -127,15 +148,20 @@ private:
 /// the requests it makes. Every call returns its failure as a value: compare the error with
 /// client_failure for the class (timeout, connect, dns, url, truncated, protocol, redirects,
 /// io); message() says what happened.
-class client {
+class SNOW_API client {
 public:
+    /// A client with an empty pool; it connects on the first request to each host:port.
     explicit client(client_options options = {});
     client(const client&) = delete;
     client& operator=(const client&) = delete;
     ~client();
 
+    /// GET `url` and read the whole response; see request().
     task<result<client_response>> get(std::string url, request_options options = {});
+    /// HEAD `url`: the response head, with an empty body; see request().
     task<result<client_response>> head(std::string url, request_options options = {});
+    /// POST `body` to `url` with `headers` (set Content-Type there) and read the whole
+    /// response; see request().
     task<result<client_response>> post(std::string url, std::string body,
                                        http::headers headers = {}, request_options options = {});
 
@@ -153,9 +179,12 @@ public:
     /// What open() did, including the last status seen when it failed after a head (a
     /// redirect limit, a redirect to a bad URL): for tools that report it.
     struct open_outcome {
+        /// The stream, or why open() failed.
         result<response_stream> stream;
+        /// The status of the last response head seen, if one arrived.
         std::optional<int> last_status;
     };
+    /// open(), also reporting the last status seen when it fails.
     task<open_outcome> open_traced(http::method m, std::string url, std::string body = {},
                                    http::headers headers = {}, request_options options = {});
 
@@ -163,6 +192,7 @@ public:
     std::size_t idle_connections() const noexcept { return pool_.idle_connections(); }
     /// Connections (or connection slots being connected) in use by requests.
     std::size_t active_connections() const noexcept { return pool_.leased(); }
+    /// The options the client was made with.
     const client_options& options() const noexcept { return options_; }
 
 private:
@@ -171,8 +201,12 @@ private:
                                            std::optional<std::chrono::nanoseconds> connect_timeout,
                                            std::optional<io::clock::time_point> deadline);
 
+    /// The TLS context, made on the first https request and shared by its connections.
+    result<const net::tls_context*> tls_context();
+
     client_options options_;
     parser_limits connection_limits_; // options_.limits without a body limit: open() streams
+    std::optional<net::tls_context> tls_;
     detail::connection_pool pool_;
 };
 

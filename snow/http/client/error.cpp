@@ -8,6 +8,7 @@
 #include "snow/core/error.hpp"
 #include "snow/http/errc.hpp"
 #include "snow/http/url.hpp"
+#include "snow/net/tls_error.hpp"
 
 namespace snow::http {
 namespace {
@@ -48,6 +49,8 @@ std::string_view message_for(client_failure e) noexcept {
         return "too many redirects";
     case client_failure::io:
         return "I/O error";
+    case client_failure::tls:
+        return "TLS handshake or certificate check failed";
     }
     return "HTTP client error";
 }
@@ -115,6 +118,8 @@ client_failure classify(std::error_code error) noexcept {
         return client_failure::io;
     }
     if (category == url_error_category()) return client_failure::url;
+    if (net::is_tls_error(error))
+        return error == net::tls_errc::truncated ? client_failure::truncated : client_failure::tls;
     if (category == http::error_category())
         return static_cast<errc>(value) == errc::unexpected_eof ? client_failure::truncated
                                                                 : client_failure::protocol;
@@ -155,6 +160,8 @@ std::string_view to_string(client_failure e) noexcept {
         return "redirects";
     case client_failure::io:
         return "io";
+    case client_failure::tls:
+        return "tls";
     }
     return "io";
 }

@@ -1,11 +1,13 @@
 // snow/http/client/error.hpp: how a client request fails. The client returns precise error
 // codes (a kernel errno, a response parse error, a URL error, or one of its own below);
-// client_failure sorts every one of them into the eight classes a caller acts on:
+// client_failure sorts every one of them into the nine classes a caller acts on:
 //     if (r.error() == snow::http::client_failure::timeout) ...
 #pragma once
 
 #include <string_view>
 #include <system_error>
+
+#include "snow/core/export.hpp"
 
 namespace snow::http {
 
@@ -27,29 +29,35 @@ enum class client_failure {
     timeout = 1, ///< the request's deadline or connect timeout passed (its I/O was cancelled)
     connect,     ///< no connection: refused, unreachable, no route (every address tried)
     dns,         ///< the host name did not resolve
-    url,         ///< a request that cannot be sent: bad or unsupported URL (https, bad port…)
+    url,         ///< a request that cannot be sent: bad or unsupported URL (ftp:, bad port…)
     truncated,   ///< the server closed or reset the connection before the response ended
     protocol,    ///< a malformed response, or one over the head or body size limit
     redirects,   ///< too many redirects
     io,          ///< anything else: out of descriptors or memory, cancellation by the caller
+    tls,         ///< the TLS handshake failed or the server's certificate was refused
 };
 
-const std::error_category& client_error_category() noexcept;
-const std::error_category& client_failure_category() noexcept;
+/// The error category of client_error.
+SNOW_API const std::error_category& client_error_category() noexcept;
+/// The category of the client_failure conditions; it maps every error the client returns
+/// to its class.
+SNOW_API const std::error_category& client_failure_category() noexcept;
 
+/// `e` as a std::error_code in client_error_category().
 inline std::error_code make_error_code(client_error e) noexcept {
     return {static_cast<int>(e), client_error_category()};
 }
+/// `e` as a std::error_condition, so `error == client_failure::timeout` classifies an error.
 inline std::error_condition make_error_condition(client_failure e) noexcept {
     return {static_cast<int>(e), client_failure_category()};
 }
 
 /// The class `error` belongs to; io for a code the client does not know. `error` must be
 /// an error (not the empty code).
-client_failure classify(std::error_code error) noexcept;
+SNOW_API client_failure classify(std::error_code error) noexcept;
 
-/// "timeout", "connect", "dns", "url", "truncated", "protocol", "redirects", "io".
-std::string_view to_string(client_failure e) noexcept;
+/// "timeout", "connect", "dns", "url", "truncated", "protocol", "redirects", "io", "tls".
+SNOW_API std::string_view to_string(client_failure e) noexcept;
 
 } // namespace snow::http
 

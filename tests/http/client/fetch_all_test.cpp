@@ -36,7 +36,7 @@ TEST_CASE("fetch_all calls back once per request as each finishes; a slow one bl
         std::vector<http::fetch_request> requests;
         requests.push_back({.url = silent.url("/"), .options = {.timeout = 400ms}});
         for (int i = 0; i < 30; ++i) requests.push_back({.url = good.url("/index/")});
-        requests.push_back({.url = "https://nowhere/"});
+        requests.push_back({.url = "ftp://nowhere/"});
 
         std::vector<std::size_t> order;
         std::set<std::size_t> seen;

@@ -169,13 +169,13 @@ TEST_CASE("each failure is named by its class, status null, and the exit status 
         closed_port = listener.local_address().port();
     }
     const std::string refused = fmt::format("http://127.0.0.1:{}/", closed_port);
-    auto r = fetch({d.url("/index/"), refused, "https://127.0.0.1/", "http://127.0.0.1:0/",
+    auto r = fetch({d.url("/index/"), refused, "ftp://127.0.0.1/", "http://127.0.0.1:0/",
                     "http://127.0.0.1:99999/", "not a url", "http://no-such-host.invalid/"});
     CHECK(r.exit_status == 1);
     REQUIRE(r.lines.size() == 7);
     CHECK_FALSE(r.for_url(d.url("/index/")).error.has_value());
     CHECK(r.for_url(refused).error == "connect");
-    CHECK(r.for_url("https://127.0.0.1/").error == "url");
+    CHECK(r.for_url("ftp://127.0.0.1/").error == "url");
     CHECK(r.for_url("http://127.0.0.1:0/").error == "url");
     CHECK(r.for_url("http://127.0.0.1:99999/").error == "url");
     CHECK(r.for_url("not a url").error == "url");

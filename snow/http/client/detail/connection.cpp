@@ -20,22 +20,30 @@ constexpr std::size_t min_read_bytes = 4 * 1024;
 constexpr int max_interim_responses = 16;
 } // namespace
 
-client_connection::client_connection(net::tcp_stream stream, const parser_limits& limits)
+client_connection::client_connection(net::stream stream, const parser_limits& limits)
     : stream_(std::move(stream))
     , input_(initial_input_bytes)
     , parser_(limits)
     , chunked_(limits) {}
 
 task<result<std::unique_ptr<client_connection>>>
-client_connection::open(std::string host, std::uint16_t port,
+client_connection::open(std::string host, std::uint16_t port, const net::tls_context* tls,
                         std::optional<std::chrono::nanoseconds> timeout, parser_limits limits) {
-    auto addresses = co_await net::resolve(std::move(host), port);
+    auto addresses = co_await net::resolve(host, port);
     if (!addresses) co_return addresses.error();
     std::error_code last = make_error_code(snow::errc::resolve_failed);
     for (const net::address& candidate : *addresses) {
-        auto stream = co_await net::tcp_stream::connect(candidate, {.timeout = timeout});
-        if (stream) co_return std::make_unique<client_connection>(std::move(*stream), limits);
-        last = stream.error();
+        auto tcp = co_await net::tcp_stream::connect(candidate, {.timeout = timeout});
+        if (tcp && tls == nullptr)
+            co_return std::make_unique<client_connection>(net::stream(std::move(*tcp)), limits);
+        if (tcp) {
+            // The request's deadline covers the handshake; a failed one is not retried on
+            // another address: the server answered, and did not prove who it is.
+            auto secure = co_await net::stream::connect_tls(std::move(*tcp), *tls, host);
+            if (!secure) co_return secure.error();
+            co_return std::make_unique<client_connection>(std::move(*secure), limits);
+        }
+        last = tcp.error();
         if (last == std::errc::operation_canceled) break;
         // A reset answering the SYN is how a refusal looks from here (a full backlog with
         // tcp_abort_on_overflow); keep "reset" for connections that were up.
@@ -153,7 +161,11 @@ bool client_connection::reusable() const noexcept {
 bool client_connection::looks_alive() const noexcept {
     char byte = 0;
     const ssize_t n = ::recv(stream_.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+    if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK;
+    // Over TLS a server may send records between responses (TLS 1.3 session tickets); the
+    // next read consumes them. A close_notify among them shows as a stale connection, which
+    // the client retries like any other.
+    return n > 0 && stream_.secure();
 }
 
 } // namespace snow::http::detail

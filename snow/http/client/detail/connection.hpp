@@ -19,23 +19,25 @@
 #include "snow/http/parser.hpp"
 #include "snow/io/timer_queue.hpp"
 #include "snow/net/receive_buffer.hpp"
-#include "snow/net/tcp_stream.hpp"
+#include "snow/net/stream.hpp"
+#include "snow/net/tls_context.hpp"
 
 namespace snow::http::detail {
 
 class client_connection {
 public:
-    client_connection(net::tcp_stream stream, const parser_limits& limits);
+    client_connection(net::stream stream, const parser_limits& limits);
     client_connection(const client_connection&) = delete;
     client_connection& operator=(const client_connection&) = delete;
 
     /// Resolves `host` off the loop thread and connects to each address in turn until one
-    /// accepts. Errors: snow::errc::resolve_failed, the last address's connect error (a
-    /// reset during the handshake is reported as connection_refused), timed_out,
+    /// accepts; with `tls`, then makes the TLS handshake for `host` over it. Errors:
+    /// snow::errc::resolve_failed, the last address's connect error (a reset during the
+    /// handshake is reported as connection_refused), a TLS error, timed_out,
     /// operation_canceled.
     static task<result<std::unique_ptr<client_connection>>>
-    open(std::string host, std::uint16_t port, std::optional<std::chrono::nanoseconds> timeout,
-         parser_limits limits);
+    open(std::string host, std::uint16_t port, const net::tls_context* tls,
+         std::optional<std::chrono::nanoseconds> timeout, parser_limits limits);
 
     /// Sends a request: `head` then `body`, gathered. Both must stay valid until it returns.
     task<result<void>> send(std::string_view head, std::string_view body);
@@ -76,7 +78,7 @@ private:
     task<result<std::size_t>> receive();
     std::string_view buffered() const noexcept { return input_.view(); }
 
-    net::tcp_stream stream_;
+    net::stream stream_;
     net::receive_buffer input_;
 
     response_parser parser_;

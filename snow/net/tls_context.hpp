@@ -1,0 +1,70 @@
+// snow/net/tls_context.hpp: the TLS configuration shared by many sessions: an OpenSSL
+// SSL_CTX with snow's secure defaults (TLS 1.2 or later, peers verified against the system
+// bundle, no renegotiation). One context serves every loop thread, so session tickets work
+// across them.
+#pragma once
+
+#include <string>
+
+#include "snow/core/export.hpp"
+#include "snow/core/result.hpp"
+
+using SSL_CTX = struct ssl_ctx_st;
+
+namespace snow::net {
+
+/// How a client context checks servers.
+struct tls_client_options {
+    /// PEM file of the CAs to trust. Empty: the system bundle, loaded once per process
+    /// (it honours SSL_CERT_FILE and SSL_CERT_DIR).
+    std::string ca_file{};
+    /// Accept any certificate and any name, as `curl --insecure` does. Only for tests and
+    /// for peers whose identity does not matter: the connection is then open to anyone
+    /// who can intercept it.
+    bool insecure_skip_verify = false;
+};
+
+/// What a server context presents.
+struct tls_server_options {
+    std::string certificate_file{}; ///< PEM: the certificate, then its chain
+    std::string key_file{};         ///< PEM: the private key
+};
+
+/// Shared ownership of one SSL_CTX. Copies refer to the same context.
+class SNOW_API tls_context {
+public:
+    /// A client context: TLS ≥ 1.2, ALPN http/1.1, peers verified unless the options say
+    /// otherwise. Errors: tls_errc::configuration if the CA file cannot be loaded.
+    static result<tls_context> client(const tls_client_options& options = {});
+    /// A server context presenting `options`' certificate. AES-128-GCM is preferred, being
+    /// the fastest per core here. Errors: tls_errc::configuration.
+    static result<tls_context> server(const tls_server_options& options);
+
+    tls_context() noexcept = default;
+    tls_context(const tls_context& other) noexcept;
+    tls_context& operator=(const tls_context& other) noexcept;
+    tls_context(tls_context&& other) noexcept;
+    tls_context& operator=(tls_context&& other) noexcept;
+    ~tls_context();
+
+    /// The OpenSSL context, still owned by this object.
+    SSL_CTX* native_handle() const noexcept { return ctx_; }
+    /// Whether it holds a context.
+    explicit operator bool() const noexcept { return ctx_ != nullptr; }
+    /// Whether it is a server context.
+    bool is_server() const noexcept { return server_; }
+    /// Whether peers' certificates are checked (always, unless insecure_skip_verify).
+    bool verifies_peer() const noexcept { return verify_; }
+
+private:
+    explicit tls_context(SSL_CTX* ctx, bool server, bool verify) noexcept
+        : ctx_(ctx)
+        , server_(server)
+        , verify_(verify) {}
+
+    SSL_CTX* ctx_ = nullptr;
+    bool server_ = false;
+    bool verify_ = true;
+};
+
+} // namespace snow::net

@@ -1,0 +1,255 @@
+// tests/net/tls_test.cpp: TLS streams, snow against snow over loopback, with a PKI made at
+// test time: bulk data both ways at once, tiny reads, verification by name and by address
+// and each reason it fails, close_notify against an abrupt close, deadlines in the
+// handshake and in a read, and a stream destroyed with a read in flight.
+#include "snow/net/stream.hpp"
+
+#include <openssl/x509_vfy.h>
+
+#include <doctest/doctest.h>
+
+#include <cstdint>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "snow/core/when_all.hpp"
+#include "snow/net/tcp_listener.hpp"
+#include "snow/net/tls_error.hpp"
+#include "snow/time/sleep.hpp"
+#include "snow/time/timeout.hpp"
+#include "support/run_test.hpp"
+#include "support/test_certificates.hpp"
+
+using namespace snow;
+using namespace std::chrono_literals;
+using net::stream;
+using testing::run_test;
+
+TEST_SUITE_BEGIN("net.tls");
+
+namespace {
+
+const testing::test_certificates& pki() {
+    return testing::shared_certificates();
+}
+
+net::tls_context server_context(const std::string& name = "server") {
+    return net::tls_context::server(
+               {.certificate_file = pki().certificate_file(name), .key_file = pki().key_file(name)})
+        .value();
+}
+
+net::tls_context client_context() {
+    return net::tls_context::client({.ca_file = pki().ca_file()}).value();
+}
+
+struct tls_pair {
+    stream client;
+    stream server;
+};
+
+/// A listener, a TLS client of `host` and the server side, both handshaken.
+task<result<tls_pair>> connect_pair(net::tls_context client_ctx, std::string host,
+                                    std::string server_name = "server") {
+    auto listener = net::tcp_listener::bind("127.0.0.1:0").value();
+    const auto at = listener.local_address();
+    auto accept_side = [](net::tcp_listener& l, net::tls_context ctx) -> task<result<stream>> {
+        auto tcp = co_await l.accept();
+        if (!tcp) co_return tcp.error();
+        co_return co_await stream::accept_tls(std::move(*tcp), std::move(ctx));
+    };
+    auto connect_side = [](net::address to, net::tls_context ctx,
+                           std::string name) -> task<result<stream>> {
+        auto tcp = co_await net::tcp_stream::connect(to);
+        if (!tcp) co_return tcp.error();
+        co_return co_await stream::connect_tls(std::move(*tcp), std::move(ctx), std::move(name));
+    };
+    auto [client, server] =
+        co_await when_all(connect_side(at, std::move(client_ctx), std::move(host)),
+                          accept_side(listener, server_context(server_name)));
+    if (!client) co_return client.error();
+    if (!server) co_return server.error();
+    co_return tls_pair{std::move(*client), std::move(*server)};
+}
+
+/// The client's handshake error against a server presenting `server_name`'s certificate.
+std::error_code client_failure(net::tls_context ctx, std::string host,
+                               std::string server_name = "server") {
+    return run_test([](net::tls_context c, std::string h, std::string s) -> task<std::error_code> {
+        auto pair = co_await connect_pair(std::move(c), std::move(h), std::move(s));
+        co_return pair ? std::error_code{} : pair.error();
+    }(std::move(ctx), std::move(host), std::move(server_name)));
+}
+
+std::vector<std::byte> pattern(std::size_t size, std::uint8_t seed) {
+    std::vector<std::byte> bytes(size);
+    for (std::size_t i = 0; i < size; ++i)
+        bytes[i] = static_cast<std::byte>((i * 131 + seed) & 0xff);
+    return bytes;
+}
+
+/// Reads exactly `size` bytes (or fails) through buffers of `chunk` bytes.
+task<result<std::vector<std::byte>>> read_exactly(stream& s, std::size_t size, std::size_t chunk) {
+    std::vector<std::byte> got;
+    std::vector<std::byte> buffer(chunk);
+    while (got.size() < size) {
+        auto n = co_await s.recv(buffer);
+        if (!n) co_return n.error();
+        if (*n == 0) co_return make_error_code(errc::eof);
+        got.insert(got.end(), buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(*n));
+    }
+    co_return got;
+}
+
+} // namespace
+
+TEST_CASE("a megabyte each way at once arrives intact, and ALPN agrees on http/1.1") {
+    auto [ok, alpn] = run_test([]() -> task<std::pair<bool, std::string>> {
+        auto pair = co_await connect_pair(client_context(), "localhost");
+        REQUIRE(pair);
+        const auto up = pattern(1 << 20, 1);
+        const auto down = pattern(1 << 20, 2);
+        // Both sides write and read at the same time: neither may wait for the other's reader.
+        auto side = [](stream& s, const std::vector<std::byte>& out,
+                       std::size_t expect) -> task<result<std::vector<std::byte>>> {
+            auto [sent, got] = co_await when_all(s.send_all(out), read_exactly(s, expect, 16384));
+            if (!sent) co_return sent.error();
+            co_return got;
+        };
+        auto [at_server, at_client] = co_await when_all(side(pair->client, up, down.size()),
+                                                        side(pair->server, down, up.size()));
+        REQUIRE(at_server);
+        REQUIRE(at_client);
+        co_return std::pair{*at_server == down && *at_client == up,
+                            std::string(pair->client.alpn())};
+    }());
+    CHECK(ok);
+    CHECK(alpn == "http/1.1");
+}
+
+TEST_CASE("one-byte reads see every byte in order") {
+    auto same = run_test([]() -> task<bool> {
+        auto pair = co_await connect_pair(client_context(), "localhost");
+        REQUIRE(pair);
+        const auto data = pattern(5000, 7);
+        auto [sent, got] =
+            co_await when_all(pair->server.send_all(data), read_exactly(pair->client, 5000, 1));
+        REQUIRE(sent);
+        REQUIRE(got);
+        co_return *got == data;
+    }());
+    CHECK(same);
+}
+
+TEST_CASE("a certificate is checked against an IP literal") {
+    CHECK(client_failure(client_context(), "127.0.0.1") == std::error_code{});
+    CHECK(client_failure(client_context(), "::1") == std::error_code{}); // connects to 127.0.0.1
+}
+
+TEST_CASE("each verification failure says why") {
+    const auto wrong_name = client_failure(client_context(), "localhost", "other");
+    CHECK(wrong_name == net::verify_error(X509_V_ERR_HOSTNAME_MISMATCH));
+    CHECK(net::is_tls_error(wrong_name));
+    const auto expired = client_failure(client_context(), "localhost", "expired");
+    CHECK(expired == net::verify_error(X509_V_ERR_CERT_HAS_EXPIRED));
+    // The system bundle does not know the test CA.
+    const auto unknown = client_failure(net::tls_context::client().value(), "localhost");
+    CHECK(unknown.category() == net::tls_verify_category());
+    CHECK(unknown != net::verify_error(X509_V_ERR_HOSTNAME_MISMATCH));
+    CHECK(
+        unknown.default_error_condition() ==
+        std::error_condition(static_cast<int>(net::tls_errc::verify_failed), net::tls_category()));
+}
+
+TEST_CASE("skipping verification takes an option that says so") {
+    auto insecure = net::tls_context::client({.insecure_skip_verify = true}).value();
+    CHECK_FALSE(insecure.verifies_peer());
+    CHECK(client_failure(insecure, "localhost", "other") == std::error_code{});
+    CHECK(client_context().verifies_peer());
+}
+
+TEST_CASE("a missing certificate file is a configuration error") {
+    auto ctx = net::tls_context::server(
+        {.certificate_file = "/nonexistent.pem", .key_file = "/nonexistent.key"});
+    REQUIRE_FALSE(ctx);
+    CHECK(ctx.error() == net::tls_errc::configuration);
+}
+
+TEST_CASE("close_notify ends the stream cleanly; a bare FIN is truncation") {
+    auto [clean, truncated] =
+        run_test([]() -> task<std::pair<result<std::size_t>, result<std::size_t>>> {
+            auto first = co_await connect_pair(client_context(), "localhost");
+            REQUIRE(first);
+            REQUIRE(co_await first->server.shutdown());
+            std::array<std::byte, 64> buffer{};
+            auto clean_end = co_await first->client.recv(buffer);
+
+            auto second = co_await connect_pair(client_context(), "localhost");
+            REQUIRE(second);
+            REQUIRE(co_await second->server.tcp().shutdown(SHUT_WR)); // FIN without close_notify
+            auto cut = co_await second->client.recv(buffer);
+            co_return std::pair{clean_end, cut};
+        }());
+    REQUIRE(clean);
+    CHECK(*clean == 0);
+    REQUIRE_FALSE(truncated);
+    CHECK(truncated.error() == net::tls_errc::truncated);
+}
+
+TEST_CASE("a deadline in the handshake ends it with timed_out") {
+    auto error = run_test([]() -> task<std::error_code> {
+        // A server that accepts the TCP connection and never answers the ClientHello.
+        auto listener = net::tcp_listener::bind("127.0.0.1:0").value();
+        auto tcp = co_await net::tcp_stream::connect(listener.local_address());
+        REQUIRE(tcp);
+        auto silent = co_await listener.accept();
+        REQUIRE(silent);
+        auto s = co_await with_timeout(
+            stream::connect_tls(std::move(*tcp), client_context(), "localhost"), 50ms);
+        co_return s ? std::error_code{} : s.error();
+    }());
+    CHECK(error == std::errc::timed_out);
+}
+
+TEST_CASE("a read deadline cancels only the read: the session goes on") {
+    auto [first, second] = run_test([]() -> task<std::pair<std::error_code, std::string>> {
+        auto pair = co_await connect_pair(client_context(), "localhost");
+        REQUIRE(pair);
+        std::array<std::byte, 64> buffer{};
+        auto idle = co_await with_timeout(
+            [](stream& s, std::span<std::byte> b) -> task<result<std::size_t>> {
+                co_return co_await s.recv(b);
+            }(pair->client, buffer),
+            30ms);
+        REQUIRE(co_await pair->server.send_all("still here"));
+        auto n = co_await pair->client.recv(buffer);
+        REQUIRE(n);
+        co_return std::pair{idle ? std::error_code{} : idle.error(),
+                            std::string(reinterpret_cast<const char*>(buffer.data()), *n)};
+    }());
+    CHECK(first == std::errc::timed_out);
+    CHECK(second == "still here");
+}
+
+TEST_CASE("a task destroyed in a TLS read, with the stream gone too, frees nothing in use") {
+    auto echoed = run_test([]() -> task<bool> {
+        auto pair = co_await connect_pair(client_context(), "localhost");
+        REQUIRE(pair);
+        auto reader = [](stream s) -> task<void> {
+            std::array<std::byte, 64> buffer{};
+            (void)co_await s.recv(buffer);
+            FAIL_CHECK("the destroyed reader must never resume");
+        };
+        {
+            task<void> t = reader(std::move(pair->client));
+            t.handle().resume(); // runs until its read is in flight
+        } // destroyed here: the read is cancelled and reaped before the session is freed
+        auto sent = co_await pair->server.send_all("late");
+        co_await sleep(5ms);
+        co_return static_cast<bool>(sent);
+    }());
+    CHECK(echoed);
+}
+
+TEST_SUITE_END();
