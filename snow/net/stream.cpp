@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "snow/net/detail/tls_session.hpp"
+#include "snow/net/tls_error.hpp"
 
 namespace snow::net {
 
@@ -82,6 +83,14 @@ task<result<void>> stream::shutdown() {
         }(tcp_);
     }
     return detail::tls_session::shutdown(tls_, tcp_);
+}
+
+task<result<void>> stream::update_keys() {
+    if (!tls_) {
+        return
+            []() -> task<result<void>> { co_return make_error_code(tls_errc::handshake_failed); }();
+    }
+    return detail::tls_session::update_keys(tls_, tcp_);
 }
 
 io::close_op stream::close() noexcept {

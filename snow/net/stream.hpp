@@ -93,6 +93,10 @@ public:
     task<result<void>> send_all(std::string_view text);
     /// Sends every byte of every buffer, in order.
     task<result<void>> send_all(std::span<iovec> buffers);
+    /// TLS 1.3 only: new traffic keys for both directions (a KeyUpdate that asks the peer to
+    /// answer with its own), for a connection that carries much data for a long time.
+    /// Errors: tls_errc::handshake_failed when the session is not TLS 1.3.
+    task<result<void>> update_keys();
     /// Ends the sending side: for TLS one close_notify, then FIN; never waits for the peer.
     task<result<void>> shutdown();
     /// Closes the socket on the ring; the stream is empty afterwards.

@@ -128,6 +128,35 @@ TEST_CASE("a megabyte each way at once arrives intact, and ALPN agrees on http/1
     CHECK(alpn == "http/1.1");
 }
 
+TEST_CASE("a KeyUpdate in the middle of a full-duplex transfer loses and stalls nothing") {
+    auto ok = run_test([]() -> task<bool> {
+        auto pair = co_await connect_pair(client_context(), "localhost");
+        REQUIRE(pair);
+        const auto up = pattern(4 << 20, 3);
+        const auto down = pattern(4 << 20, 4);
+        // Each side writes 4 MiB while reading the other's: the socket buffers fill, so the
+        // writers block while the readers process the KeyUpdate and owe replies to it.
+        auto side = [](stream& s, const std::vector<std::byte>& out,
+                       std::size_t expect) -> task<result<std::vector<std::byte>>> {
+            auto [sent, got] = co_await when_all(s.send_all(out), read_exactly(s, expect, 4096));
+            if (!sent) co_return sent.error();
+            co_return got;
+        };
+        auto rekey = [](stream& s) -> task<result<void>> {
+            co_await sleep(1ms);
+            co_return co_await s.update_keys();
+        };
+        auto [at_server, at_client, rekeyed] =
+            co_await when_all(side(pair->client, up, down.size()),
+                              side(pair->server, down, up.size()), rekey(pair->client));
+        REQUIRE(rekeyed);
+        REQUIRE(at_server);
+        REQUIRE(at_client);
+        co_return *at_server == down&&* at_client == up;
+    }());
+    CHECK(ok);
+}
+
 TEST_CASE("one-byte reads see every byte in order") {
     auto same = run_test([]() -> task<bool> {
         auto pair = co_await connect_pair(client_context(), "localhost");

@@ -246,6 +246,18 @@ task<result<void>> tls_session::send_all(std::shared_ptr<tls_session> self, tcp_
     co_return co_await flush(self, tcp);
 }
 
+task<result<void>> tls_session::update_keys(std::shared_ptr<tls_session> self, tcp_stream& tcp) {
+    if (self->broken_) co_return make_error_code(tls_errc::broken);
+    ERR_clear_error();
+    // Queued by SSL_key_update, written by the next handshake step, then sent here.
+    if (SSL_key_update(self->ssl_, SSL_KEY_UPDATE_REQUESTED) != 1 ||
+        SSL_do_handshake(self->ssl_) != 1) {
+        ERR_clear_error();
+        co_return make_error_code(tls_errc::handshake_failed); // not TLS 1.3, or mid-handshake
+    }
+    co_return co_await flush(self, tcp);
+}
+
 task<result<void>> tls_session::shutdown(std::shared_ptr<tls_session> self, tcp_stream& tcp) {
     if (!self->broken_) {
         ERR_clear_error();

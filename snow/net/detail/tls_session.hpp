@@ -38,6 +38,8 @@ public:
                                           std::span<std::byte> buffer, io::wait_handle* interrupt);
     static task<result<void>> send_all(std::shared_ptr<tls_session> self, tcp_stream& tcp,
                                        std::span<const std::span<const std::byte>> parts);
+    /// Sends a TLS 1.3 KeyUpdate that asks the peer to update its keys too.
+    static task<result<void>> update_keys(std::shared_ptr<tls_session> self, tcp_stream& tcp);
     /// One close_notify, then FIN. Never waits for the peer's close_notify.
     static task<result<void>> shutdown(std::shared_ptr<tls_session> self, tcp_stream& tcp);
 
