@@ -9,6 +9,8 @@
 #include <initializer_list>
 #include <utility>
 
+#include "snow/io/sim/kernel.hpp"
+
 namespace snow::io {
 
 result<ring> ring::create(ring_options options) {
@@ -16,6 +18,15 @@ result<ring> ring::create(ring_options options) {
     // An operation with a deadline takes two linked slots, which must fit in one SQ.
     options.entries = std::max(options.entries, 2u);
     options.cq_factor = std::max(options.cq_factor, 1u);
+    if (options.simulation != nullptr) {
+        // The flags a simulated ring reports are the ones whose semantics it imitates:
+        // completion work runs only when the loop enters, and no completion is dropped.
+        r.sim_ = options.simulation;
+        r.sim_->attach(options.entries, options.entries * options.cq_factor);
+        r.ring_.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+        r.features_ = IORING_FEAT_NODROP | IORING_FEAT_EXT_ARG | IORING_FEAT_SUBMIT_STABLE;
+        return r;
+    }
     // Newest first: SINGLE_ISSUER (6.0) and DEFER_TASKRUN (6.1) let the kernel run completion
     // work only when this thread enters, COOP_TASKRUN (5.19) avoids IPIs. Each older kernel
     // rejects an unknown flag with EINVAL, so drop flags until one set is accepted.
@@ -56,13 +67,17 @@ ring::ring(ring&& other) noexcept
     , features_(other.features_)
     , last_overflow_(other.last_overflow_)
     , live_(std::exchange(other.live_, false))
+    , sim_(std::exchange(other.sim_, nullptr))
     , stats_(other.stats_) {}
 
 ring::~ring() {
     if (live_) io_uring_queue_exit(&ring_);
+    if (sim_ != nullptr) sim_->detach();
 }
 
 io_uring_sqe& ring::next_sqe() {
+    if (sim_ != nullptr) [[unlikely]]
+        return simulated_next_sqe();
     io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
     while (sqe == nullptr) {
         ++stats_.sq_full;
@@ -73,7 +88,8 @@ io_uring_sqe& ring::next_sqe() {
 }
 
 void ring::reserve(unsigned count) {
-    if (io_uring_sq_space_left(&ring_) >= count) return;
+    const unsigned space = sim_ != nullptr ? sim_->sq_space_left() : io_uring_sq_space_left(&ring_);
+    if (space >= count) return;
     ++stats_.sq_full;
     submit();
 }
@@ -85,11 +101,15 @@ void ring::after_enter(int submitted) noexcept {
 }
 
 void ring::submit() {
+    if (sim_ != nullptr) [[unlikely]]
+        return simulated_enter(false, std::nullopt);
     int n = io_uring_submit_and_get_events(&ring_);
     after_enter(n);
 }
 
 void ring::submit_and_wait(std::optional<std::chrono::nanoseconds> timeout) {
+    if (sim_ != nullptr) [[unlikely]]
+        return simulated_enter(true, timeout);
     io_uring_cqe* cqe = nullptr;
     unsigned pending = io_uring_sq_ready(&ring_);
     int n;
@@ -102,6 +122,41 @@ void ring::submit_and_wait(std::optional<std::chrono::nanoseconds> timeout) {
     // submit_and_wait_timeout reports the wait's outcome rather than the count when EXT_ARG
     // is in use; everything that was ready has been handed over either way.
     after_enter(n >= 0 ? static_cast<int>(pending) : 0);
+}
+
+bool ring::has_pending_submissions() const noexcept {
+    if (sim_ != nullptr) [[unlikely]]
+        return sim_->sq_ready() > 0;
+    return io_uring_sq_ready(&ring_) > 0;
+}
+
+unsigned ring::sq_entries() const noexcept {
+    return sim_ != nullptr ? sim_->sq_entries() : ring_.sq.ring_entries;
+}
+
+unsigned ring::cq_entries() const noexcept {
+    return sim_ != nullptr ? sim_->cq_entries() : ring_.cq.ring_entries;
+}
+
+io_uring_sqe& ring::simulated_next_sqe() {
+    io_uring_sqe* sqe = sim_->get_sqe();
+    while (sqe == nullptr) {
+        ++stats_.sq_full;
+        submit();
+        sqe = sim_->get_sqe();
+    }
+    return *sqe;
+}
+
+void ring::simulated_enter(bool wait, std::optional<std::chrono::nanoseconds> timeout) {
+    const int submitted = sim_->enter(wait, timeout);
+    ++stats_.enters;
+    stats_.submissions += static_cast<unsigned>(submitted);
+    if (sim_->cq_overflowing()) ++stats_.overflows;
+}
+
+std::span<const io_uring_cqe> ring::simulated_completions() {
+    return sim_->take_completions();
 }
 
 void ring::note_overflow() noexcept {
@@ -121,6 +176,10 @@ result<io_uring_buf_ring*> ring::register_buffer_ring(unsigned entries, std::uin
     if (mapped == MAP_FAILED) return system_error_code(errno);
     auto* br = static_cast<io_uring_buf_ring*>(mapped);
     io_uring_buf_ring_init(br);
+    if (sim_ != nullptr) {
+        sim_->register_buffer_ring(br, entries, group);
+        return br;
+    }
     io_uring_buf_reg reg{};
     reg.ring_addr = reinterpret_cast<std::uint64_t>(br);
     reg.ring_entries = entries;
@@ -134,7 +193,10 @@ result<io_uring_buf_ring*> ring::register_buffer_ring(unsigned entries, std::uin
 }
 
 void ring::unregister_buffer_ring(io_uring_buf_ring* br, unsigned entries, std::uint16_t group) {
-    io_uring_unregister_buf_ring(&ring_, group);
+    if (sim_ != nullptr)
+        sim_->unregister_buffer_ring(group);
+    else
+        io_uring_unregister_buf_ring(&ring_, group);
     munmap(br, entries * sizeof(io_uring_buf));
 }
 

@@ -9,12 +9,18 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <system_error>
 
+#include "snow/core/export.hpp"
 #include "snow/core/result.hpp"
 
 namespace snow::io {
+
+namespace sim {
+class kernel;
+}
 
 /// What the ring has done since it was created. Read them to see batching at work.
 struct ring_stats {
@@ -26,10 +32,15 @@ struct ring_stats {
     std::uint64_t sq_full = 0;     ///< times the SQ filled up and was flushed early
 };
 
+/// The sizes of a ring's queues.
 struct ring_options {
     unsigned entries =
         1024; ///< SQ size (at least 2, for a linked pair); the CQ is cq_factor times larger
+    /// The completion queue's size as a multiple of `entries`.
     unsigned cq_factor = 8;
+    /// Run over this simulated kernel instead of io_uring (deterministic tests; see
+    /// snow/io/sim/kernel.hpp). It must outlive the ring. Null: the real kernel.
+    sim::kernel* simulation = nullptr;
 };
 
 /// The kernel's form of a relative timeout; negative durations are zero.
@@ -38,13 +49,16 @@ inline __kernel_timespec to_kernel_timespec(std::chrono::nanoseconds d) noexcept
     return {.tv_sec = ns / 1'000'000'000, .tv_nsec = ns % 1'000'000'000};
 }
 
-class ring {
+/// One io_uring instance: the only code in snow that calls liburing. It hands out submission
+/// entries, submits them in batches, and reaps completions; an event_loop owns one.
+class SNOW_API ring {
 public:
     /// Sets up a ring with SINGLE_ISSUER, DEFER_TASKRUN and COOP_TASKRUN when the kernel has
     /// them, falling back flag by flag. Errors: the kernel's (ENOSYS without io_uring,
     /// EPERM when io_uring is disabled, ENOMEM).
     static result<ring> create(ring_options options = {});
 
+    /// Takes the ring of `other`, which is left closed.
     ring(ring&& other) noexcept;
     ring& operator=(ring&&) = delete;
     ring(const ring&) = delete;
@@ -71,6 +85,12 @@ public:
     /// `fn` may prepare new SQEs but must not call submit.
     template <typename Fn>
     unsigned for_each_completion(Fn&& fn) {
+        if (sim_ != nullptr) [[unlikely]] {
+            const std::span<const io_uring_cqe> batch = simulated_completions();
+            for (const io_uring_cqe& cqe : batch) fn(cqe);
+            stats_.completions += batch.size();
+            return static_cast<unsigned>(batch.size());
+        }
         unsigned head;
         unsigned count = 0;
         io_uring_cqe* cqe;
@@ -86,17 +106,32 @@ public:
     /// Registers a provided-buffer ring of `entries` slots (a power of two) under `group`.
     /// Needs Linux 5.19. Returns the mapped ring; free it with unregister_buffer_ring.
     result<io_uring_buf_ring*> register_buffer_ring(unsigned entries, std::uint16_t group);
+    /// Unregisters and unmaps a ring that register_buffer_ring() returned.
     void unregister_buffer_ring(io_uring_buf_ring* ring, unsigned entries, std::uint16_t group);
 
-    bool has_pending_submissions() const noexcept { return io_uring_sq_ready(&ring_) > 0; }
+    /// Whether SQEs are waiting to be submitted.
+    bool has_pending_submissions() const noexcept;
+    /// The IORING_SETUP_* flags the ring was created with.
     unsigned setup_flags() const noexcept { return ring_.flags; }
-    unsigned sq_entries() const noexcept { return ring_.sq.ring_entries; }
-    unsigned cq_entries() const noexcept { return ring_.cq.ring_entries; }
+    /// The submission queue's size.
+    unsigned sq_entries() const noexcept;
+    /// The completion queue's size.
+    unsigned cq_entries() const noexcept;
+    /// The IORING_FEAT_* flags the kernel reported.
     unsigned features() const noexcept { return features_; }
+    /// What the ring has done so far.
     const ring_stats& stats() const noexcept { return stats_; }
+    /// The simulated kernel this ring runs over, or null for the real one.
+    sim::kernel* simulation() const noexcept { return sim_; }
 
 private:
     ring() = default;
+    // The simulated path, out of line so that the real one stays as it was: each public
+    // call tests sim_ once (a branch on a member, always predicted) and goes on to liburing.
+    io_uring_sqe& simulated_next_sqe();
+    void simulated_enter(bool wait, std::optional<std::chrono::nanoseconds> timeout);
+    std::span<const io_uring_cqe> simulated_completions();
+
     void note_overflow() noexcept;
     void after_enter(int submitted) noexcept;
 
@@ -104,6 +139,7 @@ private:
     unsigned features_ = 0;
     std::uint32_t last_overflow_ = 0;
     bool live_ = false;
+    sim::kernel* sim_ = nullptr;
     ring_stats stats_;
 };
 
@@ -112,6 +148,6 @@ private:
 /// "snow: io_uring is not available: Operation not permitted (blocked by a seccomp
 /// profile ...)". EPERM, ENOSYS, ENOMEM, EMFILE and EINVAL each name their own remedy.
 /// No trailing newline.
-std::string describe_ring_failure(std::error_code error);
+SNOW_API std::string describe_ring_failure(std::error_code error);
 
 } // namespace snow::io

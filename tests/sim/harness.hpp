@@ -1,0 +1,221 @@
+// tests/sim/harness.hpp: runs a scenario (production code on a loop over a simulated kernel)
+// once per seed and checks the invariants every run must keep: nothing left in flight at
+// teardown, virtual time never going back, and the same seed giving the same trace. A
+// failure names the seed; SNOW_SIM_SEED=n runs that seed alone.
+#pragma once
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <cinttypes>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "snow/core/task.hpp"
+#include "snow/io/event_loop.hpp"
+#include "snow/io/sim/kernel.hpp"
+#include "snow/io/sim/random.hpp"
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/common_interface_defs.h>
+#endif
+
+namespace snow::testing::sim {
+
+namespace detail {
+// The seed running now, for a sanitizer report: it ends the process without returning
+// to doctest, so it must name the seed itself.
+inline thread_local std::uint64_t current_seed = 0;
+inline thread_local const char* current_scenario = "";
+
+inline void name_the_seed() {
+    std::fprintf(stderr,
+                 "snow sim: died in scenario \"%s\"; replay with SNOW_SIM_SEED=%" PRIu64 "\n",
+                 current_scenario, current_seed);
+}
+
+inline void install_death_note() {
+#if defined(__SANITIZE_ADDRESS__)
+    static const bool installed = [] {
+        __sanitizer_set_death_callback(&name_the_seed);
+        return true;
+    }();
+    (void)installed;
+#endif
+}
+} // namespace detail
+
+/// What a scenario gets: its seed, randomness of its own (apart from the kernel's, so the
+/// scenario's choices do not shift when the kernel's consumption changes), and a trace
+/// that it extends with what it observed (which task woke, when).
+class context {
+public:
+    context(std::uint64_t seed, io::sim::kernel& kernel)
+        : seed_(seed)
+        , random_(seed ^ 0x5eed5eed5eed5eedull)
+        , kernel_(kernel)
+        , last_now_(kernel.now()) {}
+
+    std::uint64_t seed() const noexcept { return seed_; }
+    io::sim::random& random() noexcept { return random_; }
+    io::sim::kernel& kernel() noexcept { return kernel_; }
+
+    /// A uniformly drawn duration in [0, most].
+    io::clock::duration any_duration(io::clock::duration most) {
+        return io::clock::duration(static_cast<io::clock::rep>(
+            random_.below(static_cast<std::uint64_t>(most.count()) + 1)));
+    }
+
+    /// Adds `value` and the virtual time to the trace, and checks time did not go back.
+    void note(std::uint64_t value) {
+        const auto now = io::clock::now();
+        if (now < last_now_) {
+            ++time_went_back_;
+        }
+        last_now_ = now;
+        trace_ ^= value;
+        trace_ = io::sim::random::splitmix64(trace_);
+        trace_ ^= static_cast<std::uint64_t>(now.time_since_epoch().count());
+        trace_ = io::sim::random::splitmix64(trace_);
+    }
+
+    std::uint64_t trace() const noexcept { return trace_; }
+    std::uint64_t time_went_back() const noexcept { return time_went_back_; }
+
+private:
+    std::uint64_t seed_;
+    io::sim::random random_;
+    io::sim::kernel& kernel_;
+    io::clock::time_point last_now_;
+    std::uint64_t trace_ = 0;
+    std::uint64_t time_went_back_ = 0;
+};
+
+/// What one seed's run left behind.
+struct outcome {
+    std::uint64_t trace = 0; ///< the kernel's completion order mixed with the scenario's
+    io::sim::kernel_stats stats;
+    io::clock::duration virtual_elapsed{};
+};
+
+using scenario = std::function<task<void>(context&)>;
+
+/// The seeds to run: SNOW_SIM_SEED alone when set; else `count` of them (SNOW_SIM_SEEDS
+/// overrides it) from SNOW_SIM_FIRST_SEED (default 0), so that a long run can be cut into
+/// slices: SNOW_SIM_FIRST_SEED=1000000 SNOW_SIM_SEEDS=100000 build/tests/sim_test.
+inline std::vector<std::uint64_t> seeds(std::uint64_t count) {
+    auto number = [](const char* name) -> std::optional<std::uint64_t> {
+        const char* text = std::getenv(name);
+        if (text == nullptr || *text == '\0') return std::nullopt;
+        return std::strtoull(text, nullptr, 10);
+    };
+    if (auto one = number("SNOW_SIM_SEED")) return {*one};
+    const std::uint64_t first = number("SNOW_SIM_FIRST_SEED").value_or(0);
+    count = number("SNOW_SIM_SEEDS").value_or(count);
+    std::vector<std::uint64_t> all(count);
+    for (std::uint64_t i = 0; i < count; ++i) all[i] = first + i;
+    return all;
+}
+
+/// SNOW_SIM_SEED alone when set, else 0 … count-1 whatever SNOW_SIM_SEEDS says: for the
+/// scenarios too heavy to repeat by the thousand.
+inline std::vector<std::uint64_t> fixed_seeds(std::uint64_t count) {
+    if (const char* one = std::getenv("SNOW_SIM_SEED"); one != nullptr && *one != '\0')
+        return {std::strtoull(one, nullptr, 10)};
+    std::vector<std::uint64_t> all(count);
+    for (std::uint64_t i = 0; i < count; ++i) all[i] = i;
+    return all;
+}
+
+/// Runs `body` on a fresh loop over a kernel seeded with `seed`, then tears the loop down
+/// and checks that the kernel was left with nothing in flight.
+inline outcome run_one(const char* name, std::uint64_t seed, const scenario& body,
+                       io::loop_options options = {}) {
+    detail::install_death_note();
+    detail::current_seed = seed;
+    detail::current_scenario = name;
+    io::sim::kernel kernel(seed);
+    // doctest would print a const char* as a pointer.
+    const std::string replay =
+        "scenario \"" + std::string(name) + "\", replay with " + kernel.describe();
+    INFO(replay);
+    const auto start = kernel.now();
+    context ctx(seed, kernel);
+    options.ring.simulation = &kernel;
+    {
+        auto loop = io::event_loop::create(options);
+        REQUIRE(loop);
+        (*loop)->run(body(ctx));
+        CHECK_MESSAGE((*loop)->timers().empty(), "timers left queued at quiescence");
+    }
+    CHECK_MESSAGE(kernel.in_flight() == 0, "left in flight at teardown:\n",
+                  kernel.in_flight_report());
+    CHECK(kernel.now() >= start);
+    CHECK(ctx.time_went_back() == 0);
+    outcome out;
+    std::uint64_t scenario_trace = ctx.trace();
+    out.trace = kernel.trace_hash() ^ io::sim::random::splitmix64(scenario_trace);
+    out.stats = kernel.stats();
+    out.virtual_elapsed = kernel.now() - start;
+    return out;
+}
+
+/// Totals over seeds, printed after a run: the marks that show a scenario reached the
+/// races it exists for.
+struct totals {
+    std::uint64_t seeds = 0;
+    io::sim::kernel_stats sum;
+
+    void add(const io::sim::kernel_stats& s) {
+        ++seeds;
+        sum.submitted += s.submitted;
+        sum.completed += s.completed;
+        sum.enters += s.enters;
+        sum.interrupted_waits += s.interrupted_waits;
+        sum.clock_jumps += s.clock_jumps;
+        sum.deferred += s.deferred;
+        sum.cancels += s.cancels;
+        sum.cancel_won += s.cancel_won;
+        sum.cancel_lost += s.cancel_lost;
+        sum.link_timeouts_fired += s.link_timeouts_fired;
+        sum.timeouts_fired += s.timeouts_fired;
+        sum.overflowed += s.overflowed;
+    }
+
+    void print(const char* name) const {
+        std::printf("sim %-28s %5" PRIu64 " seeds: %" PRIu64 " ops, %" PRIu64
+                    " interrupted waits, %" PRIu64 " clock jumps, %" PRIu64
+                    " deferred, cancels %" PRIu64 " won / %" PRIu64 " lost, %" PRIu64
+                    " link timeouts fired\n",
+                    name, seeds, sum.submitted, sum.interrupted_waits, sum.clock_jumps,
+                    sum.deferred, sum.cancel_won, sum.cancel_lost, sum.link_timeouts_fired);
+    }
+};
+
+/// Runs `body` for every seed (see seeds()), each twice: the second run must reproduce the
+/// first's trace exactly. Returns the totals, already printed.
+inline totals run_seeds(const char* name, std::uint64_t count, const scenario& body,
+                        io::loop_options options = {}) {
+    totals all;
+    const std::vector<std::uint64_t> chosen = seeds(count);
+    for (std::uint64_t seed : chosen) {
+        const outcome first = run_one(name, seed, body, options);
+        const outcome second = run_one(name, seed, body, options);
+        CHECK_MESSAGE(first.trace == second.trace, "seed ", seed, " of \"", name,
+                      "\" is not deterministic: replay with SNOW_SIM_SEED=", seed);
+        all.add(first.stats);
+        // A replayed seed shows its trace, to compare with the run that failed.
+        if (chosen.size() == 1)
+            std::printf("sim %s seed %" PRIu64 ": trace %016" PRIx64 "\n", name, seed, first.trace);
+    }
+    all.print(name);
+    return all;
+}
+
+} // namespace snow::testing::sim
