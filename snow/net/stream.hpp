@@ -36,8 +36,11 @@ public:
     stream() noexcept;
     /// Plain TCP.
     explicit stream(tcp_stream tcp) noexcept;
+    ///@{
+    /// Moves the connection; the moved-from stream is empty.
     stream(stream&&) noexcept;
     stream& operator=(stream&&) noexcept;
+    ///@}
     ~stream();
 
     /// TLS over `tcp` as a client of `host`, after a completed handshake. The certificate

@@ -1,6 +1,7 @@
 // snow/net/tcp_listener.cpp: bind/listen and the multishot accept queue.
 #include "snow/net/tcp_listener.hpp"
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -100,7 +101,10 @@ result<tcp_listener> tcp_listener::bind(const address& local, listen_options opt
         (void)::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (::bind(fd.get(), local.data(), local.size()) < 0) return system_error_code(errno);
     if (::listen(fd.get(), options.backlog) < 0) return system_error_code(errno);
+    return listening_on(std::move(fd), options);
+}
 
+result<tcp_listener> tcp_listener::listening_on(file_descriptor fd, listen_options options) {
     tcp_listener listener;
     listener.queue_ = std::make_unique<accept_queue>();
     auto& q = *listener.queue_;
@@ -111,6 +115,18 @@ result<tcp_listener> tcp_listener::bind(const address& local, listen_options opt
     q.fd = std::move(fd);
     q.options = options;
     return listener;
+}
+
+result<tcp_listener> tcp_listener::adopt(file_descriptor fd, listen_options options) {
+    int listening = 0;
+    socklen_t size = sizeof listening;
+    if (::getsockopt(fd.get(), SOL_SOCKET, SO_ACCEPTCONN, &listening, &size) < 0)
+        return system_error_code(errno);
+    if (listening == 0) return std::make_error_code(std::errc::invalid_argument);
+    int one = 1;
+    if (options.no_delay) (void)::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    (void)::fcntl(fd.get(), F_SETFD, FD_CLOEXEC); // not to be inherited further
+    return listening_on(std::move(fd), options);
 }
 
 result<tcp_listener> tcp_listener::bind(std::string_view local, listen_options options) {

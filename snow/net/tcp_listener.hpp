@@ -8,6 +8,7 @@
 #include <memory>
 #include <string_view>
 
+#include "snow/core/export.hpp"
 #include "snow/core/result.hpp"
 #include "snow/io/completion.hpp"
 #include "snow/net/address.hpp"
@@ -17,7 +18,9 @@
 
 namespace snow::net {
 
+/// How tcp_listener::bind() sets up the socket.
 struct listen_options {
+    /// The listen() backlog: connections the kernel queues before they are accepted.
     int backlog = 4096;
     bool reuse_address = true; ///< SO_REUSEADDR: rebind at once after a restart
     bool reuse_port = false;   ///< SO_REUSEPORT: one listener per loop on the same port
@@ -27,12 +30,17 @@ struct listen_options {
     std::size_t max_queued = 256;
 };
 
-class tcp_listener {
+/// A listening TCP socket. accept() yields connections from one multishot accept request
+/// kept armed in the kernel; connections that arrive while nobody waits are queued (up to
+/// listen_options::max_queued).
+class SNOW_API tcp_listener {
     struct accept_queue;
 
 public:
     tcp_listener() noexcept;
+    /// Moves the socket; tasks waiting in accept() keep waiting on it.
     tcp_listener(tcp_listener&&) noexcept;
+    /// Closes the current socket (waking its waiters) and takes `other`'s.
     tcp_listener& operator=(tcp_listener&&) noexcept;
     ~tcp_listener();
 
@@ -40,9 +48,16 @@ public:
     static result<tcp_listener> bind(const address& local, listen_options options = {});
     /// "127.0.0.1:9000" or "[::1]:0".
     static result<tcp_listener> bind(std::string_view local, listen_options options = {});
+    /// Takes a socket that is already bound and listening, such as one systemd passed
+    /// (net/systemd.hpp); `options` applies no_delay and max_queued. Errors: the kernel's,
+    /// or invalid_argument when the socket is not listening.
+    static result<tcp_listener> adopt(file_descriptor fd, listen_options options = {});
 
+    /// What accept() returns: `co_await` it for result<tcp_stream>. Cancel-safe: a
+    /// connection arriving after the cancel waits in the queue for the next accept().
     class [[nodiscard]] accept_awaiter {
     public:
+        /// Made by accept().
         explicit accept_awaiter(accept_queue& queue) noexcept : queue_(&queue) {}
         accept_awaiter(const accept_awaiter&) = delete;
         accept_awaiter& operator=(const accept_awaiter&) = delete;
@@ -72,10 +87,15 @@ public:
     /// Waits for the next connection.
     accept_awaiter accept() noexcept { return accept_awaiter{*queue_}; }
 
+    /// The bound address, with the real port when bound to port 0.
     const address& local_address() const noexcept;
+    /// The listening socket's descriptor, still owned by the listener.
     int native_handle() const noexcept;
 
 private:
+    /// The listener over `fd`, a socket that already listens.
+    static result<tcp_listener> listening_on(file_descriptor fd, listen_options options);
+
     std::unique_ptr<accept_queue> queue_; // stable address: it is the multishot's user_data
 };
 

@@ -41,10 +41,13 @@ public:
     static result<tls_context> server(const tls_server_options& options);
 
     tls_context() noexcept = default;
+    ///@{
+    /// Copies share the context; a moved-from context is empty.
     tls_context(const tls_context& other) noexcept;
     tls_context& operator=(const tls_context& other) noexcept;
     tls_context(tls_context&& other) noexcept;
     tls_context& operator=(tls_context&& other) noexcept;
+    ///@}
     ~tls_context();
 
     /// The OpenSSL context, still owned by this object.
