@@ -7,6 +7,9 @@
 //   POST /echo → the request body
 // Needs Linux 6.1+ (5.19 at least). Run: build/examples/snow_demo --port 8012 --threads 2
 // Poke: curl localhost:8012/index/;  curl localhost:8012/req/ & curl localhost:8012/stop/
+// HTTPS: --tls-cert FILE --tls-key FILE serve TLS on --port instead of plain HTTP.
+// Operate: --access-log FILE (reopened on SIGHUP/SIGUSR1), --metrics /metrics, --health 1
+// (/livez, /readyz), --log-level; SIGINT/SIGTERM drain, a second one stops at once.
 #include <fmt/format.h>
 
 #include <list>
@@ -161,8 +164,12 @@ snow::http::router routes() {
 int main(int argc, char** argv) {
     snow::examples::command_line cli(
         argc, argv,
-        "[--host 127.0.0.1] [--port 8012] [--threads N] [--max-body BYTES] [--access-log 1]\n"
-        "       [--header-timeout-ms MS] [--idle-timeout-ms MS] [--shutdown-timeout-ms MS]");
+        "[--host 127.0.0.1] [--port 8012] [--threads N] [--max-body BYTES]\n"
+        "       [--header-timeout-ms MS] [--idle-timeout-ms MS] [--shutdown-timeout-ms MS]\n"
+        "       [--log-level error|warn|info|debug] [--access-log -|1|FILE]\n"
+        "       [--access-log-format combined|json] [--metrics PATH] [--metrics-address "
+        "HOST:PORT]\n"
+        "       [--health 1] [--systemd 1] [--tls-cert FILE --tls-key FILE]");
     snow::http::server_options options;
     options.host = cli.text("host", "127.0.0.1");
     options.announce = true; // the tests and scripts read the port from this line
@@ -175,12 +182,36 @@ int main(int argc, char** argv) {
         std::chrono::milliseconds(cli.number("idle-timeout-ms", 60'000, 1, 3'600'000));
     options.shutdown_timeout =
         std::chrono::milliseconds(cli.number("shutdown-timeout-ms", 10'000, 0, 600'000));
-    const bool log = cli.number("access-log", 0, 0, 1) == 1;
+    // Operations. The access log: "-" is stderr, "1" stdout (as this flag meant before),
+    // anything else a file that SIGHUP or SIGUSR1 reopens after logrotate.
+    const std::string level = cli.text("log-level", "");
+    if (!level.empty()) {
+        options.log_level = snow::log::parse_level(level);
+        if (!options.log_level) cli.fail(fmt::format("--log-level: unknown level '{}'", level));
+    }
+    options.access_log = cli.text("access-log", "");
+    if (options.access_log == "0") options.access_log.clear();
+    if (options.access_log == "1") options.access_log = "/dev/stdout";
+    const std::string format = cli.text("access-log-format", "combined");
+    auto parsed_format = snow::http::parse_access_log_format(format);
+    if (!parsed_format) cli.fail(fmt::format("--access-log-format: unknown format '{}'", format));
+    options.access_log_format = *parsed_format;
+    options.metrics_path = cli.text("metrics", "");
+    options.metrics_address = cli.text("metrics-address", "");
+    options.health_checks = cli.number("health", 0, 0, 1) == 1;
+    // Under systemd: the socket of a .socket unit (fd 3), and READY=1 / STOPPING=1.
+    options.systemd = cli.number("systemd", 0, 0, 1) == 1;
+    // HTTPS on --port instead of HTTP: the certificate chain and the key, PEM files.
+    options.tls_certificate_file = cli.text("tls-cert", "");
+    options.tls_key_file = cli.text("tls-key", "");
+    if (options.tls_certificate_file.empty() != options.tls_key_file.empty())
+        cli.fail("--tls-cert and --tls-key go together");
     cli.finish();
 
+    // Signals are the server's (server_options::handle_signals): the first SIGINT or SIGTERM
+    // drains, a second stops at once, SIGHUP and SIGUSR1 reopen the access log.
     return snow::examples::guard_main([&] {
         snow::http::server server(routes());
-        if (log) server.use(snow::http::access_log(stdout));
         return server.run(options);
     });
 }

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "snow/http/client/fetch_all.hpp"
+#include "snow/http/json.hpp"
 #include "snow/io/run.hpp"
 
 #include "cli.hpp"
@@ -140,73 +141,11 @@ std::size_t connection_budget() {
     return limit.rlim_cur > 128 ? static_cast<std::size_t>(limit.rlim_cur - 64) : 64;
 }
 
-/// The length of the valid UTF-8 sequence at the front of `s`, or 0 if it is not one.
-std::size_t utf8_sequence(std::string_view s) noexcept {
-    const auto b0 = static_cast<unsigned char>(s[0]);
-    std::size_t length = 0;
-    unsigned min_second = 0x80;
-    unsigned max_second = 0xbf;
-    if (b0 >= 0xc2 && b0 <= 0xdf) {
-        length = 2;
-    } else if (b0 >= 0xe0 && b0 <= 0xef) {
-        length = 3;
-        if (b0 == 0xe0) min_second = 0xa0; // overlong
-        if (b0 == 0xed) max_second = 0x9f; // surrogates
-    } else if (b0 >= 0xf0 && b0 <= 0xf4) {
-        length = 4;
-        if (b0 == 0xf0) min_second = 0x90; // overlong
-        if (b0 == 0xf4) max_second = 0x8f; // beyond U+10FFFF
-    } else {
-        return 0;
-    }
-    if (s.size() < length) return 0;
-    for (std::size_t i = 1; i < length; ++i) {
-        const auto b = static_cast<unsigned char>(s[i]);
-        const unsigned lo = i == 1 ? min_second : 0x80;
-        const unsigned hi = i == 1 ? max_second : 0xbf;
-        if (b < lo || b > hi) return 0;
-    }
-    return length;
-}
-
 /// `s` as a JSON string literal. Bytes that are not UTF-8 become U+FFFD: JSON text is
 /// Unicode, and a command-line argument need not be.
 std::string json_string(std::string_view s) {
-    std::string out = "\"";
-    while (!s.empty()) {
-        const auto c = static_cast<unsigned char>(s[0]);
-        if (c >= 0x80) {
-            const std::size_t n = utf8_sequence(s);
-            out.append(n == 0 ? std::string_view("\\ufffd") : s.substr(0, n));
-            s.remove_prefix(n == 0 ? 1 : n);
-            continue;
-        }
-        switch (c) {
-        case '"':
-            out += "\\\"";
-            break;
-        case '\\':
-            out += "\\\\";
-            break;
-        case '\n':
-            out += "\\n";
-            break;
-        case '\r':
-            out += "\\r";
-            break;
-        case '\t':
-            out += "\\t";
-            break;
-        default:
-            if (c < 0x20) {
-                fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
-            } else {
-                out.push_back(static_cast<char>(c));
-            }
-        }
-        s.remove_prefix(1);
-    }
-    out += '"';
+    std::string out;
+    snow::http::append_json_string(out, s, snow::http::json_bytes::utf8);
     return out;
 }
 

@@ -3,15 +3,21 @@
 // and talks to it over 127.0.0.1 with plain blocking sockets that share nothing with snow.
 #include <doctest/doctest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/utsname.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
@@ -26,6 +32,7 @@
 
 #include "examples/child_process.hpp"
 #include "http/support/blocking_client.hpp"
+#include "http/support/temp_dir.hpp"
 
 namespace {
 
@@ -318,6 +325,233 @@ TEST_CASE("SIGTERM drains the demo: requests in flight are answered and it exits
     auto status = d.process.wait_exit(5s);
     REQUIRE_MESSAGE(status.has_value(), "snow_demo did not exit after SIGTERM");
     CHECK(*status == 0);
+}
+
+// ---------------------------------------------------------------------------------------
+// Operations: signals, the access log, metrics and health checks, the log level.
+
+namespace {
+
+/// The demo with its stderr on a pipe, for the tests that read what it says there.
+struct quiet_demo {
+    child_process process;
+    std::uint16_t port = 0;
+
+    explicit quiet_demo(std::vector<std::string> extra)
+        : process((require_kernel(), demo_path()), demo::with_port_zero(std::move(extra)),
+                  child_process::stderr_to::pipe) {
+        constexpr std::string_view prefix = "snow: listening on http://127.0.0.1:";
+        auto line = process.wait_for_line(
+            [prefix](std::string_view l) { return l.starts_with(prefix); }, 10s);
+        REQUIRE_MESSAGE(line.has_value(), "snow_demo did not announce its port");
+        port = static_cast<std::uint16_t>(std::stoul(line->substr(prefix.size())));
+    }
+};
+
+/// Polls `path` until it contains `text`; false after `within`.
+bool file_gets(const std::string& path, std::string_view text, std::chrono::milliseconds within) {
+    const auto deadline = steady::now() + within;
+    while (steady::now() < deadline) {
+        if (snow::testing::read_file(path).find(text) != std::string::npos) return true;
+        std::this_thread::sleep_for(5ms);
+    }
+    return false;
+}
+
+/// A loopback port that was free a moment ago, for a program that binds it itself.
+std::uint16_t free_port() {
+    const int probe = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(probe >= 0);
+    sockaddr_in any{};
+    any.sin_family = AF_INET;
+    any.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t size = sizeof any;
+    REQUIRE(::bind(probe, reinterpret_cast<const sockaddr*>(&any), sizeof any) == 0);
+    REQUIRE(::getsockname(probe, reinterpret_cast<sockaddr*>(&any), &size) == 0);
+    ::close(probe);
+    return ntohs(any.sin_port);
+}
+
+} // namespace
+
+TEST_CASE("a second SIGTERM stops the draining demo at once, saying so") {
+    quiet_demo d({"--shutdown-timeout-ms", "30000"});
+    blocking_client control(d.port);
+    REQUIRE(control.is_open());
+    blocking_client parked(d.port); // keeps the drain waiting for 30 s
+    REQUIRE(parked.send_all(get("/req/")));
+    settle(control);
+
+    REQUIRE(::kill(d.process.pid(), SIGTERM) == 0);
+    // The idle connection closing shows the first signal was taken: a second one sent before
+    // that could merge with it in the kernel.
+    REQUIRE(control.closed_by_peer(3s));
+    const auto second = steady::now();
+    REQUIRE(::kill(d.process.pid(), SIGTERM) == 0);
+    auto status = d.process.wait_exit(3s);
+    REQUIRE_MESSAGE(status.has_value(), "snow_demo still drains after a second SIGTERM");
+    CHECK(steady::now() - second < 2s);
+    CHECK(*status == 128 + SIGTERM);
+    const std::string said = d.process.read_all_stderr(2s);
+    CHECK(said.find("SIGTERM received, draining") != std::string::npos);
+    CHECK(said.find("snow: SIGTERM received again: stopping at once") != std::string::npos);
+}
+
+TEST_CASE("SIGHUP and SIGUSR1 reopen the demo's access log instead of ending it") {
+    snow::testing::temp_dir dir;
+    const std::string path = dir.file("access.log");
+    quiet_demo d({"--access-log", path});
+    REQUIRE(round_trip(d.port, get("/index/")).has_value());
+    REQUIRE(file_gets(path, "\"GET /index/ HTTP/1.1\" 200 2 ", 3s));
+
+    std::string expected_in_old = "\"GET /index/ HTTP/1.1\"";
+    for (int signal : {SIGHUP, SIGUSR1}) {
+        CAPTURE(signal);
+        const std::string rotated = dir.file(fmt::format("access.log.{}", signal));
+        REQUIRE(std::rename(path.c_str(), rotated.c_str()) == 0);
+        REQUIRE(::kill(d.process.pid(), signal) == 0);
+        // The reopen creates the file anew; the next request's line goes there.
+        const auto deadline = steady::now() + 3s;
+        while (steady::now() < deadline && ::access(path.c_str(), F_OK) != 0)
+            std::this_thread::sleep_for(5ms);
+        REQUIRE(::access(path.c_str(), F_OK) == 0);
+        const std::string target = signal == SIGHUP ? "/home/" : "/plaintext";
+        REQUIRE(round_trip(d.port, get(target)).has_value());
+        const std::string line = fmt::format("\"GET {} HTTP/1.1\" 200 ", target);
+        CHECK(file_gets(path, line, 3s));
+        const std::string old_file = snow::testing::read_file(rotated);
+        CHECK(old_file.find(expected_in_old) != std::string::npos);
+        CHECK(old_file.find(line) == std::string::npos);
+        CHECK(snow::testing::read_file(path).find(expected_in_old) == std::string::npos);
+        CHECK_FALSE(d.process.wait_exit(0ms).has_value()); // still serving
+        expected_in_old = line;
+    }
+    auto status = d.process.stop(10s);
+    REQUIRE(status.has_value());
+    CHECK(*status == 0);
+}
+
+TEST_CASE("the demo serves metrics and health checks when asked, in json access log format") {
+    snow::testing::temp_dir dir;
+    const std::string path = dir.file("access.json");
+    quiet_demo d({"--metrics", "/metrics", "--health", "1", "--access-log", path,
+                  "--access-log-format", "json"});
+    auto live = round_trip(d.port, get("/livez"));
+    REQUIRE(live.has_value());
+    CHECK(live->status == 200);
+    auto ready = round_trip(d.port, get("/readyz"));
+    REQUIRE(ready.has_value());
+    CHECK(ready->status == 200);
+    REQUIRE(round_trip(d.port, get("/index/anything")).has_value());
+    auto scraped = round_trip(d.port, get("/metrics"));
+    REQUIRE(scraped.has_value());
+    CHECK(scraped->status == 200);
+    CHECK(scraped->body.find(
+              R"x(snow_http_requests_total{method="GET",route="/readyz",status="200"} 1)x") !=
+          std::string::npos);
+    CHECK(scraped->body.find(
+              R"x(snow_http_requests_total{method="GET",route="/index/",status="200"} 1)x") !=
+          std::string::npos);
+    CHECK(file_gets(path, "\"method\":\"GET\",\"target\":\"/metrics\",\"status\":200", 3s));
+    auto status = d.process.stop(10s);
+    REQUIRE(status.has_value());
+    CHECK(*status == 0);
+}
+
+TEST_CASE("--metrics-address serves metrics on a port of their own, not on the public one") {
+    const std::uint16_t metrics_port = free_port();
+    quiet_demo d({"--metrics-address", fmt::format("127.0.0.1:{}", metrics_port)});
+    REQUIRE(round_trip(d.port, get("/plaintext")).has_value());
+    auto scraped = round_trip(metrics_port, get("/metrics"));
+    REQUIRE(scraped.has_value());
+    CHECK(scraped->status == 200);
+    CHECK(scraped->body.find("snow_http_requests_total{method=\"GET\",route=\"/plaintext\","
+                             "status=\"200\"} 1\n") != std::string::npos);
+    auto public_side = round_trip(d.port, get("/metrics"));
+    REQUIRE(public_side.has_value());
+    CHECK(public_side->status == 404);
+    auto status = d.process.stop(10s);
+    REQUIRE(status.has_value());
+    CHECK(*status == 0);
+}
+
+TEST_CASE("--log-level error keeps the demo's informational lines off stderr") {
+    quiet_demo d({"--log-level", "error"});
+    auto status = d.process.stop(10s);
+    REQUIRE(status.has_value());
+    CHECK(*status == 0);
+    CHECK(d.process.read_all_stderr(2s).find("SIGTERM received") == std::string::npos);
+
+    // The same through the environment, for programs without a flag for it.
+    ::setenv("SNOW_LOG_LEVEL", "error", 1);
+    quiet_demo from_environment({});
+    ::unsetenv("SNOW_LOG_LEVEL");
+    status = from_environment.process.stop(10s);
+    REQUIRE(status.has_value());
+    CHECK(from_environment.process.read_all_stderr(2s).find("SIGTERM received") ==
+          std::string::npos);
+
+    quiet_demo chatty({"--log-level", "info"});
+    status = chatty.process.stop(10s);
+    REQUIRE(status.has_value());
+    CHECK(chatty.process.read_all_stderr(2s).find("snow: info: SIGTERM received, draining") !=
+          std::string::npos);
+}
+
+TEST_CASE("under systemd-socket-activate the demo serves the passed socket and notifies") {
+    const char* activate = "/usr/bin/systemd-socket-activate";
+    if (::access(activate, X_OK) != 0) {
+        MESSAGE("systemd-socket-activate is not installed (Debian: systemd): skipped");
+        return;
+    }
+    require_kernel();
+    // systemd-socket-activate binds the port.
+    const std::uint16_t port = free_port();
+    snow::testing::temp_dir dir;
+    const std::string notify_path = dir.file("notify");
+    const int receiver = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    REQUIRE(receiver >= 0);
+    sockaddr_un at{};
+    at.sun_family = AF_UNIX;
+    std::memcpy(at.sun_path, notify_path.c_str(), notify_path.size());
+    REQUIRE(::bind(receiver, reinterpret_cast<const sockaddr*>(&at), sizeof at) == 0);
+    timeval wait{.tv_sec = 5, .tv_usec = 0};
+    ::setsockopt(receiver, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+    auto next_state = [receiver] {
+        char buffer[128];
+        const ssize_t n = ::recv(receiver, buffer, sizeof buffer, 0);
+        return n > 0 ? std::string(buffer, static_cast<std::size_t>(n)) : std::string();
+    };
+
+    ::setenv("NOTIFY_SOCKET", notify_path.c_str(), 1);
+    child_process activated(activate,
+                            {"-l", fmt::format("127.0.0.1:{}", port), "-E", "NOTIFY_SOCKET",
+                             demo_path(), "--systemd", "1", "--port", "1"},
+                            child_process::stderr_to::pipe);
+    ::unsetenv("NOTIFY_SOCKET");
+
+    // The demo starts with the first connection; until systemd-socket-activate listens, the
+    // connection is refused.
+    std::optional<raw_response> answer;
+    const auto deadline = steady::now() + 10s;
+    while (!answer && steady::now() < deadline) {
+        answer = round_trip(port, get("/index/"));
+        if (!answer) std::this_thread::sleep_for(20ms);
+    }
+    REQUIRE_MESSAGE(answer.has_value(), "no answer on the activated socket");
+    CHECK(answer->body == "OK");
+    CHECK(next_state() == "READY=1");
+    // The announced port is the passed socket's, not --port.
+    auto line = activated.wait_for_line(
+        [](std::string_view l) { return l.starts_with("snow: listening on"); }, 5s);
+    REQUIRE(line.has_value());
+    CHECK(line->find(fmt::format(":{}/", port)) != std::string::npos);
+
+    auto status = activated.stop(10s);
+    REQUIRE(status.has_value());
+    CHECK(*status == 0);
+    CHECK(next_state() == "STOPPING=1");
+    ::close(receiver);
 }
 
 TEST_SUITE_END();

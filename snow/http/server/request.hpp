@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "snow/core/export.hpp"
 #include "snow/http/headers.hpp"
 #include "snow/http/method.hpp"
 #include "snow/http/parser.hpp"
@@ -16,9 +17,14 @@
 
 namespace snow::http {
 
-class request {
+/// The request a handler answers: the parsed head, the whole body, the route's parameters and
+/// the peer's address. Every view points into the connection's buffer and is valid until the
+/// handler's response has been written; copy what must live longer.
+class SNOW_API request {
 public:
+    /// The request method; method::other for one snow does not know.
     http::method method() const noexcept { return head_->method; }
+    /// The method as sent ("GET", "PROPFIND").
     std::string_view method_name() const noexcept { return head_->method_name; }
     /// The request-target as sent ("/users/7?tab=posts").
     std::string_view target() const noexcept { return head_->target; }
@@ -35,6 +41,7 @@ public:
 
     /// Case-insensitive lookup; repeated fields are kept in order (get_all).
     header_list headers() const noexcept { return head_->headers(); }
+    /// The value of the first field named `name` (case-insensitive), or nullopt.
     std::optional<std::string_view> header(std::string_view name) const noexcept {
         return headers().get(name);
     }
@@ -46,21 +53,35 @@ public:
     std::string_view param(std::string_view name) const noexcept;
     /// Regex route capture groups, 1-based as in regex (group(0) is the whole match).
     std::string_view group(std::size_t index) const noexcept;
+    /// The number of regex capture groups, group 0 included; 0 for a template route.
     std::size_t group_count() const noexcept { return groups_.size(); }
 
+    /// The address of the client (the TCP peer).
     const net::address& peer() const noexcept { return peer_; }
+    /// Whether the connection may carry another request after this one.
     bool keep_alive() const noexcept { return head_->keep_alive; }
 
     // --- for the connection and the router ---
+    /// Made by the server's connection for each request; handlers receive it, they do not
+    /// make it.
     request(const request_head& head, std::string_view body, const net::address& peer) noexcept
         : head_(&head)
         , body_(body)
         , peer_(peer) {}
+    /// Set by the router once it has matched: the template parameters and regex groups.
     void set_route(std::vector<std::pair<std::string_view, std::string_view>> params,
                    std::vector<std::string_view> groups) {
         params_ = std::move(params);
         groups_ = std::move(groups);
     }
+    /// set_route() that also records the pattern of the matched route, for route().
+    void set_route(std::vector<std::pair<std::string_view, std::string_view>> params,
+                   std::vector<std::string_view> groups, std::string_view pattern) {
+        set_route(std::move(params), std::move(groups));
+        route_ = pattern;
+    }
+    /// The route that matched, as it was registered ("/users/{id}"); empty when none did.
+    std::string_view route() const noexcept { return route_; }
 
 private:
     const request_head* head_;
@@ -68,6 +89,7 @@ private:
     net::address peer_;
     std::vector<std::pair<std::string_view, std::string_view>> params_;
     std::vector<std::string_view> groups_;
+    std::string_view route_; // points into the router, which outlives every request
     mutable std::optional<std::vector<std::pair<std::string, std::string>>> query_;
 };
 

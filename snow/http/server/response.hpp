@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "snow/core/export.hpp"
 #include "snow/core/result.hpp"
 #include "snow/core/task.hpp"
 #include "snow/http/headers.hpp"
@@ -15,16 +16,25 @@
 namespace snow::http {
 
 /// A Set-Cookie value (RFC 6265 §4.1).
-struct cookie {
+struct SNOW_API cookie {
+    /// The SameSite attribute; `unset` sends none.
     enum class same_site_policy { unset, strict, lax, none };
 
+    /// The cookie's name, a token.
     std::string name;
+    /// The cookie's value, sent as given.
     std::string value;
+    /// The Path attribute; empty sends none.
     std::string path;
+    /// The Domain attribute; empty sends none.
     std::string domain;
+    /// The Max-Age attribute; none sends none (a session cookie).
     std::optional<std::chrono::seconds> max_age;
+    /// Send the Secure attribute.
     bool secure = false;
+    /// Send the HttpOnly attribute.
     bool http_only = false;
+    /// The SameSite attribute.
     same_site_policy same_site = same_site_policy::unset;
 
     /// "name=value; Path=/; Max-Age=60; Secure; HttpOnly; SameSite=Lax"
@@ -39,18 +49,30 @@ public:
     virtual task<result<void>> write(std::string_view data) = 0;
 };
 
+/// What a handler returns: a status, header fields and a body, or a function that streams
+/// the body. The server adds Date, Content-Length (or chunked framing) and Connection; the
+/// helpers text(), html(), json(), redirect() and status_page() make common ones.
 struct response {
+    /// The status code; the server sends its standard reason phrase.
     int status = 200;
+    /// Header fields, sent as given before the ones the server adds. Content-Length,
+    /// Transfer-Encoding and Connection here are left out, since the server frames the body
+    /// and decides persistence (a `Connection: close` still closes the connection after
+    /// this response); a Date here replaces the server's.
     http::headers headers;
+    /// The whole body. Not sent when `stream` is set, in answer to HEAD (its length still
+    /// is), or with a status that has none (1xx, 204, 304).
     std::string body;
     /// When set, the body is produced by this function, written with chunked encoding
     /// (or until close for an HTTP/1.0 client), and `body` is ignored.
     std::function<task<result<void>>(body_writer&)> stream;
 
+    /// Adds a header field; returns the response for chaining.
     response& header(std::string_view name, std::string_view value) {
         headers.add(name, value);
         return *this;
     }
+    /// Adds a Set-Cookie field for `c`; returns the response for chaining.
     response& set_cookie(const cookie& c) {
         headers.add("Set-Cookie", c.to_string());
         return *this;
@@ -58,14 +80,14 @@ struct response {
 };
 
 /// text/plain; charset=utf-8
-response text(std::string body, int status = 200);
+SNOW_API response text(std::string body, int status = 200);
 /// text/html; charset=utf-8
-response html(std::string body, int status = 200);
+SNOW_API response html(std::string body, int status = 200);
 /// application/json (the body is sent as given).
-response json(std::string body, int status = 200);
+SNOW_API response json(std::string body, int status = 200);
 /// A redirect to `location` (302 Found by default; 301, 303, 307, 308 also fit).
-response redirect(std::string_view location, int status = 302);
+SNOW_API response redirect(std::string_view location, int status = 302);
 /// A status with its reason phrase as a text body ("404 Not Found").
-response status_page(int status);
+SNOW_API response status_page(int status);
 
 } // namespace snow::http

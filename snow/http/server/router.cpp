@@ -12,6 +12,7 @@ namespace snow::http {
 struct router::route_entry {
     std::optional<http::method> only; // none: every method
     handler target;
+    std::string pattern; // as registered: the route's label in metrics and logs
 
     // A path template, split into segments; or a compiled regex.
     struct segment {
@@ -88,6 +89,7 @@ bool is_plain_text(std::string_view pattern) noexcept {
 
 router& router::add_regex(std::string_view regex, handler h) {
     auto entry = std::make_unique<route_entry>();
+    entry->pattern = std::string(regex);
     if (is_plain_text(regex)) {
         entry->prefix.emplace(regex);
         entry->target = std::move(h);
@@ -120,6 +122,7 @@ router& router::add_template(http::method m, std::string_view path_template, han
     auto entry = std::make_unique<route_entry>();
     entry->only = m;
     entry->target = std::move(h);
+    entry->pattern = std::string(path_template);
     std::string_view rest = path_template.substr(1);
     for (;;) {
         std::size_t slash = rest.find('/');
@@ -161,6 +164,7 @@ router::match router::find(http::method m, std::string_view path) const {
         if (!entry->only || *entry->only == m) {
             attempt.target = &entry->target;
             attempt.status = 200;
+            attempt.pattern = entry->pattern;
             return attempt;
         }
         if (m == method::head && *entry->only == method::get && head_fallback == nullptr) {
@@ -173,6 +177,7 @@ router::match router::find(http::method m, std::string_view path) const {
     if (head_fallback) {
         fallback.target = &head_fallback->target;
         fallback.status = 200;
+        fallback.pattern = head_fallback->pattern;
         return fallback;
     }
     if (allowed.empty()) return out;

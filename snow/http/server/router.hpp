@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "snow/core/export.hpp"
 #include "snow/core/task.hpp"
 #include "snow/http/method.hpp"
 #include "snow/http/server/request.hpp"
@@ -27,6 +28,7 @@ namespace snow::http {
 class handler {
 public:
     handler() noexcept = default;
+    /// Wraps any callable taking `request&` and returning response or task<response>.
     template <typename F>
     requires std::is_invocable_v<F&, request&>
     handler(F f) { // NOLINT(google-explicit-constructor): any callable is a handler
@@ -42,7 +44,9 @@ public:
 
     /// True for a plain callable: call it with answer(), not start().
     bool is_plain() const noexcept { return static_cast<bool>(plain_); }
+    /// Runs a plain handler inline and returns its response.
     response answer(request& req) const { return plain_(req); }
+    /// Starts a coroutine handler; its task yields the response.
     task<response> start(request& req) const { return coroutine_(req); }
 
 private:
@@ -50,10 +54,16 @@ private:
     std::function<response(request&)> plain_;
 };
 
-class router {
+/// The routes of a server: method and path to handler, tried in the order added, the first
+/// match winning. A path that matches only under other methods is answered 405 with Allow,
+/// one that matches nothing 404. Build it, then hand it to the server (or add routes on the
+/// server directly, which has the same methods).
+class SNOW_API router {
 public:
     router();
+    /// Moves the routes.
     router(router&&) noexcept;
+    /// Moves the routes.
     router& operator=(router&&) noexcept;
     ~router();
 
@@ -61,6 +71,7 @@ public:
     /// the rest of the path; the whole path must match. Throws std::invalid_argument for a
     /// malformed template.
     router& add_template(http::method m, std::string_view path_template, handler h);
+    ///@{
     /// Template routes by method: get("/users/{id}", h).
     router& get(std::string_view path_template, handler h) {
         return add_template(method::get, path_template, std::move(h));
@@ -77,7 +88,9 @@ public:
     router& del(std::string_view path_template, handler h) {
         return add_template(method::delete_, path_template, std::move(h));
     }
+    ///@}
 
+    ///@{
     /// An RE2 regex route, matched at the start of the path (the rest may follow, as the
     /// original framework's re.match did), for one method or every method. Groups reach the
     /// handler as request::group(i). Throws std::invalid_argument for a bad pattern.
@@ -86,13 +99,20 @@ public:
     router& get_regex(std::string_view regex, handler h) {
         return add_regex(method::get, regex, std::move(h));
     }
+    ///@}
 
+    /// What find() decided for one request.
     struct match {
         const handler* target = nullptr; ///< null: see status
         int status = 404;                ///< 200 when matched, 404 or 405 otherwise
         std::string allow;               ///< for 405: the methods that would match
+        /// Template parameters by name, in template order.
         std::vector<std::pair<std::string_view, std::string_view>> params;
+        /// Regex capture groups, group 0 (the whole match) first.
         std::vector<std::string_view> groups;
+        /// The matched route as registered ("/users/{id}", a regex): a label of bounded
+        /// cardinality for metrics and logs, unlike the raw path. Empty when none matched.
+        std::string_view pattern;
     };
 
     /// The first route for `m` and `path`. HEAD falls back to GET routes. Captured views

@@ -9,22 +9,31 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "snow/core/export.hpp"
 #include "snow/core/task.hpp"
 #include "snow/http/parser.hpp"
+#include "snow/http/server/access_log.hpp"
+#include "snow/http/server/metrics.hpp"
 #include "snow/http/server/middleware.hpp"
 #include "snow/http/server/router.hpp"
+#include "snow/io/log.hpp"
+#include "snow/io/log_file.hpp"
 #include "snow/net/tcp_listener.hpp"
+#include "snow/net/tls_context.hpp"
 
 namespace snow::http {
 
+/// How a server listens, its limits and deadlines, and the operations it offers. Every field
+/// has a safe default: `app.run({.port = 8080})`.
 struct server_options {
-    std::string host = "127.0.0.1";
-    std::uint16_t port = 8080; ///< 0 picks a free port; see server::port()
-    std::size_t threads = 1;   ///< loops, one per thread, sharing the port (SO_REUSEPORT)
-    parser_limits limits{};    ///< head 64 KiB, body 1 MiB, target 8 KiB by default
+    std::string host = "127.0.0.1"; ///< the address to listen on: an IP literal or "localhost"
+    std::uint16_t port = 8080;      ///< 0 picks a free port; see server::port()
+    std::size_t threads = 1;        ///< loops, one per thread, sharing the port (SO_REUSEPORT)
+    parser_limits limits{};         ///< head 64 KiB, body 1 MiB, target 8 KiB by default
 
     /// From the connection's first byte or its start (so silent connections are cut off
     /// too) until a request head is complete: what stops slowloris.
@@ -41,22 +50,53 @@ struct server_options {
     /// Open connections over all threads; at the limit the server stops accepting (the
     /// kernel's backlog holds newcomers) until one closes.
     std::size_t max_connections = 16384;
-    int backlog = 4096;
-    /// run() stops gracefully on SIGINT and SIGTERM.
+    int backlog = 4096; ///< listen(2)'s queue of connections not yet accepted
+    /// run() stops gracefully on SIGINT and SIGTERM, and at once on a second one; SIGHUP and
+    /// SIGUSR1 reopen the access log.
     bool handle_signals = true;
     /// run() prints "snow: listening on http://HOST:PORT/" once bound; quiet by default.
     bool announce = false;
+
+    /// HTTPS: the certificate (then its chain) and its private key, PEM files. Both empty:
+    /// plain HTTP. One TLS context serves every loop, so session tickets work across them;
+    /// the handshake must finish within header_timeout, like a request head.
+    std::string tls_certificate_file{};
+    std::string tls_key_file{}; ///< see tls_certificate_file
+
+    // --- Operations: each is off unless asked for. The first run() or serve() of a server
+    // sets them up; later calls keep what it set up. ---
+
+    /// The level of the library's diagnostics on stderr; unset: SNOW_LOG_LEVEL, else info.
+    std::optional<log::level> log_level{};
+    /// The access log: empty for none, "-" for stderr, or a file appended to (see
+    /// server::reopen_logs for logrotate). Lines are written without blocking the loops.
+    std::string access_log{};
+    /// The access log's line format: nginx's combined (the default), or one JSON object a line.
+    http::access_log_format access_log_format = http::access_log_format::combined;
+    /// Prometheus metrics (text format 0.0.4) at this path on the server's own port, as a
+    /// GET route ("/metrics"); empty: not there.
+    std::string metrics_path{};
+    /// Prometheus metrics on a listener of their own ("127.0.0.1:9100"), at metrics_path or
+    /// "/metrics", so they need not be public: run() only. Empty: none.
+    std::string metrics_address{};
+    /// GET /livez answers 200 while the process serves; GET /readyz answers 200, and 503
+    /// once a graceful stop has begun, so a load balancer stops sending before it ends.
+    bool health_checks = false;
+    /// For a systemd service (run() only): serve on the socket a .socket unit passes (fd 3,
+    /// LISTEN_FDS; host and port are then ignored), and tell systemd READY=1 once serving and
+    /// STOPPING=1 when a stop begins ($NOTIFY_SOCKET, Type=notify). Without them, as usual.
+    bool systemd = false;
 };
 
 /// Counters a test or a benchmark may read at any time (relaxed atomics).
 struct server_stats {
-    std::atomic<std::uint64_t> connections_accepted{0};
-    std::atomic<std::uint64_t> connections_open{0};
-    std::atomic<std::uint64_t> requests{0};
+    std::atomic<std::uint64_t> connections_accepted{0}; ///< since the server started
+    std::atomic<std::uint64_t> connections_open{0};     ///< now
+    std::atomic<std::uint64_t> requests{0};             ///< handed to a handler
     std::atomic<std::uint64_t> rejected{
         0}; ///< malformed or over a limit: answered 4xx/5xx and closed
-    std::atomic<std::uint64_t> timeouts{0}; ///< connections cut off by a deadline
-    std::atomic<std::uint64_t> handler_errors{0};
+    std::atomic<std::uint64_t> timeouts{0};       ///< connections cut off by a deadline
+    std::atomic<std::uint64_t> handler_errors{0}; ///< handlers that threw (answered 500)
 };
 
 namespace detail {
@@ -68,7 +108,7 @@ class connection;
 ///     snow::http::server app;
 ///     app.get("/", [](const snow::http::request&) { return snow::http::text("hi"); });
 ///     return app.run({.port = 8080});
-class server : public router {
+class SNOW_API server : public router {
 public:
     server();
     /// A server for routes built apart (a router returned by a function, shared by tests).
@@ -101,13 +141,25 @@ public:
 
     /// The bound port, once run() or serve() has started.
     std::uint16_t port() const noexcept { return port_.load(); }
+    /// The server's counters, live.
     const server_stats& stats() const noexcept { return stats_; }
+    /// True once stop() was called: /readyz answers 503 from then on.
+    bool stopping() const noexcept { return stopping_.load(std::memory_order_relaxed); }
+
+    /// Opens the access log's file again, after logrotate moved it (run() does this on SIGHUP
+    /// and SIGUSR1). Loop thread only. Succeeds at once without a log file.
+    task<result<void>> reopen_logs();
+    /// The metrics that server_options asked for, once the server started; null otherwise.
+    const http::metrics* metrics() const noexcept { return metrics_.get(); }
 
 private:
     friend class detail::worker;
     friend class detail::connection;
     void attach(detail::worker* w);
     void detach(detail::worker* w);
+    /// Sets up what the options ask for (operations.cpp), once. A failure is logged (it
+    /// names the file) and returned: the server must not start.
+    result<void> prepare(const server_options& options);
     const std::vector<middleware>& middlewares() const noexcept { return middlewares_; }
     server_stats& mutable_stats() noexcept { return stats_; }
 
@@ -117,6 +169,14 @@ private:
     std::mutex workers_mutex_;
     std::vector<detail::worker*> workers_;
     std::atomic<bool> stopping_{false};
+
+    std::mutex prepare_mutex_;
+    bool prepared_ = false;
+    std::unique_ptr<http::metrics> metrics_;
+    std::shared_ptr<io::log_file> access_log_;
+    std::optional<net::tls_context> tls_; // when the options name a certificate
+    std::string metrics_path_;            // the route label of the metrics endpoint
+    std::atomic<bool> notify_systemd_{false};
 };
 
 } // namespace snow::http

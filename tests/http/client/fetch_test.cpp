@@ -23,6 +23,7 @@
 
 #include "examples/child_process.hpp"
 #include "http/support/misbehaving_server.hpp"
+#include "support/test_certificates.hpp"
 
 namespace {
 
@@ -47,7 +48,7 @@ line parse_line(const std::string& text) {
     static const std::regex format(R"re(^\{"url": "(.*)", "status": (null|[1-5][0-9][0-9]), )re"
                                    R"re("bytes": ([0-9]+), "ms": ([0-9]+\.[0-9]), )re"
                                    R"re("error": (null|"(timeout|connect|dns|url|truncated|)re"
-                                   R"re(protocol|redirects|io)")\}$)re");
+                                   R"re(protocol|redirects|io|tls)")\}$)re");
     std::smatch m;
     REQUIRE_MESSAGE(std::regex_match(text, m, format), "not a snow-fetch line: ", text);
     line l;
@@ -94,22 +95,29 @@ run fetch(std::vector<std::string> args, std::chrono::seconds limit = 30s) {
     return r;
 }
 
-/// snow_demo on 127.0.0.1 and a free port, for one test.
+/// snow_demo on 127.0.0.1 and a free port, for one test; `extra` adds flags (--tls-cert…).
 struct demo {
     child_process process;
     std::uint16_t port = 0;
 
-    demo() : process(example("snow_demo"), {"--host", "127.0.0.1", "--port", "0"}) {
-        // "snow: listening on http://127.0.0.1:PORT/ (1 thread)"
+    explicit demo(std::vector<std::string> extra = {})
+        : process(example("snow_demo"), with(std::move(extra))) {
+        // "snow: listening on http://127.0.0.1:PORT/ (1 thread)", or https
         auto announced = process.read_line(10s);
         REQUIRE_MESSAGE(announced.has_value(), "snow_demo did not announce its port");
-        static const std::regex listening(R"(listening on http://127\.0\.0\.1:([0-9]+)/)");
+        static const std::regex listening(R"(listening on https?://127\.0\.0\.1:([0-9]+)/)");
         std::smatch m;
         REQUIRE_MESSAGE(std::regex_search(*announced, m, listening), *announced);
         port = static_cast<std::uint16_t>(std::stoi(m[1]));
     }
     std::string url(std::string_view target) const {
         return fmt::format("http://127.0.0.1:{}{}", port, target);
+    }
+
+    static std::vector<std::string> with(std::vector<std::string> extra) {
+        std::vector<std::string> args{"--host", "127.0.0.1", "--port", "0"};
+        args.insert(args.end(), extra.begin(), extra.end());
+        return args;
     }
 };
 
@@ -361,6 +369,32 @@ TEST_CASE("snow_demo's /agg/ fetches /index/ and /home/ from itself concurrently
         co_return fmt::format("{} {}", r->status, r->body);
     }(d.url("/agg/")));
     CHECK(body == "200 OK\nhome");
+}
+
+TEST_CASE("over https, snow-fetch checks snow_demo's certificate and names a refusal") {
+    const auto& pki = snow::testing::shared_certificates();
+    demo secure(
+        {"--tls-cert", pki.certificate_file("server"), "--tls-key", pki.key_file("server")});
+    const std::string by_name = fmt::format("https://localhost:{}/index/", secure.port);
+    const std::string by_address = fmt::format("https://127.0.0.1:{}/index/", secure.port);
+    auto trusted = fetch({"--cacert", pki.ca_file(), by_name, by_address});
+    CHECK(trusted.exit_status == 0);
+    CHECK(trusted.for_url(by_name).status == 200);
+    CHECK(trusted.for_url(by_address).status == 200);
+
+    // The system's CAs do not know the test CA: the URL fails as tls, with the reason apart.
+    child_process refused(example("snow-fetch"), {by_name}, child_process::stderr_to::pipe);
+    refused.close_stdin();
+    std::string out = refused.read_all(10s);
+    REQUIRE_FALSE(out.empty());
+    if (out.back() == '\n') out.pop_back();
+    const auto line = parse_line(out);
+    CHECK(line.error == "tls");
+    CHECK(refused.read_all_stderr(5s).find("certificate") != std::string::npos);
+    CHECK(refused.wait_exit(5s) == 1);
+
+    auto insecure = fetch({"-k", by_name});
+    CHECK(insecure.for_url(by_name).status == 200);
 }
 
 TEST_SUITE_END();

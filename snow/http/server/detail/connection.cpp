@@ -8,9 +8,11 @@
 #include <cassert>
 #include <cstring>
 #include <exception>
+#include <utility>
 
 #include "snow/http/server/detail/writer.hpp"
 #include "snow/http/status.hpp"
+#include "snow/io/log.hpp"
 #include "snow/io/run.hpp"
 #include "snow/time/sleep.hpp"
 #include "snow/time/timeout.hpp"
@@ -30,7 +32,7 @@ constexpr int pooled_attempts = 4;
 connection::connection(worker& owner, net::tcp_stream stream, net::address peer)
     : io_scope(&owner.hard_stop)
     , owner_(owner)
-    , stream_(std::move(stream))
+    , stream_(net::stream(std::move(stream)))
     , peer_(peer)
     , deadline_(io_scope) {
     owner_.add(this);
@@ -80,9 +82,15 @@ task<result<std::size_t>> connection::receive(bool head_complete) {
 /// The idle wait without a pool buffer. A coroutine of its own, so that its operation is in
 /// a frame only while it runs, not in every idle connection's.
 task<result<std::size_t>> connection::receive_when_idle() {
-    auto n = co_await stream_.recv(make_room(1, false)).interruptible(idle_wait);
+    auto n = co_await stream_.recv(make_room(1, false), &idle_wait);
     if (n) s_->input.commit(*n);
     co_return n;
+}
+
+io::buffer_pool* connection::receive_pool() const noexcept {
+    // A pool buffer takes the socket's bytes as they are, which over TLS are ciphertext: a
+    // TLS connection reads through its session's own buffer instead.
+    return stream_.secure() ? nullptr : io::event_loop::current().receive_buffers();
 }
 
 task<result<void>> connection::flush() {
@@ -103,7 +111,7 @@ task<result<void>> connection::flush() {
 task<void> connection::linger_close() {
     // Closing with unread input makes the kernel send RST, which can destroy the response
     // still in flight to the client; read a little first (nginx's lingering close).
-    (void)co_await stream_.shutdown(SHUT_WR);
+    (void)co_await stream_.shutdown(); // over TLS, one close_notify first
     const auto until = io::clock::now() + linger_time;
     std::size_t drained = 0;
     s_->input.clear(); // what the client sends now is read only to be dropped
@@ -111,7 +119,8 @@ task<void> connection::linger_close() {
     while (drained < linger_bytes) {
         auto left = until - io::clock::now();
         if (left <= io::clock::duration::zero()) break;
-        auto n = co_await stream_.recv(scratch).timeout(
+        // Raw socket bytes, TLS or not: they are only dropped.
+        auto n = co_await stream_.tcp().recv(scratch).timeout(
             std::chrono::duration_cast<std::chrono::nanoseconds>(left));
         if (!n || *n == 0) break;
         drained += *n;
@@ -128,9 +137,21 @@ task<void> connection::reject(errc failure) {
     return reject(status_for(failure), make_error_code(failure).message());
 }
 
+void connection::after_rejection(response& r) {
+    const auto& middlewares = owner_.owner.middlewares();
+    if (middlewares.empty()) return;
+    // Before its head parsed, the request is only what the client's bytes fail to be: the
+    // hooks see an empty head (no method, no target) rather than another request's views.
+    static const request_head unparsed{};
+    request req(head_parsed_ ? s_->head : unparsed, {}, peer_);
+    for (const auto& m : middlewares)
+        if (m.after) m.after(req, r, std::chrono::nanoseconds(0));
+}
+
 task<void> connection::answer_and_close(int status, std::string reason) {
     ++owner_.owner.mutable_stats().rejected;
     response r = text(fmt::format("{} {}: {}\n", status, reason_phrase(status), reason), status);
+    after_rejection(r);
     write_response(s_->output, r, {.version_minor = 1, .head_request = false, .keep_alive = false});
     deadline_.disarm();
     const auto sent = co_await with_timeout(flush(), owner_.options.write_timeout);
@@ -213,8 +234,8 @@ task<void> connection::watch(cancel_source& request_scope, cancel_source& watch_
         // stay put; they wait in a pool buffer, and only their own size is kept.
         result<std::size_t> n = std::size_t{0};
         bool waited = false;
-        if (io::buffer_pool* pool = io::event_loop::current().receive_buffers()) {
-            auto got = co_await stream_.recv_pooled(*pool);
+        if (io::buffer_pool* pool = receive_pool()) {
+            auto got = co_await stream_.tcp().recv_pooled(*pool);
             if (got) {
                 const auto* bytes = reinterpret_cast<const char*>(got->bytes().data());
                 s_->side.assign(bytes, bytes + got->size());
@@ -256,7 +277,7 @@ task<response> connection::route(request& req, response& answer) {
     }
     auto match = srv.find(s_->head.method, s_->head.path);
     if (match.status == 200) {
-        req.set_route(std::move(match.params), std::move(match.groups));
+        req.set_route(std::move(match.params), std::move(match.groups), match.pattern);
         try {
             if (!match.target->is_plain()) return match.target->start(req);
             answer = match.target->answer(req);
@@ -284,11 +305,10 @@ response connection::handler_failed(const request& req, std::exception_ptr failu
     try {
         std::rethrow_exception(std::move(failure));
     } catch (const std::exception& e) {
-        fmt::print(stderr, "snow: handler for {} {} failed: {}\n", req.method_name(), req.target(),
-                   e.what());
+        log::error("handler for {} {} failed: {}", req.method_name(), req.target(), e.what());
     } catch (...) {
-        fmt::print(stderr, "snow: handler for {} {} failed with a non-standard exception\n",
-                   req.method_name(), req.target());
+        log::error("handler for {} {} failed with a non-standard exception", req.method_name(),
+                   req.target());
     }
     return status_page(500);
 }
@@ -307,9 +327,7 @@ namespace {
 /// Writes a streamed body straight to the socket, one chunk per write.
 class chunk_sink final : public body_writer {
 public:
-    chunk_sink(net::tcp_stream& stream, bool chunked) noexcept
-        : stream_(stream)
-        , chunked_(chunked) {}
+    chunk_sink(net::stream& stream, bool chunked) noexcept : stream_(stream), chunked_(chunked) {}
     task<result<void>> write(std::string_view data) override {
         if (data.empty()) co_return result<void>{};
         if (!chunked_) co_return co_await stream_.send_all(data);
@@ -322,7 +340,7 @@ public:
     }
 
 private:
-    net::tcp_stream& stream_;
+    net::stream& stream_;
     bool chunked_;
 };
 } // namespace
@@ -345,7 +363,7 @@ task<void> connection::close_after_response() {
     if (!s_->input.empty())
         co_await linger_close();
     else
-        (void)co_await stream_.shutdown(SHUT_WR);
+        (void)co_await stream_.shutdown();
 }
 
 task<result<void>> connection::stream_body(response& resp, bool chunked) {
@@ -360,8 +378,17 @@ task<void> connection::run([[maybe_unused]] std::unique_ptr<connection> self) {
     assert(self.get() == this); // held, not used: the frame frees the connection
     const server_options& options = owner_.options;
     server_stats& stats = owner_.owner.mutable_stats();
-    io::buffer_pool* pool = io::event_loop::current().receive_buffers();
     deadline_.arm(options.header_timeout); // a connection that sends nothing is cut off too
+    if (owner_.tls != nullptr) {
+        // Under the head deadline just armed: a half ClientHello is cut off like a half head.
+        auto secure = co_await net::stream::accept_tls(std::move(stream_.tcp()), *owner_.tls);
+        if (!secure) {
+            if (deadline_.expired()) ++stats.timeouts;
+            co_return;
+        }
+        stream_ = std::move(*secure);
+    }
+    io::buffer_pool* pool = receive_pool();
     for (;;) {
         // Idle: nothing of a request received and nothing left to send. The wait selects a
         // buffer from the loop's pool only when bytes arrive, and the exchange state is
@@ -374,7 +401,7 @@ task<void> connection::run([[maybe_unused]] std::unique_ptr<connection> self) {
         for (int attempt = 0; pool != nullptr && !received && attempt < pooled_attempts;
              ++attempt) {
             if (owner_.draining) co_return;
-            auto first = co_await stream_.recv_pooled(*pool).interruptible(idle_wait);
+            auto first = co_await stream_.tcp().recv_pooled(*pool).interruptible(idle_wait);
             if (first && first->empty()) co_return; // the client closed between requests
             if (first) {
                 s_ = owner_.take_state();
@@ -411,6 +438,7 @@ task<bool> connection::exchange() {
     server_stats& stats = owner_.owner.mutable_stats();
     for (;;) {
         // --- the head ---
+        head_parsed_ = false;
         parse_result parsed = parse_result::need_more();
         for (;;) {
             parsed = s_->parser.parse(s_->input.view(), s_->head);
@@ -429,6 +457,7 @@ task<bool> connection::exchange() {
                 co_return false;
             }
         }
+        head_parsed_ = !parsed.failed();
         if (parsed.failed()) {
             co_await reject(parsed.error());
             co_return false;
@@ -492,7 +521,11 @@ task<bool> connection::exchange() {
             }
             if (failure) resp = handler_failed(req, std::move(failure));
         }
+        // A client that left is logged and counted as 499 (nginx's "client closed request");
+        // what is still sent keeps the handler's status.
+        const int answered = s_->peer_gone ? std::exchange(resp.status, 499) : resp.status;
         run_after_middleware(owner_.owner.middlewares(), req, resp, started);
+        resp.status = answered;
         if (s_->write_failed) co_return false;
         const bool head_keep_alive = s_->head.keep_alive;
 

@@ -18,6 +18,7 @@
 #include "snow/io/event_loop.hpp"
 #include "snow/io/operation.hpp"
 #include "snow/net/receive_buffer.hpp"
+#include "snow/net/stream.hpp"
 #include "snow/net/tcp_listener.hpp"
 #include "snow/net/tcp_stream.hpp"
 #include "snow/sync/event.hpp"
@@ -71,12 +72,15 @@ private:
     task<bool> exchange();
     task<result<std::size_t>> receive(bool head_complete);
     task<result<std::size_t>> receive_when_idle();
+    io::buffer_pool* receive_pool() const noexcept;
     task<result<void>> flush();
     task<void> reject(int status, std::string_view reason);
     task<void> reject(errc failure);
     task<bool> send_streamed(response& resp, const write_context& context);
     task<void> close_after_response();
     task<void> answer_and_close(int status, std::string reason);
+    /// Runs the after hooks for a request the server rejects, so it is logged and counted.
+    void after_rejection(response& r);
     task<void> linger_close();
     task<result<std::string_view>> read_body(std::size_t head_bytes, errc& failure);
     task<response> route(request& req, response& answer);
@@ -90,10 +94,11 @@ private:
     std::span<std::byte> make_room(std::size_t wanted, bool head_complete);
 
     worker& owner_;
-    net::tcp_stream stream_;
+    net::stream stream_;
     net::address peer_;
     deadline deadline_;
     std::unique_ptr<exchange_state> s_; // while a request is in progress
+    bool head_parsed_ = false;          // s_->head holds the current request's head
 };
 
 } // namespace snow::http::detail

@@ -2,13 +2,12 @@
 // and the graceful stop with its drain deadline.
 #include "snow/http/server/detail/worker.hpp"
 
-#include <fmt/format.h>
-
 #include <chrono>
 #include <exception>
 #include <type_traits>
 
 #include "snow/http/server/detail/connection.hpp"
+#include "snow/io/log.hpp"
 #include "snow/time/sleep.hpp"
 
 namespace snow::http::detail {
@@ -84,7 +83,7 @@ task<void> worker::accept_loop() {
                 error == std::errc::no_buffer_space || error == std::errc::not_enough_memory) {
                 // Out of descriptors: pause accepting instead of spinning on the error.
                 if (io::clock::now() - last_warning > std::chrono::seconds(1)) {
-                    fmt::print(stderr, "snow: accept paused: {}\n", error.message());
+                    log::warn("accept paused: {}", error.message());
                     last_warning = io::clock::now();
                 }
                 const bool slept = co_await sleep(std::chrono::milliseconds(50));

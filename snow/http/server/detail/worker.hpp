@@ -12,6 +12,7 @@
 #include "snow/io/event_loop.hpp"
 #include "snow/io/timer_queue.hpp"
 #include "snow/net/tcp_listener.hpp"
+#include "snow/net/tls_context.hpp"
 
 namespace snow::http::detail {
 
@@ -36,6 +37,8 @@ public:
 
     server& owner;
     const server_options options;
+    /// The server's TLS context when it serves HTTPS, shared by every loop; null for HTTP.
+    const net::tls_context* tls = nullptr;
     bool draining = false;
     cancel_source hard_stop; ///< cancels every connection's I/O and handlers
     /// Cancels handlers at the drain deadline. Their responses still go out (with
