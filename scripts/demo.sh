@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds snow in release mode and starts the demo server.
+# scripts/demo.sh: installs what is missing, builds the demo server in release mode and
+# starts it. Only the snow_demo target (and the library it links) is built, not the tests,
+# benchmarks and other examples, so a first run takes a fraction of a full build.
 # Extra arguments go to the demo (e.g. --port 8080 --threads 2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 [ -d build ] || meson setup build --buildtype=release >/dev/null
-ninja -C build
-demo=build/examples/snow_demo
-[ -x "$demo" ] || demo=build/examples/echo_server
-exec "$demo" "$@"
+ninja -C build examples/snow_demo
+exec build/examples/snow_demo "$@"

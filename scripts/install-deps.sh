@@ -2,7 +2,7 @@
 # Installs, from Debian 12's packages, whatever snow needs to build and test that is missing.
 # Run as root (a fresh container) or with the packages already installed. An argument names
 # an extra group a script needs: `consumers` (scripts/check-consumers.sh builds programs
-# against an installed snow with make, CMake and clang too).
+# against an installed snow with make, CMake and clang too), `docs` (scripts/docs.sh).
 set -euo pipefail
 
 packages=(g++ meson ninja-build pkg-config liburing-dev libfmt-dev doctest-dev libre2-dev libssl-dev
@@ -10,7 +10,8 @@ packages=(g++ meson ninja-build pkg-config liburing-dev libfmt-dev doctest-dev l
 for group in "$@"; do
     case $group in
         consumers) packages+=(make cmake clang) ;;
-        *) echo "install-deps: unknown group $group (known: consumers)" >&2; exit 2 ;;
+        docs) packages+=(doxygen doxygen-awesome-css) ;;
+        *) echo "install-deps: unknown group $group (known: consumers, docs)" >&2; exit 2 ;;
     esac
 done
 missing=()

@@ -6,9 +6,13 @@
 
 #include <coroutine>
 
+#include "snow/core/export.hpp"
+
 namespace snow {
 
-class scheduler {
+/// What the core and sync primitives need of an event loop: resume a coroutine on a later
+/// turn, or take such a wake-up back. snow::io::event_loop implements it.
+class SNOW_API scheduler {
 public:
     /// Resumes `handle` on a later turn, in FIFO order. Loop thread only.
     virtual void schedule(std::coroutine_handle<> handle) = 0;
@@ -17,6 +21,7 @@ public:
 
     /// The scheduler running on the calling thread; there must be one.
     static scheduler& current() noexcept;
+    /// The scheduler running on the calling thread, or null when there is none.
     static scheduler* current_or_null() noexcept;
 
 protected:

@@ -15,6 +15,7 @@
 
 #include "snow/core/cancel.hpp"
 #include "snow/core/detail/frame_allocator.hpp"
+#include "snow/core/export.hpp"
 
 namespace snow {
 
@@ -32,7 +33,8 @@ class promise_base;
 
 /// Called by a task that belongs to a task_set (spawned on the loop or into a task_group)
 /// when it finishes: reports an escaping exception and frees the frame. See task_set.hpp.
-void finish_owned(std::coroutine_handle<task_promise<void>> task) noexcept;
+/// Exported: the inline final_awaiter below calls it.
+SNOW_API void finish_owned(std::coroutine_handle<task_promise<void>> task) noexcept;
 
 /// What every snow coroutine promise shares: the continuation to resume at the end, and the
 /// cancellation source that operations awaited inside it listen to.

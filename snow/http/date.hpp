@@ -4,9 +4,11 @@
 
 #include <string_view>
 
+#include "snow/core/export.hpp"
+
 namespace snow::http {
 
 /// The current time as an IMF-fixdate. The view is valid until the next call on this thread.
-std::string_view http_date() noexcept;
+SNOW_API std::string_view http_date() noexcept;
 
 } // namespace snow::http

@@ -4,6 +4,8 @@
 
 #include <system_error>
 
+#include "snow/core/export.hpp"
+
 namespace snow::http {
 
 /// Protocol errors found while parsing a request or response. Each names the rule of
@@ -56,8 +58,9 @@ enum class errc {
 };
 
 /// The "http" error category.
-const std::error_category& error_category() noexcept;
+SNOW_API const std::error_category& error_category() noexcept;
 
+/// `e` as a std::error_code in the "http" category.
 inline std::error_code make_error_code(errc e) noexcept {
     return {static_cast<int>(e), error_category()};
 }
@@ -65,7 +68,7 @@ inline std::error_code make_error_code(errc e) noexcept {
 /// The status a server answers when a request fails with `e`: 400 for most, 413, 414, 431,
 /// 501 or 505 where RFC 9112 names one. Errors only a response can produce map to 502, the
 /// answer of a gateway whose upstream sent garbage.
-int status_for(errc e) noexcept;
+SNOW_API int status_for(errc e) noexcept;
 
 } // namespace snow::http
 

@@ -8,6 +8,8 @@
 #include <optional>
 #include <string_view>
 
+#include "snow/core/export.hpp"
+
 namespace snow::http {
 
 // ---------------------------------------------------------------------------------------------
@@ -28,6 +30,7 @@ enum class char_class : std::uint8_t {
     digit = 128, ///< DIGIT
 };
 
+/// The union of two sets of classes, for in_class().
 constexpr char_class operator|(char_class a, char_class b) noexcept {
     return static_cast<char_class>(static_cast<std::uint8_t>(a) | static_cast<std::uint8_t>(b));
 }
@@ -71,15 +74,19 @@ constexpr bool in_class(char c, char_class classes) noexcept {
     return (detail::char_classes[static_cast<unsigned char>(c)] & detail::bits_of(classes)) != 0;
 }
 
+/// A token character (RFC 9110 §5.6.2): what methods and field names are made of.
 constexpr bool is_tchar(char c) noexcept {
     return in_class(c, char_class::tchar);
 }
+/// DIGIT: '0' to '9'.
 constexpr bool is_digit(char c) noexcept {
     return in_class(c, char_class::digit);
 }
+/// HEXDIG: a digit or 'a' to 'f' in either case.
 constexpr bool is_hex_digit(char c) noexcept {
     return in_class(c, char_class::hex);
 }
+/// ALPHA: an ASCII letter in either case.
 constexpr bool is_alpha(char c) noexcept {
     const char lower = static_cast<char>(c | 0x20);
     return lower >= 'a' && lower <= 'z';
@@ -114,6 +121,7 @@ constexpr int hex_value(char c) noexcept {
 // ---------------------------------------------------------------------------------------------
 // Tokens and case
 
+/// `c` in lower case if it is an ASCII capital, unchanged otherwise (no locale).
 constexpr char ascii_lower(char c) noexcept {
     return c >= 'A' && c <= 'Z' ? static_cast<char>(c | 0x20) : c;
 }
@@ -138,15 +146,15 @@ constexpr bool token_is(std::string_view token, const char (&lower)[N]) noexcept
 }
 
 /// scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) (RFC 3986 §3.1).
-bool is_scheme(std::string_view s) noexcept;
+SNOW_API bool is_scheme(std::string_view s) noexcept;
 
 /// True if `s` is a non-empty RFC 9110 token (a valid field name or method).
-bool is_token(std::string_view s) noexcept;
+SNOW_API bool is_token(std::string_view s) noexcept;
 
 /// True if `s` may be sent as a field value: visible ASCII, obs-text, SP and HTAB, with no
 /// leading or trailing whitespace. CR, LF and NUL are refused, so a value taken from user
 /// input can never split the message.
-bool is_field_value(std::string_view s) noexcept;
+SNOW_API bool is_field_value(std::string_view s) noexcept;
 
 // ---------------------------------------------------------------------------------------------
 // Lists (RFC 9110 §5.6.1)
@@ -172,35 +180,36 @@ std::size_t for_each_list_element(std::string_view list, Visit&& visit) {
 
 /// True if an element of `list` is `token`, compared case-insensitively and whole: "a, b"
 /// contains "b", never "a, bc".
-bool list_contains(std::string_view list, std::string_view token) noexcept;
+SNOW_API bool list_contains(std::string_view list, std::string_view token) noexcept;
 
 /// True if a Connection field value carries the `close` option (RFC 9112 §9.6): the one
 /// test the parsers, the server and the client all make. "closeable" is not "close".
-bool has_close_option(std::string_view connection_value) noexcept;
+SNOW_API bool has_close_option(std::string_view connection_value) noexcept;
 
 // ---------------------------------------------------------------------------------------------
 // Hosts (RFC 3986 §3.2.2)
 
 /// reg-name: unreserved, pct-encoded and sub-delims; may be empty. Covers dotted IPv4 too.
-bool is_reg_name(std::string_view s) noexcept;
+SNOW_API bool is_reg_name(std::string_view s) noexcept;
 
 /// IPv4address: four dec-octets, without leading zeros.
-bool is_ipv4_address(std::string_view s) noexcept;
+SNOW_API bool is_ipv4_address(std::string_view s) noexcept;
 
 /// An IPv6 address in network byte order.
 using ipv6_bytes = std::array<std::uint8_t, 16>;
 
 /// IPv6address: up to eight h16 groups, at most one "::" standing for one or more zero groups,
 /// optionally ending in an IPv4address. nullopt if `s` is not one (zone identifiers included).
-std::optional<ipv6_bytes> parse_ipv6_address(std::string_view s) noexcept;
+SNOW_API std::optional<ipv6_bytes> parse_ipv6_address(std::string_view s) noexcept;
 
 /// IP-literal without its brackets: IPv6address or IPvFuture ("v1.anything").
-bool is_ip_literal(std::string_view s) noexcept;
+SNOW_API bool is_ip_literal(std::string_view s) noexcept;
 
+/// Whether is_host_and_port() requires the ":port".
 enum class port_rule : bool { optional, required };
 
 /// uri-host [ ":" port ], as in a Host field or an authority-form target (RFC 9112 §3.2), where
 /// CONNECT requires the port. The port is digits, unchecked against 65535 as the grammar is.
-bool is_host_and_port(std::string_view s, port_rule port) noexcept;
+SNOW_API bool is_host_and_port(std::string_view s, port_rule port) noexcept;
 
 } // namespace snow::http

@@ -11,37 +11,48 @@
 #include <string_view>
 #include <vector>
 
+#include "snow/core/export.hpp"
 #include "snow/http/grammar.hpp"
 
 namespace snow::http {
 
 /// One field line; both views point into storage someone else owns.
 struct header_field {
+    /// The field name, as spelled in the message.
     std::string_view name;
+    /// The field value, without surrounding whitespace.
     std::string_view value;
 
+    /// Byte-wise equality of name and value.
     friend bool operator==(const header_field&, const header_field&) = default;
 };
 
 /// A read-only, non-owning view of parsed fields (a request_head's or response_head's), with
 /// case-insensitive lookup. Valid while the buffer the fields point into is.
-class header_list {
+class SNOW_API header_list {
 public:
+    /// Iterates the fields in message order.
     using iterator = std::span<const header_field>::iterator;
 
     header_list() noexcept = default;
+    /// A view of `fields`, which must outlive it.
     header_list(std::span<const header_field> fields) noexcept : fields_(fields) {}
 
     /// The value of the first field named `name`, or nullopt.
     std::optional<std::string_view> get(std::string_view name) const noexcept;
     /// The values of every field named `name`, in order (allocates; get() does not).
     std::vector<std::string_view> get_all(std::string_view name) const;
+    /// Whether a field named `name` is present.
     bool contains(std::string_view name) const noexcept { return get(name).has_value(); }
 
+    ///@{
+    /// The fields as a range, in message order: their number, whether there are none, and their
+    /// iterators.
     std::size_t size() const noexcept { return fields_.size(); }
     bool empty() const noexcept { return fields_.empty(); }
     iterator begin() const noexcept { return fields_.begin(); }
     iterator end() const noexcept { return fields_.end(); }
+    ///@}
 
 private:
     std::span<const header_field> fields_;
@@ -50,7 +61,7 @@ private:
 /// An owning, ordered list of fields for a message being built. Names compare
 /// case-insensitively and keep the spelling they were added with; repeated fields stay in
 /// the order they were added.
-class headers {
+class SNOW_API headers {
     struct entry {
         std::string name;
         std::string value;
@@ -60,14 +71,21 @@ public:
     /// Iterates the fields as header_field views into this object.
     class iterator {
     public:
+        ///@{
+        /// The standard iterator traits: a forward iterator whose reference is a header_field
+        /// value.
         using iterator_category = std::forward_iterator_tag;
         using value_type = header_field;
         using difference_type = std::ptrdiff_t;
         using reference = header_field;
         using pointer = void;
+        ///@}
 
         iterator() noexcept = default;
+        /// The current field, as views into the headers object.
         header_field operator*() const noexcept { return {it_->name, it_->value}; }
+        ///@{
+        /// Moves to the next field.
         iterator& operator++() noexcept {
             ++it_;
             return *this;
@@ -77,6 +95,8 @@ public:
             ++it_;
             return copy;
         }
+        /// Whether both iterators are at the same field.
+        ///@}
         friend bool operator==(const iterator&, const iterator&) = default;
 
     private:
@@ -97,18 +117,24 @@ public:
     bool set(std::string_view name, std::string_view value);
     /// Removes every field named `name`; returns how many there were.
     std::size_t remove(std::string_view name);
+    /// Removes every field.
     void clear() noexcept { entries_.clear(); }
 
     /// The value of the first field named `name`, or nullopt.
     std::optional<std::string_view> get(std::string_view name) const noexcept;
     /// The values of every field named `name`, in order.
     std::vector<std::string_view> get_all(std::string_view name) const;
+    /// Whether a field named `name` is present (case-insensitive).
     bool contains(std::string_view name) const noexcept { return get(name).has_value(); }
 
+    ///@{
+    /// The fields as a range, in the order added: their number, whether there are none, and
+    /// their iterators.
     std::size_t size() const noexcept { return entries_.size(); }
     bool empty() const noexcept { return entries_.empty(); }
     iterator begin() const noexcept { return iterator(entries_.begin()); }
     iterator end() const noexcept { return iterator(entries_.end()); }
+    ///@}
 
 private:
     std::vector<entry> entries_;

@@ -11,6 +11,7 @@
 #include <system_error>
 #include <vector>
 
+#include "snow/core/export.hpp"
 #include "snow/http/errc.hpp"
 #include "snow/http/headers.hpp"
 #include "snow/http/method.hpp"
@@ -45,10 +46,13 @@ enum class body_kind : unsigned char {
     until_close,    ///< responses only: everything until the server closes the connection
 };
 
+/// How a message's body is delimited, as the head parser determined it.
 struct body_framing {
+    /// Which framing the body uses.
     body_kind kind = body_kind::none;
     std::uint64_t content_length = 0; ///< only meaningful for body_kind::content_length
 
+    /// Member-wise equality.
     friend bool operator==(const body_framing&, const body_framing&) = default;
 };
 
@@ -56,6 +60,7 @@ struct body_framing {
 /// points into the buffer given to parse(). Keep one request_head per connection so `fields`
 /// keeps its capacity and parsing the next request allocates nothing.
 struct request_head {
+    /// The request method; method::other for one snow does not know (see method_name).
     http::method method = http::method::get;
     /// As sent; the only spelling there is for method::other.
     std::string_view method_name;
@@ -68,56 +73,73 @@ struct request_head {
     std::string_view query;
     /// 0 or 1; HTTP/1.2 and later minors are answered as 1.1 (RFC 9112 §2.3).
     int version_minor = 1;
+    /// The header fields in message order, views into the buffer.
     std::vector<header_field> fields;
+    /// How the request body is delimited.
     body_framing body;
     /// The connection may carry another request after this one (RFC 9112 §9.3).
     bool keep_alive = false;
     /// An HTTP/1.1 `Expect: 100-continue`: send 100 before reading the body, or answer early.
     bool expect_continue = false;
 
+    /// The fields with case-insensitive lookup.
     header_list headers() const noexcept { return header_list(fields); }
 };
 
 /// A parsed response head, for the client; meaningful once response_parser::parse() reports
 /// complete(). Views point into the buffer given to parse().
 struct response_head {
+    /// The minor HTTP version: 1 or 0.
     int version_minor = 1;
     int status = 0;          ///< 100..599
     std::string_view reason; ///< may be empty
+    /// The header fields in message order, views into the buffer.
     std::vector<header_field> fields;
+    /// How the response body is delimited (none for HEAD, 204 and 304).
     body_framing body;
     bool keep_alive = false; ///< the connection may carry another request after this response
 
     /// 1xx: another head follows on the same connection (101 hands the connection over to
     /// the new protocol instead).
     bool interim() const noexcept { return status >= 100 && status < 200; }
+    /// The fields with case-insensitive lookup.
     header_list headers() const noexcept { return header_list(fields); }
 };
 
+/// Where a parse or decode call left the message: complete, in need of more bytes, or
+/// failed.
 enum class parse_state : unsigned char { complete, incomplete, failed };
 
 /// What one call to a parser found: a complete head and how many bytes it took, a need for
 /// more bytes, or a protocol error.
 class [[nodiscard]] parse_result {
 public:
+    /// The head is not complete yet: call again with more bytes.
     static constexpr parse_result need_more() noexcept { return parse_result(); }
+    /// A complete head that took `consumed` bytes.
     static constexpr parse_result done(std::size_t consumed) noexcept {
         parse_result r;
         r.state_ = parse_state::complete;
         r.consumed_ = consumed;
         return r;
     }
+    /// A failure with `error`.
     constexpr parse_result(errc error) noexcept : state_(parse_state::failed), error_(error) {}
 
+    /// Complete, incomplete or failed.
     constexpr parse_state state() const noexcept { return state_; }
+    /// A whole head was parsed.
     constexpr bool complete() const noexcept { return state_ == parse_state::complete; }
+    /// More bytes are needed.
     constexpr bool incomplete() const noexcept { return state_ == parse_state::incomplete; }
+    /// The message is invalid; see error().
     constexpr bool failed() const noexcept { return state_ == parse_state::failed; }
     /// Bytes of the buffer the head occupies, including leading empty lines; the body (or
     /// the next pipelined message) starts there. Zero unless complete().
     constexpr std::size_t consumed() const noexcept { return consumed_; }
     /// Why parsing failed; only meaningful when failed().
     constexpr errc error() const noexcept { return error_; }
+    /// error() as a std::error_code; the empty one unless failed().
     std::error_code error_code() const noexcept {
         return failed() ? make_error_code(error_) : std::error_code{};
     }
@@ -195,8 +217,9 @@ protected:
 /// first byte; when it needs more, call again with the grown buffer (which may have moved,
 /// but must hold the same bytes in front) and the same head. Each byte is examined once over
 /// all calls. After a complete or failed result, the next call starts a new message.
-class request_parser : public detail::head_parser_base {
+class SNOW_API request_parser : public detail::head_parser_base {
 public:
+    /// A parser enforcing `limits`, strict except for what `leniency` allows.
     explicit request_parser(parser_limits limits = {}, parser_leniency leniency = {}) noexcept
         : head_parser_base(limits, leniency) {}
 
@@ -210,8 +233,9 @@ public:
 
 /// Parses response heads (RFC 9112 §4, §6.3) for a client, with the same incremental
 /// contract as request_parser.
-class response_parser : public detail::head_parser_base {
+class SNOW_API response_parser : public detail::head_parser_base {
 public:
+    /// A parser enforcing `limits`, strict except for what `leniency` allows.
     explicit response_parser(parser_limits limits = {}, parser_leniency leniency = {}) noexcept
         : head_parser_base(limits, leniency) {}
 
@@ -226,15 +250,18 @@ public:
 /// What one call to chunked_decoder found.
 class [[nodiscard]] decode_result {
 public:
+    /// A result in `state` that used `consumed` input bytes and decoded `data`.
     constexpr decode_result(parse_state state, std::size_t consumed, std::string_view data) noexcept
         : state_(state)
         , consumed_(consumed)
         , data_(data) {}
+    /// A failure with `error` after `consumed` input bytes.
     constexpr decode_result(errc error, std::size_t consumed) noexcept
         : state_(parse_state::failed)
         , error_(error)
         , consumed_(consumed) {}
 
+    /// Complete, incomplete or failed.
     constexpr parse_state state() const noexcept { return state_; }
     /// The last chunk and the trailer section have been read; bytes after consumed() belong
     /// to the next message.
@@ -242,6 +269,7 @@ public:
     /// The body goes on: call again with the input after consumed() (read more once that is
     /// empty).
     constexpr bool incomplete() const noexcept { return state_ == parse_state::incomplete; }
+    /// The framing is invalid; see error().
     constexpr bool failed() const noexcept { return state_ == parse_state::failed; }
     /// Input bytes used by this call (framing and data).
     constexpr std::size_t consumed() const noexcept { return consumed_; }
@@ -249,6 +277,7 @@ public:
     constexpr std::string_view data() const noexcept { return data_; }
     /// Only meaningful when failed().
     constexpr errc error() const noexcept { return error_; }
+    /// error() as a std::error_code; the empty one unless failed().
     std::error_code error_code() const noexcept {
         return failed() ? make_error_code(error_) : std::error_code{};
     }
@@ -264,8 +293,10 @@ private:
 /// response bodies on the client. Unlike the head parsers it is fed only new bytes: whatever
 /// it consumed, it has remembered, so the caller may drop it. Chunk extensions are validated
 /// and ignored; trailer fields are validated and kept (see trailers()).
-class chunked_decoder {
+class SNOW_API chunked_decoder {
 public:
+    /// A decoder enforcing `limits` (max_body_bytes, and max_header_bytes and max_headers for
+    /// the trailer section), strict except for what `leniency` allows.
     explicit chunked_decoder(parser_limits limits = {}, parser_leniency leniency = {}) noexcept
         : limits_(limits)
         , leniency_(leniency) {}

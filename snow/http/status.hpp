@@ -4,6 +4,8 @@
 
 #include <string_view>
 
+#include "snow/core/export.hpp"
+
 namespace snow::http {
 
 /// Named status codes; any int in 100..599 is a valid status, named or not.
@@ -63,8 +65,9 @@ enum class status : int {
 
 /// The registered reason phrase for `code` ("Not Found"); empty for an unregistered code,
 /// which a response may still carry ("HTTP/1.1 599 \r\n" is valid).
-std::string_view reason_phrase(int code) noexcept;
+SNOW_API std::string_view reason_phrase(int code) noexcept;
 
+/// The registered reason phrase of `code`.
 inline std::string_view reason_phrase(status code) noexcept {
     return reason_phrase(static_cast<int>(code));
 }

@@ -11,13 +11,17 @@
 #include <span>
 #include <utility>
 
+#include "snow/core/export.hpp"
 #include "snow/core/result.hpp"
 
 namespace snow::io {
 
 class ring;
 
-class buffer_pool {
+/// A ring of provided buffers registered with the kernel under a group id: a pooled receive
+/// waits without a buffer, and the kernel picks one of these when data arrives. Each loop
+/// has one (event_loop::receive_buffers()).
+class SNOW_API buffer_pool {
 public:
     /// Registers `count` buffers (a power of two) of `size` bytes each under `group`.
     /// Errors: the kernel's (EINVAL before Linux 5.19, ENOMEM).
@@ -27,8 +31,11 @@ public:
     buffer_pool& operator=(const buffer_pool&) = delete;
     ~buffer_pool();
 
+    /// The buffer group id receives name in their submission.
     std::uint16_t group() const noexcept { return group_; }
+    /// The size of each buffer in bytes.
     std::size_t buffer_size() const noexcept { return size_; }
+    /// The first `length` bytes of buffer `id`.
     std::span<const std::byte> bytes(std::uint16_t id, std::size_t length) const noexcept {
         return {memory_.get() + std::size_t{id} * size_, length};
     }
@@ -49,17 +56,20 @@ private:
 
 /// Received bytes in a pool's buffer; the buffer returns to the pool when this is dropped.
 /// Empty (no buffer) at end of stream.
-class pooled_bytes {
+class SNOW_API pooled_bytes {
 public:
     pooled_bytes() noexcept = default;
+    /// Holds buffer `id` of `pool`, of which `length` bytes were received.
     pooled_bytes(buffer_pool& pool, std::uint16_t id, std::size_t length) noexcept
         : pool_(&pool)
         , id_(id)
         , length_(length) {}
+    /// Takes the buffer of `other`, which is left empty.
     pooled_bytes(pooled_bytes&& other) noexcept
         : pool_(std::exchange(other.pool_, nullptr))
         , id_(other.id_)
         , length_(std::exchange(other.length_, 0)) {}
+    /// Gives the current buffer back and takes the one of `other`.
     pooled_bytes& operator=(pooled_bytes&& other) noexcept {
         if (this != &other) {
             release();
@@ -71,12 +81,16 @@ public:
     }
     ~pooled_bytes() { release(); }
 
+    /// The received bytes; valid until release() or destruction.
     std::span<const std::byte> bytes() const noexcept {
         return pool_ ? pool_->bytes(id_, length_) : std::span<const std::byte>{};
     }
+    /// The number of bytes received.
     std::size_t size() const noexcept { return length_; }
+    /// Whether nothing was received (end of stream).
     bool empty() const noexcept { return length_ == 0; }
 
+    /// Gives the buffer back to its pool now; the object is empty afterwards.
     void release() noexcept {
         if (pool_) std::exchange(pool_, nullptr)->give_back(id_);
         length_ = 0;

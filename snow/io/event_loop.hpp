@@ -17,6 +17,7 @@
 
 #include "snow/core/detail/join.hpp"
 #include "snow/core/detail/task_set.hpp"
+#include "snow/core/export.hpp"
 #include "snow/core/scheduler.hpp"
 #include "snow/core/task.hpp"
 #include "snow/io/buffer_pool.hpp"
@@ -29,10 +30,13 @@ namespace snow::io {
 
 /// Everything a loop counts; a benchmark or a user reads them through event_loop::stats().
 struct loop_stats {
+    /// The ring's counters.
     ring_stats ring;
     std::uint64_t turns = 0;       ///< loop iterations
     std::uint64_t resumptions = 0; ///< coroutines resumed from the ready queue
+    /// Timers that reached their deadline.
     std::uint64_t timers_fired = 0;
+    /// Tasks given to spawn().
     std::uint64_t spawned = 0;
 };
 
@@ -41,6 +45,7 @@ struct loop_stats {
 /// complete in one turn, not how many can wait. A count of 0 turns pooled receives off.
 struct receive_buffer_options {
     unsigned count = 512; ///< a power of two, or 0
+    /// The size of each buffer in bytes.
     std::size_t size = 2048;
 };
 
@@ -48,16 +53,21 @@ struct receive_buffer_options {
 /// `receive_buffers.count` of every loop: for squeezing a deployment or a test suite into
 /// tiny rings without rebuilding it.
 struct loop_options {
+    /// The ring's queue sizes.
     ring_options ring;
+    /// The provided receive buffers.
     receive_buffer_options receive_buffers;
 };
 
 class event_loop;
 /// A thread-safe way to reach a loop that may have been destroyed meanwhile: post() returns
 /// false once the loop is gone. Hand it to worker threads.
-class loop_handle {
+class SNOW_API loop_handle {
 public:
+    /// A handle to `loop`; made by the loop, obtained with event_loop::handle().
     explicit loop_handle(event_loop* loop) noexcept : loop_(loop) {}
+    /// Runs `fn` on the loop's thread, as event_loop::post() does, and returns true; returns
+    /// false, dropping `fn`, when the loop is gone. Thread-safe.
     bool post(std::function<void()> fn);
 
 private:
@@ -66,7 +76,11 @@ private:
     event_loop* loop_;
 };
 
-class event_loop final : public scheduler {
+/// One io_uring loop bound to one thread. Each turn resumes the coroutines that are ready,
+/// expires timers, then submits everything they queued and waits for completions in a single
+/// `io_uring_enter`. snow::run() and snow::run_threads() create and drive loops; use it
+/// directly to run several tasks on a loop you manage.
+class SNOW_API event_loop final : public scheduler {
 public:
     /// Creates a loop bound to the calling thread. Errors: the ring's (no io_uring, …).
     static result<std::unique_ptr<event_loop>> create(loop_options options = {});
@@ -76,6 +90,7 @@ public:
 
     /// The loop of the calling thread; there must be one.
     static event_loop& current() noexcept;
+    /// The loop of the calling thread, or null when there is none.
     static event_loop* current_or_null() noexcept;
 
     /// Drives the loop until `t` completes and returns its value or rethrows its exception.
@@ -105,7 +120,9 @@ public:
     std::shared_ptr<loop_handle> handle() const noexcept { return handle_; }
 
     // --- for operations ---
+    /// The loop's ring, for operations to take submission entries from.
     ring& io() noexcept { return ring_; }
+    /// The loop's timers, for sleeps and deadlines.
     timer_queue& timers() noexcept { return timers_; }
     /// The loop's provided buffers for receives that wait without a buffer of their own
     /// (recv_pooled_op), set up on first use; null where the kernel lacks them (< 5.19) or
@@ -131,6 +148,7 @@ public:
         }
     }
 
+    /// The loop's counters so far: submissions, completions, enters, overflows, turns...
     loop_stats stats() const noexcept {
         loop_stats s = stats_;
         s.ring = ring_.stats();

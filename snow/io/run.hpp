@@ -9,6 +9,7 @@
 #include <string>
 #include <system_error>
 
+#include "snow/core/export.hpp"
 #include "snow/io/event_loop.hpp"
 
 namespace snow {
@@ -48,15 +49,16 @@ inline void spawn(task<void> t) {
     io::event_loop::current().spawn(std::move(t));
 }
 
-/// Runs `body(index)` on `threads` threads, each with its own loop (index 0 on the calling
-/// thread), and returns when all have finished. The first exception is rethrown.
 /// For main(): runs `t` like run() and returns its value as the exit status. A loop that
 /// cannot start (no io_uring) or an exception escaping `t` is printed on one line, and the
 /// status is 1; nothing escapes to the caller.
-int run_main(task<int> t, io::loop_options options = {}) noexcept;
+SNOW_API int run_main(task<int> t, io::loop_options options = {}) noexcept;
 
-void run_threads(std::size_t threads, const std::function<task<void>(std::size_t index)>& body,
-                 io::loop_options options = {});
+/// Runs `body(index)` on `threads` threads, each with its own loop (index 0 on the calling
+/// thread), and returns when all have finished. The first exception is rethrown.
+SNOW_API void run_threads(std::size_t threads,
+                          const std::function<task<void>(std::size_t index)>& body,
+                          io::loop_options options = {});
 
 /// Yields to other ready coroutines and pending I/O: resumes on the next loop turn. A task
 /// destroyed while it yields (or a loop stopped and run again) takes its wake-up back.
@@ -82,6 +84,8 @@ private:
     std::coroutine_handle<> waiter_;
 };
 
+/// `co_await snow::yield()` lets the other ready coroutines and pending I/O run, and resumes
+/// on the next loop turn.
 inline yield_awaiter yield() noexcept {
     return {};
 }

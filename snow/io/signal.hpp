@@ -7,6 +7,7 @@
 
 #include <initializer_list>
 
+#include "snow/core/export.hpp"
 #include "snow/core/result.hpp"
 #include "snow/core/task.hpp"
 
@@ -16,13 +17,15 @@ namespace snow::io {
 /// create the set on the thread that later starts the loop threads, before it starts them,
 /// or a thread that still accepts the signal takes it with its default action. Destroy it on
 /// the thread that created it: that restores the mask it changed. Movable, not copyable.
-class signal_set {
+class SNOW_API signal_set {
 public:
     /// Blocks `signals` in the calling thread and opens a signalfd for them. Fails with the
     /// errno of sigaddset (an invalid signal) or signalfd, leaving the mask as it was.
     static result<signal_set> create(std::initializer_list<int> signals);
 
+    /// Takes the signalfd and the mask change of `other`, which is left empty.
     signal_set(signal_set&& other) noexcept;
+    /// Releases the current set (as the destructor does) and takes `other`'s.
     signal_set& operator=(signal_set&& other) noexcept;
     signal_set(const signal_set&) = delete;
     signal_set& operator=(const signal_set&) = delete;

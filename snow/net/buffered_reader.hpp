@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "snow/core/export.hpp"
 #include "snow/core/result.hpp"
 #include "snow/core/task.hpp"
 #include "snow/net/receive_buffer.hpp"
@@ -15,8 +16,12 @@
 
 namespace snow::net {
 
-class buffered_reader {
+/// Reads exact sizes, lines or delimited records from a tcp_stream, keeping what it received
+/// beyond them for the next read. Not cancel-safe on its own: a cancelled read may have
+/// received part of a record, which stays buffered for the next read.
+class SNOW_API buffered_reader {
 public:
+    /// A reader of `stream`, which must outlive it.
     explicit buffered_reader(tcp_stream& stream, std::size_t initial_capacity = 4096);
 
     /// Exactly `n` bytes. The view stays valid until the next read.
@@ -33,6 +38,7 @@ public:
     /// Bytes received but not yet returned by a read.
     std::span<const std::byte> buffered() const noexcept { return buffer_.bytes(); }
 
+    /// The stream read from (to write replies on it).
     tcp_stream& stream() noexcept { return stream_; }
 
 private:

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "snow/core/export.hpp"
 #include "snow/core/result.hpp"
 #include "snow/core/task.hpp"
 #include "snow/net/address.hpp"
@@ -16,6 +17,6 @@ namespace snow::net {
 /// Addresses for `host` (IPv6 and IPv4, in getaddrinfo's preference order) with `port`.
 /// "localhost" and names under ".localhost" are 127.0.0.1 then ::1, without a lookup.
 /// Errors: errc::resolve_failed (unknown name, no addresses), operation_canceled.
-task<result<std::vector<address>>> resolve(std::string host, std::uint16_t port);
+SNOW_API task<result<std::vector<address>>> resolve(std::string host, std::uint16_t port);
 
 } // namespace snow::net

@@ -12,6 +12,7 @@
 #include <span>
 #include <string_view>
 
+#include "snow/core/export.hpp"
 #include "snow/core/result.hpp"
 #include "snow/core/task.hpp"
 #include "snow/io/ops.hpp"
@@ -20,15 +21,21 @@
 
 namespace snow::net {
 
+/// How tcp_stream::connect() connects.
 struct connect_options {
     /// Gives up on the handshake after this long (std::errc::timed_out). None: the kernel's.
     std::optional<std::chrono::nanoseconds> timeout;
     bool no_delay = true; ///< TCP_NODELAY: small writes go out at once
 };
 
-class tcp_stream {
+/// A connected TCP socket. recv, recv_pooled, send, shutdown and close are each one
+/// io_uring request, awaited with `co_await` and yielding a result, and can carry a
+/// kernel-side deadline: `co_await s.recv(buffer).timeout(2s)`. See the README's
+/// cancel-safety table for what a cancelled one leaves behind.
+class SNOW_API tcp_stream {
 public:
     tcp_stream() noexcept = default;
+    /// Takes ownership of a connected socket.
     explicit tcp_stream(file_descriptor fd) noexcept : fd_(std::move(fd)) {}
 
     /// Connects to `peer`. Errors: connection_refused, network_unreachable, timed_out, …
@@ -47,6 +54,7 @@ public:
     io::send_op send(std::span<const std::byte> buffer) noexcept { return {fd_.get(), buffer}; }
     /// Sends every byte of `buffer` (or fails). `buffer` must stay valid until it returns.
     task<result<void>> send_all(std::span<const std::byte> buffer);
+    /// Sends every byte of `text`, which must stay valid until it returns.
     task<result<void>> send_all(std::string_view text);
     /// Sends every byte of every buffer in one gathering write per round.
     task<result<void>> send_all(std::span<iovec> buffers);
@@ -56,11 +64,16 @@ public:
     /// Closes the socket on the ring. The stream is empty afterwards.
     io::close_op close() noexcept { return io::close_op{fd_.release()}; }
 
+    /// Sets TCP_NODELAY: with it on, small writes go out at once.
     result<void> set_no_delay(bool on) noexcept;
+    /// The local address of the connection.
     result<address> local_address() const;
+    /// The address of the peer.
     result<address> peer_address() const;
 
+    /// The socket's descriptor, still owned by the stream.
     int native_handle() const noexcept { return fd_.get(); }
+    /// Whether the stream holds a socket (it is empty after close() or a move).
     bool is_open() const noexcept { return fd_.is_open(); }
 
 private:
@@ -71,6 +84,7 @@ private:
 inline std::span<const std::byte> as_bytes(std::string_view text) noexcept {
     return {reinterpret_cast<const std::byte*>(text.data()), text.size()};
 }
+/// The inverse of as_bytes(): bytes viewed as text.
 inline std::string_view as_text(std::span<const std::byte> bytes) noexcept {
     return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
 }

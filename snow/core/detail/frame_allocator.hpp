@@ -5,9 +5,13 @@
 
 #include <cstddef>
 
+#include "snow/core/export.hpp"
+
 namespace snow::detail {
 
-void* allocate_frame(std::size_t size);
-void free_frame(void* frame, std::size_t size) noexcept;
+// Exported from libsnow.so although internal: every task's promise (inline, in task.hpp)
+// allocates and frees its frame through these, from the program's own code.
+SNOW_API void* allocate_frame(std::size_t size);
+SNOW_API void free_frame(void* frame, std::size_t size) noexcept;
 
 } // namespace snow::detail

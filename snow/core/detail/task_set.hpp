@@ -7,6 +7,7 @@
 #include <coroutine>
 #include <cstddef>
 
+#include "snow/core/export.hpp"
 #include "snow/core/task.hpp"
 
 #include "snow/core/scheduler.hpp"
@@ -24,13 +25,13 @@ public:
     ~task_set() { destroy_all(); }
 
     /// Takes ownership of `t`, which must not have started. The caller starts it.
-    void adopt(handle t) noexcept;
+    SNOW_API void adopt(handle t) noexcept;
     /// Destroys one task of the set, started or not (see destroy_all).
-    void destroy(handle t) noexcept;
+    SNOW_API void destroy(handle t) noexcept;
     /// Destroys every task still in the set, newest first; their operations are cancelled
     /// and reaped first (see io::operation), and a wake-up queued for a task that never ran
     /// is taken back from the scheduler.
-    void destroy_all() noexcept;
+    SNOW_API void destroy_all() noexcept;
 
     std::size_t size() const noexcept { return size_; }
     bool empty() const noexcept { return size_ == 0; }

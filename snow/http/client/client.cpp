@@ -105,6 +105,10 @@ response_stream::response_stream(detail::pool_lease lease,
     }
 }
 
+response_stream::response_stream(response_stream&&) noexcept = default;
+response_stream& response_stream::operator=(response_stream&&) noexcept = default;
+response_stream::~response_stream() = default;
+
 task<result<std::string_view>> response_stream::next_chunk() {
     if (error_) co_return error_;
     if (done_) co_return std::string_view{};
@@ -167,6 +171,14 @@ client::client(client_options options)
 }
 
 client::~client() = default;
+
+std::size_t client::idle_connections() const noexcept {
+    return pool_.idle_connections();
+}
+
+std::size_t client::active_connections() const noexcept {
+    return pool_.leased();
+}
 
 result<const net::tls_context*> client::tls_context() {
     if (!tls_) {

@@ -88,10 +88,14 @@ struct client_response {
 /// must not outlive the loop it was opened on.
 class SNOW_API response_stream {
 public:
+    // Moving and destroying are defined in client.cpp, not defaulted here: they move and
+    // release the pool lease, whose code libsnow.so does not export.
     /// Moves the stream and the connection it holds.
-    response_stream(response_stream&&) noexcept = default;
+    response_stream(response_stream&&) noexcept;
     /// Moves the stream and the connection it holds.
-    response_stream& operator=(response_stream&&) noexcept = default;
+    response_stream& operator=(response_stream&&) noexcept;
+    /// Closes the connection unless the whole body was read (then it went back to the pool).
+    ~response_stream();
 
     /// The final status code (1xx responses are skipped).
     int status() const noexcept { return status_; }
@@ -188,10 +192,11 @@ public:
     task<open_outcome> open_traced(http::method m, std::string url, std::string body = {},
                                    http::headers headers = {}, request_options options = {});
 
+    // These two ask the pool, whose code libsnow.so does not export: defined in client.cpp.
     /// Pooled connections not in use.
-    std::size_t idle_connections() const noexcept { return pool_.idle_connections(); }
+    std::size_t idle_connections() const noexcept;
     /// Connections (or connection slots being connected) in use by requests.
-    std::size_t active_connections() const noexcept { return pool_.leased(); }
+    std::size_t active_connections() const noexcept;
     /// The options the client was made with.
     const client_options& options() const noexcept { return options_; }
 

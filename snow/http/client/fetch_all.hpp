@@ -11,18 +11,25 @@
 #include <string>
 #include <vector>
 
+#include "snow/core/export.hpp"
 #include "snow/http/client/client.hpp"
 
 namespace snow::http {
 
+/// One request for fetch_all(): what request() would take.
 struct fetch_request {
+    /// The request method.
     http::method method = http::method::get;
+    /// The absolute `http://` URL to fetch.
     std::string url{};
+    /// Header fields sent as given, as for client::request().
     http::headers headers{};
+    /// The request body; empty sends none.
     std::string body{};
     request_options options{}; ///< its timeout starts when the request does
 };
 
+/// How one request of fetch_all() ended, handed to the callback as it does.
 struct fetch_result {
     std::size_t index; ///< the request's position in the list
     /// The response, its body empty unless fetch_options::keep_bodies; or why it failed.
@@ -34,6 +41,7 @@ struct fetch_result {
     std::chrono::nanoseconds elapsed{}; ///< from the request's start to its end
 };
 
+/// How fetch_all() runs its list.
 struct fetch_options {
     /// Requests in flight at once; the others start, in list order, as those finish.
     std::size_t concurrency = 64;
@@ -46,7 +54,8 @@ struct fetch_options {
 /// `on_done` once per request as each finishes (completion order, on the loop thread).
 /// Returns when all have finished. An exception thrown by `on_done` stops nothing; it is
 /// rethrown once every request has ended. `http` must outlive the call.
-task<void> fetch_all(client& http, std::vector<fetch_request> requests,
-                     std::function<void(fetch_result&)> on_done, fetch_options options = {});
+SNOW_API task<void> fetch_all(client& http, std::vector<fetch_request> requests,
+                              std::function<void(fetch_result&)> on_done,
+                              fetch_options options = {});
 
 } // namespace snow::http
