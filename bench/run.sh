@@ -17,7 +17,8 @@ usage: bash bench/run.sh [options]
   --quick           smoke run (about 2 minutes): 2 s per run, 1 round
   --seconds N       seconds per load run (default 5)
   --rounds N        rounds of A B A B alternation (default 2)
-  --only LIST       workloads, comma-separated: http,pipeline,echo,memory,client (default all)
+  --only LIST       workloads, comma-separated: http,pipeline,https,echo,memory,client
+                    (default all)
   --servers LIST    only these servers/clients, comma-separated (e.g. snow_demo,nginx)
   --also NAME=PATH  one more HTTP server, measured beside snow_demo with its flags: another
                     build of snow_demo (an earlier commit, -Dframe_allocator=false) to
@@ -31,7 +32,7 @@ EOF
 
 seconds=5
 rounds=2
-only="http,pipeline,echo,memory,client"
+only="http,pipeline,https,echo,memory,client"
 servers_filter=""
 declare -A extra_bin=() # --also: name → a snow_demo built elsewhere
 extra_names=()
@@ -73,6 +74,7 @@ fetch_concurrency=256
 http_servers=(snow_demo "${extra_names[@]}" limit_http nginx asio_http go_http)
 echo_servers=(echo_server limit_echo go_echo)
 memory_servers=(snow_demo "${extra_names[@]}" nginx asio_http go_http)
+https_servers=(snow_demo "${extra_names[@]}" nginx)
 
 B=$root/build-release
 python=/usr/bin/python3
@@ -80,7 +82,7 @@ python=/usr/bin/python3
 
 # --- 1. packages and build ------------------------------------------------------------------
 if [ "$install" = 1 ]; then
-    extra="wrk gnuplot-nox golang-go libboost1.81-dev curl"
+    extra="wrk gnuplot-nox golang-go libboost1.81-dev curl openssl"
     command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || extra="nginx-light $extra"
     boost_before=$(dpkg-query -W -f='${Status}' libboost1.81-dev 2>/dev/null || true)
     say "checking packages: $extra"
@@ -222,14 +224,17 @@ start_server() {
     case $name in
     go_*) cmd=("$path" -port "$port") ;;
     nginx)
-        local dir=$logs/nginx.$port
+        local dir=$logs/nginx.$port conf=bench/peers/nginx.conf
+        [ -z "$tls_dir" ] || conf=bench/peers/nginx-tls.conf
         mkdir -p "$dir"
         # worker_connections is raised so the 10,000-connection memory figure fits.
-        sed -e "s|PORT|$port|" -e "s|RUNDIR|$dir|g" \
+        sed -e "s|PORT|$port|" -e "s|RUNDIR|$dir|g" -e "s|TLSDIR|$tls_dir|g" \
             -e 's/worker_connections [0-9]*/worker_connections 20000/' \
-            bench/peers/nginx.conf >"$dir/nginx.conf"
+            "$conf" >"$dir/nginx.conf"
         cmd=("$path" -c "$dir/nginx.conf") ;;
-    *) cmd=("$path" --port "$port") ;;
+    *)
+        cmd=("$path" --port "$port")
+        [ -z "$tls_dir" ] || cmd+=(--tls-cert "$tls_dir/cert.pem" --tls-key "$tls_dir/key.pem") ;;
     esac
     (
         ulimit -n "$(ulimit -Hn)"
@@ -277,12 +282,44 @@ wrk_run() { # id server round wrk-args...
     local id=$1 server=$2 round=$3; shift 3
     local out=$logs/$id.$server.r$round.txt before after status=ok why=""
     before=$(cpu_ticks "$measure_pid")
-    taskset -c 1 wrk -t1 -d"${seconds}s" --latency "$@" "http://127.0.0.1:$port/plaintext" >"$out" 2>&1 ||
+    taskset -c 1 wrk -t1 -d"${seconds}s" --latency "$@" "$scheme://127.0.0.1:$port/plaintext" >"$out" 2>&1 ||
         { status=failed; why="wrk failed (logs/${out##*/})"; }
     after=$(cpu_ticks "$measure_pid")
     if gone "$server_pid" || [ -z "$after" ]; then status=failed; why="server exited during the run"; fi
     record "id=$id" "server=$server" "round=$round" "status=$status" "ticks=$((${after:-0} - ${before:-0}))" \
         "wrk=${out#"$results"/}" "note=$why"
+}
+
+# The https workloads serve over TLS with a certificate made for this run; set while they run.
+scheme=http
+tls_dir=""
+
+https_workloads() {
+    wants https || return 0
+    command -v openssl >/dev/null || { say "https: openssl is missing; skipped"; return 0; }
+    local dir=$logs/tls round server id
+    mkdir -p "$dir"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+        -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
+        -keyout "$dir/key.pem" -out "$dir/cert.pem" >/dev/null 2>&1 ||
+        { say "https: could not make a certificate; skipped"; return 0; }
+    scheme=https tls_dir=$dir
+    for round in $(seq "$rounds"); do
+        for server in "${https_servers[@]}"; do
+            wants_server "$server" || continue
+            if ! available "$server" || ! start_server "$server"; then
+                for id in https-c64 https-c512 https-handshake; do record_skip "$id" "$server"; done
+                continue
+            fi
+            say "round $round/$rounds: $server on :$port over TLS (keep-alive c64, c512; a handshake per request)"
+            wrk_run https-c64 "$server" "$round" -c64
+            wrk_run https-c512 "$server" "$round" -c512
+            # Connection: close makes every request a new connection: a full handshake each.
+            wrk_run https-handshake "$server" "$round" -c16 -H "Connection: close"
+            stop_pid "$server_pid"
+        done
+    done
+    scheme=http tls_dir=""
 }
 
 http_workloads() {
@@ -491,6 +528,7 @@ say "results: ${results#"$root"/}  ($seconds s per run, $rounds rounds)"
 } >"$logs/meta.txt"
 
 http_workloads
+https_workloads
 echo_workloads
 memory_workloads
 client_workloads
