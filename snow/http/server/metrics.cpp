@@ -5,6 +5,7 @@
 
 #include <array>
 #include <atomic>
+#include <cstdint>
 #include <iterator>
 #include <map>
 #include <mutex>
@@ -31,6 +32,18 @@ struct tally {
 };
 
 constexpr std::size_t bucket_count = std::size(metrics::bucket_bounds) + 1; // and +Inf
+
+/// The bucket bounds in nanoseconds, so a request's duration is placed without floating point.
+constexpr std::array<std::int64_t, std::size(metrics::bucket_bounds)> bucket_bounds_ns = [] {
+    std::array<std::int64_t, std::size(metrics::bucket_bounds)> ns{};
+    for (std::size_t i = 0; i < ns.size(); ++i)
+        ns[i] = static_cast<std::int64_t>(metrics::bucket_bounds[i] * 1e9 + 0.5);
+    return ns;
+}();
+
+/// The loop's ring counters are copied into the shard on a thread's first request, then once
+/// per this many, and by every scrape on its own loop: copying costs more than counting.
+constexpr std::uint32_t loop_snapshot_every = 64;
 
 struct series_key {
     std::string method;
@@ -90,6 +103,15 @@ struct metrics::shard {
     std::size_t index = 0;
     std::mutex mutex; // taken by this thread only to add a series, and by scrapes
     std::map<series_key, tally, series_less> requests;
+    // Series used lately, in slots chosen by the route's address and the status: a
+    // request whose series is there is counted after one comparison of its labels, not the
+    // several of a search in the map.
+    struct recent {
+        const series_key* key = nullptr;
+        tally* series = nullptr;
+    };
+    std::array<recent, 16> cache{};
+    std::uint32_t until_snapshot = 0;
     std::array<tally, bucket_count> buckets;
     tally duration_ns;
     bool has_loop = false; // guarded by mutex; set once
@@ -117,6 +139,14 @@ struct metrics::registry {
     std::vector<std::unique_ptr<shard>> shards;
 
     shard& local() {
+        // Nearly always the registry this thread counted for last.
+        thread_local std::pair<std::uint64_t, shard*> last{0, nullptr};
+        if (last.first == id) return *last.second;
+        last = {id, &known_shard()};
+        return *last.second;
+    }
+
+    shard& known_shard() {
         // A handful of registries per process at most: a short list searched in order. Ids
         // are never reused, so an entry of a destroyed registry never matches a new one.
         thread_local std::vector<std::pair<std::uint64_t, shard*>> known;
@@ -132,24 +162,41 @@ struct metrics::registry {
     void count(const request& req, const response& resp, std::chrono::nanoseconds elapsed) {
         shard& s = local();
         const std::string_view route = req.route().empty() ? "unmatched" : req.route();
-        const series_probe probe{method_label(req), route, resp.status};
+        const std::string_view method = method_label(req);
+        const auto slot = (reinterpret_cast<std::uintptr_t>(route.data()) >> 4 ^
+                           static_cast<std::uintptr_t>(resp.status)) %
+                          s.cache.size();
+        shard::recent& hit = s.cache[slot];
+        if (hit.key == nullptr || hit.key->status != resp.status || hit.key->route != route ||
+            hit.key->method != method) {
+            auto& entry = series(s, method, route, resp.status);
+            hit = {&entry.first, &entry.second};
+        }
+        hit.series->add();
+        const std::int64_t ns = elapsed.count() < 0 ? 0 : elapsed.count();
+        std::size_t bucket = 0;
+        while (bucket < bucket_bounds_ns.size() && ns > bucket_bounds_ns[bucket]) ++bucket;
+        s.buckets[bucket].add();
+        s.duration_ns.add(static_cast<std::uint64_t>(ns));
+        if (s.until_snapshot-- == 0) {
+            s.until_snapshot = loop_snapshot_every - 1;
+            s.snapshot_loop();
+        }
+    }
+
+    /// One series of `s` (its labels and tally), added if new. Map nodes never move.
+    static std::pair<const series_key, tally>& series(shard& s, std::string_view method,
+                                                      std::string_view route, int status) {
         // Only this thread changes its map, so finding needs no lock; a new series is added
         // under the lock, which a scrape reading the map holds.
+        const series_probe probe{method, route, status};
         auto it = s.requests.find(probe);
         if (it == s.requests.end()) {
             std::lock_guard lock(s.mutex);
-            it = s.requests
-                     .try_emplace(
-                         series_key{std::string(probe.method), std::string(route), resp.status})
+            it = s.requests.try_emplace(series_key{std::string(method), std::string(route), status})
                      .first;
         }
-        it->second.add();
-        const double seconds = std::chrono::duration<double>(elapsed).count();
-        std::size_t bucket = 0;
-        while (bucket < std::size(bucket_bounds) && seconds > bucket_bounds[bucket]) ++bucket;
-        s.buckets[bucket].add();
-        s.duration_ns.add(static_cast<std::uint64_t>(elapsed.count() < 0 ? 0 : elapsed.count()));
-        s.snapshot_loop();
+        return *it;
     }
 
     std::string render(const server_stats* stats) {

@@ -296,8 +296,11 @@ task<response> connection::route(request& req, response& answer) {
 }
 
 io::clock::time_point connection::middleware_clock() const {
-    // The clock is read only for middleware that wants the handler's duration.
-    return owner_.owner.middlewares().empty() ? io::clock::time_point{} : io::clock::now();
+    // Only middleware wants the handler's duration. It starts at the loop's time of this
+    // turn, read once per turn for every connection, so it also counts the wait behind the
+    // requests served earlier in the turn: the time the server really took.
+    return owner_.owner.middlewares().empty() ? io::clock::time_point{}
+                                              : io::event_loop::current().now();
 }
 
 response connection::handler_failed(const request& req, std::exception_ptr failure) {
