@@ -3,9 +3,9 @@
 // the close itself on the ring awaits tcp_stream::close().
 #pragma once
 
-#include <unistd.h>
-
 #include <utility>
+
+#include "snow/io/syscalls.hpp"
 
 namespace snow::net {
 
@@ -34,7 +34,7 @@ public:
     int release() noexcept { return std::exchange(fd_, -1); }
     /// Closes the current descriptor (if any) and owns `fd` instead.
     void reset(int fd = -1) noexcept {
-        if (fd_ >= 0) ::close(fd_);
+        if (fd_ >= 0) io::sys::close(fd_);
         fd_ = fd;
     }
 

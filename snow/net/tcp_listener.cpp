@@ -9,6 +9,7 @@
 #include <cerrno>
 
 #include "snow/io/event_loop.hpp"
+#include "snow/io/syscalls.hpp"
 
 namespace snow::net {
 
@@ -32,7 +33,7 @@ struct tcp_listener::accept_queue : io::completion {
             waiters_closing = true;
             loop->cancel_and_wait(this, [this] { return !armed; });
         }
-        for (int s : accepted) ::close(s);
+        for (int s : accepted) io::sys::close(s);
     }
 
     void arm() {
@@ -61,7 +62,7 @@ struct tcp_listener::accept_queue : io::completion {
         auto* q = static_cast<accept_queue*>(self);
         if (!(cqe.flags & IORING_CQE_F_MORE)) q->armed = false;
         if (q->waiters_closing) {
-            if (cqe.res >= 0) ::close(cqe.res);
+            if (cqe.res >= 0) io::sys::close(cqe.res);
             return;
         }
         if (cqe.res == -ECANCELED) {
@@ -89,18 +90,18 @@ tcp_listener& tcp_listener::operator=(tcp_listener&&) noexcept = default;
 tcp_listener::~tcp_listener() = default;
 
 result<tcp_listener> tcp_listener::bind(const address& local, listen_options options) {
-    file_descriptor fd(::socket(local.family(), SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP));
+    file_descriptor fd(io::sys::socket(local.family(), SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP));
     if (!fd.is_open()) return system_error_code(errno);
     int one = 1;
     if (options.reuse_address)
-        (void)::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        (void)io::sys::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (options.reuse_port &&
-        ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0)
+        io::sys::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0)
         return system_error_code(errno);
     if (options.no_delay) // inherited by accepted sockets
-        (void)::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (::bind(fd.get(), local.data(), local.size()) < 0) return system_error_code(errno);
-    if (::listen(fd.get(), options.backlog) < 0) return system_error_code(errno);
+        (void)io::sys::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (io::sys::bind(fd.get(), local.data(), local.size()) < 0) return system_error_code(errno);
+    if (io::sys::listen(fd.get(), options.backlog) < 0) return system_error_code(errno);
     return listening_on(std::move(fd), options);
 }
 
@@ -110,7 +111,8 @@ result<tcp_listener> tcp_listener::listening_on(file_descriptor fd, listen_optio
     auto& q = *listener.queue_;
     q.local.set_size(address::capacity());
     socklen_t length = address::capacity();
-    if (::getsockname(fd.get(), q.local.data(), &length) < 0) return system_error_code(errno);
+    if (io::sys::getsockname(fd.get(), q.local.data(), &length) < 0)
+        return system_error_code(errno);
     q.local.set_size(length);
     q.fd = std::move(fd);
     q.options = options;
@@ -120,11 +122,12 @@ result<tcp_listener> tcp_listener::listening_on(file_descriptor fd, listen_optio
 result<tcp_listener> tcp_listener::adopt(file_descriptor fd, listen_options options) {
     int listening = 0;
     socklen_t size = sizeof listening;
-    if (::getsockopt(fd.get(), SOL_SOCKET, SO_ACCEPTCONN, &listening, &size) < 0)
+    if (io::sys::getsockopt(fd.get(), SOL_SOCKET, SO_ACCEPTCONN, &listening, &size) < 0)
         return system_error_code(errno);
     if (listening == 0) return std::make_error_code(std::errc::invalid_argument);
     int one = 1;
-    if (options.no_delay) (void)::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (options.no_delay)
+        (void)io::sys::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     (void)::fcntl(fd.get(), F_SETFD, FD_CLOEXEC); // not to be inherited further
     return listening_on(std::move(fd), options);
 }
@@ -144,7 +147,7 @@ int tcp_listener::native_handle() const noexcept {
 
 tcp_listener::accept_awaiter::~accept_awaiter() {
     node_.detach();
-    if (fd_ >= 0) ::close(fd_); // delivered but never taken
+    if (fd_ >= 0) io::sys::close(fd_); // delivered but never taken
 }
 
 bool tcp_listener::accept_awaiter::await_ready() noexcept {

@@ -6,12 +6,13 @@
 
 #include <cerrno>
 
+#include "snow/io/syscalls.hpp"
 #include "snow/net/resolver.hpp"
 
 namespace snow::net {
 
 task<result<tcp_stream>> tcp_stream::connect(address peer, connect_options options) {
-    file_descriptor fd(::socket(peer.family(), SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP));
+    file_descriptor fd(io::sys::socket(peer.family(), SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP));
     if (!fd.is_open()) co_return system_error_code(errno);
     // Awaited in statements of their own: GCC 12 mislays coroutine frames for some co_await
     // expressions inside conditions.
@@ -79,7 +80,7 @@ task<result<void>> tcp_stream::send_all(std::span<iovec> buffers) {
 
 result<void> tcp_stream::set_no_delay(bool on) noexcept {
     int value = on ? 1 : 0;
-    if (::setsockopt(fd_.get(), IPPROTO_TCP, TCP_NODELAY, &value, sizeof value) < 0)
+    if (io::sys::setsockopt(fd_.get(), IPPROTO_TCP, TCP_NODELAY, &value, sizeof value) < 0)
         return system_error_code(errno);
     return {};
 }
@@ -96,10 +97,10 @@ result<address> socket_name(int fd, Get get) {
 } // namespace
 
 result<address> tcp_stream::local_address() const {
-    return socket_name(fd_.get(), ::getsockname);
+    return socket_name(fd_.get(), io::sys::getsockname);
 }
 result<address> tcp_stream::peer_address() const {
-    return socket_name(fd_.get(), ::getpeername);
+    return socket_name(fd_.get(), io::sys::getpeername);
 }
 
 } // namespace snow::net

@@ -101,6 +101,7 @@ private:
 struct outcome {
     std::uint64_t trace = 0; ///< the kernel's completion order mixed with the scenario's
     io::sim::kernel_stats stats;
+    io::sim::network::counters network{};
     io::clock::duration virtual_elapsed{};
 };
 
@@ -156,12 +157,16 @@ inline outcome run_one(const char* name, std::uint64_t seed, const scenario& bod
     }
     CHECK_MESSAGE(kernel.in_flight() == 0, "left in flight at teardown:\n",
                   kernel.in_flight_report());
+    CHECK_MESSAGE(kernel.network().open_sockets() == 0, "sockets left open at teardown:\n",
+                  kernel.network().report());
+    CHECK_MESSAGE(kernel.stats().buffers_kept == 0, "provided buffers never given back");
     CHECK(kernel.now() >= start);
     CHECK(ctx.time_went_back() == 0);
     outcome out;
     std::uint64_t scenario_trace = ctx.trace();
     out.trace = kernel.trace_hash() ^ io::sim::random::splitmix64(scenario_trace);
     out.stats = kernel.stats();
+    out.network = kernel.network().stats();
     out.virtual_elapsed = kernel.now() - start;
     return out;
 }
@@ -171,9 +176,18 @@ inline outcome run_one(const char* name, std::uint64_t seed, const scenario& bod
 struct totals {
     std::uint64_t seeds = 0;
     io::sim::kernel_stats sum;
+    io::sim::network::counters net{};
 
-    void add(const io::sim::kernel_stats& s) {
+    void add(const io::sim::kernel_stats& s, const io::sim::network::counters& n) {
         ++seeds;
+        net.connections += n.connections;
+        net.refused += n.refused;
+        net.resets += n.resets;
+        net.short_reads += n.short_reads;
+        net.short_writes += n.short_writes;
+        net.bytes += n.bytes;
+        sum.no_buffers += s.no_buffers;
+        sum.multishot_ended += s.multishot_ended;
         sum.submitted += s.submitted;
         sum.completed += s.completed;
         sum.enters += s.enters;
@@ -195,6 +209,13 @@ struct totals {
                     " link timeouts fired\n",
                     name, seeds, sum.submitted, sum.interrupted_waits, sum.clock_jumps,
                     sum.deferred, sum.cancel_won, sum.cancel_lost, sum.link_timeouts_fired);
+        if (net.connections > 0 || net.refused > 0)
+            std::printf("sim %-28s network: %" PRIu64 " connections, %" PRIu64 " refused, %" PRIu64
+                        " resets, %" PRIu64 " short reads, %" PRIu64 " short writes, %" PRIu64
+                        " bytes, %" PRIu64 " empty buffer rings, %" PRIu64
+                        " multishot accepts ended\n",
+                        name, net.connections, net.refused, net.resets, net.short_reads,
+                        net.short_writes, net.bytes, sum.no_buffers, sum.multishot_ended);
     }
 };
 
@@ -209,7 +230,7 @@ inline totals run_seeds(const char* name, std::uint64_t count, const scenario& b
         const outcome second = run_one(name, seed, body, options);
         CHECK_MESSAGE(first.trace == second.trace, "seed ", seed, " of \"", name,
                       "\" is not deterministic: replay with SNOW_SIM_SEED=", seed);
-        all.add(first.stats);
+        all.add(first.stats, first.network);
         // A replayed seed shows its trace, to compare with the run that failed.
         if (chosen.size() == 1)
             std::printf("sim %s seed %" PRIu64 ": trace %016" PRIx64 "\n", name, seed, first.trace);

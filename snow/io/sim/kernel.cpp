@@ -4,6 +4,7 @@
 #include "snow/io/sim/kernel.hpp"
 
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -44,6 +45,18 @@ const char* opcode_name(unsigned opcode) noexcept {
         return "ASYNC_CANCEL";
     case IORING_OP_CLOSE:
         return "CLOSE";
+    case IORING_OP_ACCEPT:
+        return "ACCEPT";
+    case IORING_OP_CONNECT:
+        return "CONNECT";
+    case IORING_OP_RECV:
+        return "RECV";
+    case IORING_OP_SEND:
+        return "SEND";
+    case IORING_OP_SENDMSG:
+        return "SENDMSG";
+    case IORING_OP_SHUTDOWN:
+        return "SHUTDOWN";
     default:
         return "?";
     }
@@ -52,6 +65,8 @@ const char* opcode_name(unsigned opcode) noexcept {
 clock::duration from_timespec(const __kernel_timespec& ts) noexcept {
     return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
 }
+
+thread_local kernel* simulating = nullptr;
 
 } // namespace
 
@@ -69,20 +84,28 @@ std::string faults::describe() const {
                        cancel_wins, interrupt, enter_cost.count());
 }
 
-kernel::kernel(std::uint64_t seed) : kernel(kernel_options{.seed = seed, .odds = std::nullopt}) {}
+kernel::kernel(std::uint64_t seed) : kernel(kernel_options{.seed = seed}) {}
 
 kernel::kernel(const kernel_options& options)
     : seed_(options.seed)
     , random_(options.seed)
     , odds_(options.odds ? *options.odds : faults::draw(random_))
     , real_wait_limit_(options.real_wait_limit)
-    , now_(virtual_epoch) {
-    // From here on this thread's io::clock reads virtual time.
+    , now_(virtual_epoch)
+    , network_(options.seed, now_, options.network_odds) {
+    // From here on this thread's io::clock reads virtual time, and its socket calls go to
+    // the simulated network.
     previous_clock_ = io::detail::virtual_now;
     io::detail::virtual_now = &now_;
+    previous_ = std::exchange(simulating, this);
+}
+
+kernel* kernel::on_this_thread() noexcept {
+    return simulating;
 }
 
 kernel::~kernel() {
+    simulating = previous_;
     io::detail::virtual_now = previous_clock_;
 }
 
@@ -96,13 +119,27 @@ std::string kernel::describe() const {
     return fmt::format("SNOW_SIM_SEED={} ({})", seed_, odds_.describe());
 }
 
+namespace {
+// A completion with user_data 0 (a linked timeout's, say) concerns nobody: the loop skips
+// it, and its result may still be on its way when the loop has nothing else to wait for,
+// as on a real kernel, where ring teardown discards it.
+bool concerns_nobody(const io_uring_cqe& cqe) noexcept {
+    return cqe.user_data == 0;
+}
+} // namespace
+
 std::size_t kernel::in_flight() const noexcept {
-    return ops_.size() + cq_.size() + overflow_.size() + sq_count_;
+    std::size_t n = sq_count_;
+    for (const auto& [id, o] : ops_) n += o.state == phase::ready && o.sqe.user_data == 0 ? 0 : 1;
+    for (const auto& cqe : cq_) n += concerns_nobody(cqe) ? 0 : 1;
+    for (const auto& cqe : overflow_) n += concerns_nobody(cqe) ? 0 : 1;
+    return n;
 }
 
 std::string kernel::in_flight_report() const {
     std::string out;
     for (const auto& [id, o] : ops_) {
+        if (o.state == phase::ready && o.sqe.user_data == 0) continue;
         out +=
             fmt::format("  op {} {} fd={} user_data={:#x} {}\n", id, opcode_name(o.sqe.opcode),
                         o.sqe.fd, o.sqe.user_data, o.state == phase::ready ? "ready" : "blocked");
@@ -110,7 +147,7 @@ std::string kernel::in_flight_report() const {
     if (!cq_.empty() || !overflow_.empty())
         out += fmt::format("  {} completions not reaped\n", cq_.size() + overflow_.size());
     if (sq_count_ > 0) out += fmt::format("  {} SQEs not submitted\n", sq_count_);
-    return out;
+    return out + network_.report();
 }
 
 void kernel::attach(unsigned sq_entries, unsigned cq_entries) {
@@ -130,11 +167,19 @@ io_uring_sqe* kernel::get_sqe() noexcept {
 }
 
 void kernel::register_buffer_ring(io_uring_buf_ring* ring, unsigned entries, std::uint16_t group) {
-    buffer_rings_[group] = {ring, entries};
+    buffer_rings_[group] = {.ring = ring, .entries = entries, .head = 0};
 }
 
 void kernel::unregister_buffer_ring(std::uint16_t group) noexcept {
-    buffer_rings_.erase(group);
+    auto it = buffer_rings_.find(group);
+    if (it == buffer_rings_.end()) return;
+    // Every buffer the kernel handed out should be back by now: the ring's tail, which
+    // user space advances as it gives buffers back, is then a whole lap past our head.
+    const provided_ring& r = it->second;
+    const auto tail = __atomic_load_n(&r.ring->tail, __ATOMIC_ACQUIRE);
+    const unsigned free_buffers = static_cast<std::uint16_t>(tail - r.head);
+    if (free_buffers < r.entries) stats_.buffers_kept += r.entries - free_buffers;
+    buffer_rings_.erase(it);
 }
 
 // --- time ---
@@ -203,6 +248,7 @@ kernel::op& kernel::add(const io_uring_sqe& sqe) {
                     .len = sqe.len,
                     .op_flags = sqe.timeout_flags,
                     .buf_group = sqe.buf_group,
+                    .ioprio = sqe.ioprio,
                     .opcode = sqe.opcode,
                     .flags = sqe.flags};
     if (sqe.user_data != 0) by_data_.emplace(sqe.user_data, id);
@@ -238,6 +284,7 @@ int kernel::enter(bool wait, std::optional<std::chrono::nanoseconds> timeout) {
 
     flush_overflow();
     poll_readers();
+    poll_network();
     post_ready(false);
     if (!wait || !cq_.empty()) return static_cast<int>(submitted);
 
@@ -250,13 +297,15 @@ int kernel::enter(bool wait, std::optional<std::chrono::nanoseconds> timeout) {
     if (timeout) until = now_ + *timeout;
     const auto real_start = std::chrono::steady_clock::now();
     for (;;) {
+        if (!cq_.empty()) break; // a multishot posted while the network moved
         if (!ready_.empty()) {
             post_ready(true);
             if (!cq_.empty()) break;
         }
-        if (!timers_.empty() && (!until || timers_.begin()->first <= *until)) {
-            // Nothing can run before the next timer: skip straight to it.
-            jump_to(timers_.begin()->first);
+        if (const auto next = next_event(); next && (!until || *next <= *until)) {
+            // Nothing can run before the next timer or delivery: skip straight to it.
+            jump_to(*next);
+            poll_network();
             continue;
         }
         if (until) {
@@ -326,7 +375,28 @@ void kernel::submit_one(const io_uring_sqe& sqe, const io_uring_sqe* next, bool&
         break;
     }
     case IORING_OP_CLOSE:
-        make_ready(o, ::close(sqe.fd) < 0 ? -errno : 0);
+        if (network::is_simulated(sqe.fd))
+            make_ready(o, network_.close(sqe.fd) < 0 ? -errno : 0);
+        else
+            make_ready(o, ::close(sqe.fd) < 0 ? -errno : 0);
+        post(o);
+        break;
+    case IORING_OP_CONNECT:
+        // The kernel copies the address as it prepares the request (move_addr_to_kernel).
+        o.peer_length = static_cast<socklen_t>(std::min<std::uint64_t>(sqe.off, sizeof o.peer));
+        std::memcpy(&o.peer, reinterpret_cast<const void*>(sqe.addr), o.peer_length);
+        [[fallthrough]];
+    case IORING_OP_ACCEPT:
+    case IORING_OP_RECV:
+    case IORING_OP_SEND:
+    case IORING_OP_SENDMSG:
+        if (!network::is_simulated(sqe.fd))
+            fail(fmt::format("{} on real descriptor {}: only simulated sockets are",
+                             opcode_name(sqe.opcode), sqe.fd));
+        if (!try_network(o)) sockets_waiting_.push_back(o.id);
+        break;
+    case IORING_OP_SHUTDOWN:
+        make_ready(o, network_.shutdown(sqe.fd, static_cast<int>(sqe.len)));
         post(o);
         break;
     default:
@@ -346,6 +416,17 @@ bool kernel::try_cancel(op& o) {
             return false;
         }
         std::erase(readers_, o.id);
+    } else if (o.sqe.opcode == IORING_OP_RECV || o.sqe.opcode == IORING_OP_SEND ||
+               o.sqe.opcode == IORING_OP_SENDMSG || o.sqe.opcode == IORING_OP_CONNECT) {
+        // As for a read: bytes (or room, or the handshake) that came while the cancel was on
+        // its way may win; with nothing there the cancel does.
+        if (!random_.chance(odds_.cancel_wins) && try_network(o)) {
+            std::erase(sockets_waiting_, o.id);
+            return false;
+        }
+        std::erase(sockets_waiting_, o.id);
+    } else if (o.sqe.opcode == IORING_OP_ACCEPT) {
+        std::erase(sockets_waiting_, o.id);
     }
     o.cancelled = true;
     make_ready(o, -ECANCELED);
@@ -389,6 +470,110 @@ int kernel::remove_timeout(std::uint64_t user_data) {
     disarm_timer(*target);
     make_ready(*target, -ECANCELED);
     return 0;
+}
+
+// --- sockets ---
+
+std::optional<clock::time_point> kernel::next_event() const {
+    std::optional<clock::time_point> next = network_.next_arrival();
+    if (!timers_.empty() && (!next || timers_.begin()->first < *next))
+        next = timers_.begin()->first;
+    return next;
+}
+
+bool kernel::try_receive_pooled(op& o) {
+    const int fd = o.sqe.fd;
+    if (!network_.readable(fd)) return false;
+    if (network_.pending_bytes(fd) == 0) {
+        // End of stream or an error: the buffer is recycled, not consumed (io_kbuf_recycle),
+        // so the completion carries none.
+        std::byte none[1];
+        const long n = network_.recv_now(fd, none, sizeof none, 0);
+        make_ready(o, n < 0 ? -errno : static_cast<int>(n));
+        return true;
+    }
+    auto it = buffer_rings_.find(o.sqe.buf_group);
+    if (it == buffer_rings_.end()) {
+        make_ready(o, -ENOBUFS);
+        return true;
+    }
+    provided_ring& r = it->second;
+    const auto tail = __atomic_load_n(&r.ring->tail, __ATOMIC_ACQUIRE);
+    if (tail == r.head) {
+        ++stats_.no_buffers;
+        make_ready(o, -ENOBUFS);
+        return true;
+    }
+    const io_uring_buf& chosen = r.ring->bufs[r.head & (r.entries - 1)];
+    ++r.head;
+    std::span<std::byte> into(reinterpret_cast<std::byte*>(chosen.addr), chosen.len);
+    const int res = *network_.recv(fd, into);
+    make_ready(o, res,
+               IORING_CQE_F_BUFFER |
+                   (static_cast<std::uint32_t>(chosen.bid) << IORING_CQE_BUFFER_SHIFT));
+    return true;
+}
+
+bool kernel::try_network(op& o) {
+    const request& sqe = o.sqe;
+    std::optional<int> res;
+    switch (sqe.opcode) {
+    case IORING_OP_CONNECT:
+        res = network_.connect(sqe.fd, o.peer, o.peer_length);
+        break;
+    case IORING_OP_ACCEPT: {
+        const bool multishot = (sqe.ioprio & IORING_ACCEPT_MULTISHOT) != 0;
+        for (;;) {
+            res = network_.accept(sqe.fd);
+            if (!res) return false;
+            if (!multishot || *res < 0) break;
+            // Each connection posts a CQE with MORE while the request stays armed, until the
+            // kernel ends it (CQ pressure, or its own reasons): then the last one has no MORE.
+            if (random_.chance(network_.faults().accept_ends)) {
+                ++stats_.multishot_ended;
+                break;
+            }
+            post_cqe(o.id, sqe.user_data, *res, IORING_CQE_F_MORE);
+        }
+        break;
+    }
+    case IORING_OP_RECV:
+        if ((sqe.flags & IOSQE_BUFFER_SELECT) != 0) return try_receive_pooled(o);
+        res = network_.recv(sqe.fd,
+                            std::span<std::byte>(reinterpret_cast<std::byte*>(sqe.addr), sqe.len));
+        break;
+    case IORING_OP_SEND: {
+        const iovec part{.iov_base = reinterpret_cast<void*>(sqe.addr), .iov_len = sqe.len};
+        res = network_.send(sqe.fd, std::span<const iovec>(&part, 1));
+        break;
+    }
+    case IORING_OP_SENDMSG: {
+        const auto& message = *reinterpret_cast<const msghdr*>(sqe.addr);
+        res = network_.send(sqe.fd, std::span<const iovec>(message.msg_iov, message.msg_iovlen));
+        break;
+    }
+    default:
+        fail(fmt::format("{} is not a socket op", opcode_name(sqe.opcode)));
+    }
+    if (!res) return false;
+    make_ready(o, *res);
+    return true;
+}
+
+void kernel::poll_network() {
+    for (bool moved = true; moved;) {
+        moved = false;
+        std::vector<std::uint64_t> still;
+        for (std::uint64_t id : sockets_waiting_) {
+            auto it = ops_.find(id);
+            if (it == ops_.end() || it->second.state != phase::blocked) continue;
+            if (try_network(it->second))
+                moved = true;
+            else
+                still.push_back(id);
+        }
+        sockets_waiting_ = std::move(still);
+    }
 }
 
 // --- completion ---

@@ -21,6 +21,7 @@
 
 #include "snow/core/export.hpp"
 #include "snow/io/clock.hpp"
+#include "snow/io/sim/network.hpp"
 #include "snow/io/sim/random.hpp"
 
 namespace snow::io::sim {
@@ -41,8 +42,9 @@ struct SNOW_API faults {
 
 /// How to build a kernel: the seed, and optionally odds chosen by the test.
 struct kernel_options {
-    std::uint64_t seed = 0;     ///< the seed every choice of the run is drawn from
-    std::optional<faults> odds; ///< none: drawn from the seed
+    std::uint64_t seed = 0;       ///< the seed every choice of the run is drawn from
+    std::optional<faults> odds{}; ///< none: drawn from the seed
+    std::optional<network_faults> network_odds{}; ///< none: drawn from the seed
     /// How long (real time) a wait may block on a real file descriptor, the loop's wake-up
     /// eventfd written by another thread, before the run is declared hung and aborted.
     std::chrono::milliseconds real_wait_limit{5000};
@@ -62,6 +64,9 @@ struct kernel_stats {
     std::uint64_t link_timeouts_fired = 0; ///< LINK_TIMEOUTs that expired
     std::uint64_t timeouts_fired = 0;      ///< TIMEOUTs that expired (-ETIME)
     std::uint64_t overflowed = 0;          ///< CQEs held back by a full CQ (NODROP)
+    std::uint64_t no_buffers = 0;          ///< receives that found the buffer ring empty
+    std::uint64_t multishot_ended = 0;     ///< multishot accepts the kernel ended early
+    std::uint64_t buffers_kept = 0;        ///< provided buffers not returned at unregister
 };
 
 /// The simulated kernel behind one ring. While it lives, io::clock on the thread that
@@ -104,8 +109,19 @@ public:
     bool cq_overflowing() const noexcept { return !overflow_.empty(); }
     /// Records the provided-buffer ring of `entries` buffers the ring registered for `group`.
     void register_buffer_ring(io_uring_buf_ring* ring, unsigned entries, std::uint16_t group);
-    /// Forgets the provided-buffer ring of `group`.
+    /// Forgets the provided-buffer ring of `group`, counting buffers never given back.
     void unregister_buffer_ring(std::uint16_t group) noexcept;
+
+    // --- the socket calls io::sys makes outside the ring ---
+
+    /// The kernel simulating on this thread, or null: io::sys asks it first.
+    static kernel* on_this_thread() noexcept;
+    /// The in-memory network behind this kernel's sockets.
+    class network& network() noexcept {
+        return network_;
+    }
+    /// The same, read-only.
+    const class network& network() const noexcept { return network_; }
 
     // --- the test's side ---
 
@@ -139,6 +155,7 @@ private:
         std::uint32_t len = 0;
         std::uint32_t op_flags = 0; ///< timeout_flags, cancel_flags, msg_flags, …
         std::uint16_t buf_group = 0;
+        std::uint16_t ioprio = 0; ///< accept's IORING_ACCEPT_MULTISHOT
         std::uint8_t opcode = 0;
         std::uint8_t flags = 0;
     };
@@ -152,7 +169,14 @@ private:
         std::uint64_t link_timeout = 0; ///< the LINK_TIMEOUT guarding this op, if any
         std::uint64_t guarded = 0;      ///< for a LINK_TIMEOUT: the op it guards
         clock::time_point deadline{};
-        int fd_mode = -1; ///< a real descriptor's F_GETFL, read once
+        int fd_mode = -1;        ///< a real descriptor's F_GETFL, read once
+        sockaddr_storage peer{}; ///< a connect's address, copied at submission as the kernel does
+        socklen_t peer_length = 0;
+    };
+    struct provided_ring {
+        io_uring_buf_ring* ring = nullptr;
+        unsigned entries = 0;
+        std::uint16_t head = 0; ///< the kernel's side: the next buffer it takes
     };
 
     [[noreturn]] void fail(const std::string& what) const;
@@ -172,6 +196,12 @@ private:
     bool try_cancel(op& o);
     bool try_read(op& o);
     void poll_readers();
+    /// Completes `o` (a socket op) if the network lets it; true when its result is decided.
+    bool try_network(op& o);
+    /// Tries every blocked socket op, in submission order, until none can move.
+    void poll_network();
+    bool try_receive_pooled(op& o);
+    std::optional<clock::time_point> next_event() const;
     void advance(clock::duration by);
     void jump_to(clock::time_point when);
     void fire_timers();
@@ -183,6 +213,7 @@ private:
     std::chrono::milliseconds real_wait_limit_;
     clock::time_point now_;
     const clock::time_point* previous_clock_ = nullptr;
+    kernel* previous_ = nullptr; ///< the kernel this thread simulated before, if any
     bool attached_ = false;
 
     std::vector<io_uring_sqe> sq_;
@@ -197,9 +228,11 @@ private:
     std::map<std::uint64_t, op> ops_;                               // in flight, by id
     std::unordered_multimap<std::uint64_t, std::uint64_t> by_data_; // user_data → id
     std::set<std::pair<clock::time_point, std::uint64_t>> timers_;
-    std::vector<std::uint64_t> ready_;   // ids whose result is decided, not yet posted
-    std::vector<std::uint64_t> readers_; // reads of real descriptors still waiting
-    std::map<std::uint16_t, std::pair<io_uring_buf_ring*, unsigned>> buffer_rings_;
+    std::vector<std::uint64_t> ready_;           // ids whose result is decided, not yet posted
+    std::vector<std::uint64_t> readers_;         // reads of real descriptors still waiting
+    std::vector<std::uint64_t> sockets_waiting_; // socket ops still waiting, by id
+    std::map<std::uint16_t, provided_ring> buffer_rings_;
+    class network network_;
 
     std::uint64_t trace_ = 0xcbf29ce484222325ull;
     kernel_stats stats_;

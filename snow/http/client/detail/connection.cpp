@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "snow/http/client/error.hpp"
+#include "snow/io/syscalls.hpp"
 #include "snow/net/resolver.hpp"
 
 namespace snow::http::detail {
@@ -160,7 +161,7 @@ bool client_connection::reusable() const noexcept {
 
 bool client_connection::looks_alive() const noexcept {
     char byte = 0;
-    const ssize_t n = ::recv(stream_.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    const ssize_t n = io::sys::recv_now(stream_.native_handle(), &byte, 1, MSG_PEEK);
     if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK;
     // Over TLS a server may send records between responses (TLS 1.3 session tickets); the
     // next read consumes them. A close_notify among them shows as a stale connection, which
