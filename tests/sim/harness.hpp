@@ -186,6 +186,7 @@ struct totals {
         net.short_reads += n.short_reads;
         net.short_writes += n.short_writes;
         net.bytes += n.bytes;
+        net.emfile += n.emfile;
         sum.no_buffers += s.no_buffers;
         sum.multishot_ended += s.multishot_ended;
         sum.submitted += s.submitted;
@@ -213,9 +214,9 @@ struct totals {
             std::printf("sim %-28s network: %" PRIu64 " connections, %" PRIu64 " refused, %" PRIu64
                         " resets, %" PRIu64 " short reads, %" PRIu64 " short writes, %" PRIu64
                         " bytes, %" PRIu64 " empty buffer rings, %" PRIu64
-                        " multishot accepts ended\n",
+                        " multishot accepts ended, %" PRIu64 " EMFILE\n",
                         name, net.connections, net.refused, net.resets, net.short_reads,
-                        net.short_writes, net.bytes, sum.no_buffers, sum.multishot_ended);
+                        net.short_writes, net.bytes, sum.no_buffers, sum.multishot_ended, net.emfile);
     }
 };
 

@@ -12,10 +12,13 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "sim/harness.hpp"
 #include "snow/core/task_group.hpp"
 #include "snow/core/when_all.hpp"
 #include "snow/core/when_any.hpp"
+#include "snow/net/happy_eyeballs.hpp"
 #include "snow/net/tcp_listener.hpp"
 #include "snow/net/tcp_stream.hpp"
 #include "snow/time/sleep.hpp"
@@ -63,6 +66,12 @@ task<void> accept_all(net::tcp_listener& listener, std::size_t count, echo_tally
     task_group connections;
     for (std::size_t i = 0; i < count; ++i) {
         auto s = co_await listener.accept();
+        if (!s && s.error() == std::errc::too_many_files_open) {
+            // Out of descriptors for a moment: pause, as a server must, and take it again.
+            --i;
+            (void)co_await sleep(1ms);
+            continue;
+        }
         if (!s) {
             ++tally.unexpected;
             break;
@@ -197,5 +206,53 @@ TEST_CASE("a connect to a port nobody listens on is refused; one to a full backl
                second.error() == std::errc::operation_canceled));
         CHECK(waited >= 50ms);
         CHECK(waited <= 60ms);
+    });
+}
+
+TEST_CASE("happy eyeballs: a black-holed IPv6 address costs one attempt delay, then IPv4 wins") {
+    sim::run_seeds("happy eyeballs", 100, [&](sim::context& ctx) -> task<void> {
+        constexpr auto delay = 250ms;
+        auto v4 = net::tcp_listener::bind("127.0.0.1:0");
+        REQUIRE(v4);
+        const std::uint16_t port = v4->local_address().port();
+        // An IPv6 listener on the same port whose backlog one never-accepted connection
+        // fills: every later SYN to it is dropped, as a black-holed route drops it.
+        auto v6 = net::tcp_listener::bind(fmt::format("[::1]:{}", port), {.backlog = 0});
+        REQUIRE(v6);
+        auto filler = co_await net::tcp_stream::connect(v6->local_address());
+        REQUIRE(filler);
+        const bool v4_first = ctx.random().chance(0.5); // the order given must not matter
+        std::vector<net::address> both{v4->local_address(), v6->local_address()};
+        if (!v4_first) std::swap(both[0], both[1]);
+        const auto start = clock::now();
+        auto s = co_await net::connect_first(both, {}, delay);
+        const auto took = clock::now() - start;
+        REQUIRE(s);
+        auto peer = s->peer_address();
+        REQUIRE(peer);
+        CHECK_FALSE(peer->is_ipv6());
+        CHECK(took >= delay);
+        CHECK(took <= delay + 10ms);
+        ctx.note(static_cast<std::uint64_t>(took.count()));
+    });
+}
+
+TEST_CASE("happy eyeballs: a refused address starts the next one at once; all refused is refused") {
+    sim::run_seeds("happy eyeballs refused", 100, [&](sim::context&) -> task<void> {
+        auto v4 = net::tcp_listener::bind("127.0.0.1:0");
+        REQUIRE(v4);
+        const std::uint16_t port = v4->local_address().port();
+        auto v6_address = net::address::parse(fmt::format("[::1]:{}", port));
+        REQUIRE(v6_address);
+        const auto start = clock::now();
+        std::vector<net::address> v6_then_v4{*v6_address, v4->local_address()};
+        auto s = co_await net::connect_first(v6_then_v4, {}, 250ms);
+        CHECK(s);
+        CHECK(clock::now() - start < 250ms); // the refusal did not wait out the delay
+        v4 = net::tcp_listener{};
+        s = net::tcp_stream{};
+        auto none = co_await net::connect_first(v6_then_v4, {}, 250ms); // v4 has gone too
+        REQUIRE_FALSE(none);
+        CHECK(none.error() == std::errc::connection_refused);
     });
 }

@@ -74,6 +74,8 @@ network_faults network_faults::draw(random& r) noexcept {
     f.socket_buffer = std::size_t{1024} << r.below(8);
     f.latency = std::chrono::nanoseconds(r.below(200'000));
     f.accept_ends = r.unit() * 0.1;
+    // Some runs are short of descriptors now and then; most are not.
+    f.accept_emfile = r.chance(0.25) ? r.unit() * 0.1 : 0.0;
     return f;
 }
 
@@ -358,7 +360,10 @@ std::optional<int> network::accept(int listener) {
     if (s == nullptr) return -EBADF;
     if (s->phase != state::listening) return -EINVAL;
     if (s->backlog.empty()) return std::nullopt;
-    if (faults_.accept_emfile > 0 && random_.chance(faults_.accept_emfile)) return -EMFILE;
+    if (faults_.accept_emfile > 0 && random_.chance(faults_.accept_emfile)) {
+        ++counters_.emfile;
+        return -EMFILE;
+    }
     const int fd = s->backlog.front();
     s->backlog.pop_front();
     return fd;

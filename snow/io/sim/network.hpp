@@ -100,6 +100,7 @@ public:
         std::uint64_t short_reads = 0;  ///< receives cut short by chance
         std::uint64_t short_writes = 0; ///< sends cut short by chance or by a full buffer
         std::uint64_t bytes = 0;        ///< bytes delivered
+        std::uint64_t emfile = 0;       ///< accepts failed for want of a descriptor
     };
     const counters& stats() const noexcept { return counters_; }
 
