@@ -7,6 +7,7 @@
 #include <cerrno>
 
 #include "snow/io/syscalls.hpp"
+#include "snow/net/happy_eyeballs.hpp"
 #include "snow/net/resolver.hpp"
 
 namespace snow::net {
@@ -33,14 +34,7 @@ task<result<tcp_stream>> tcp_stream::connect(std::string host, std::uint16_t por
                                              connect_options options) {
     auto addresses = co_await resolve(std::move(host), port);
     if (!addresses) co_return addresses.error();
-    std::error_code last = make_error_code(errc::resolve_failed);
-    for (const address& candidate : *addresses) {
-        auto stream = co_await connect(candidate, options);
-        if (stream) co_return stream;
-        last = stream.error();
-        if (last == std::errc::operation_canceled) break;
-    }
-    co_return last;
+    co_return co_await connect_first(std::move(*addresses), options, default_attempt_delay);
 }
 
 task<result<void>> tcp_stream::send_all(std::span<const std::byte> buffer) {

@@ -40,8 +40,9 @@ public:
 
     /// Connects to `peer`. Errors: connection_refused, network_unreachable, timed_out, …
     static task<result<tcp_stream>> connect(address peer, connect_options options = {});
-    /// Resolves `host` off the loop thread, then tries each address in turn until one
-    /// accepts. Errors: errc::resolve_failed, or the last address's connect error.
+    /// Resolves `host`, then races its addresses as RFC 8305 says (net/happy_eyeballs.hpp):
+    /// IPv6 first, the next address 250 ms later or as soon as one fails, the first to
+    /// connect winning. Errors: errc::resolve_failed, or the attempts' connect error.
     static task<result<tcp_stream>> connect(std::string host, std::uint16_t port,
                                             connect_options options = {});
 

@@ -6,9 +6,13 @@
 #include <doctest/doctest.h>
 
 #include <string>
+#include <vector>
+
+#include <fmt/format.h>
 
 #include "snow/core/when_all.hpp"
 #include "snow/core/when_any.hpp"
+#include "snow/net/happy_eyeballs.hpp"
 #include "snow/net/resolver.hpp"
 #include "snow/time/timeout.hpp"
 #include "support/run_test.hpp"
@@ -109,6 +113,45 @@ TEST_CASE("connect by host name resolves off the loop and tries each address") {
         co_return co_await read_all(*client);
     }());
     CHECK(reply == "by name");
+}
+
+TEST_CASE(
+    "happy eyeballs over loopback: a black-holed ::1 costs one attempt delay, not a timeout") {
+    struct outcome {
+        bool has_ipv6 = true;
+        bool connected = false;
+        bool over_ipv4 = false;
+        std::chrono::nanoseconds took{};
+    };
+    auto seen = run_test([]() -> task<outcome> {
+        outcome out;
+        auto v4 = tcp_listener::bind("127.0.0.1:0").value();
+        const auto port = v4.local_address().port();
+        // backlog 0 queues one connection; nobody accepts it, so the kernel drops every
+        // later SYN to this port, which is how a black-holed IPv6 route looks to a client.
+        auto v6 = tcp_listener::bind(fmt::format("[::1]:{}", port), {.backlog = 0});
+        if (!v6) {
+            out.has_ipv6 = false;
+            co_return out;
+        }
+        auto filler = co_await tcp_stream::connect(v6->local_address());
+        REQUIRE(filler);
+        std::vector<net::address> both{v6->local_address(), v4.local_address()};
+        const auto start = std::chrono::steady_clock::now();
+        auto s = co_await net::connect_first(both, {.timeout = 10s}, 250ms);
+        out.took = std::chrono::steady_clock::now() - start;
+        out.connected = s.has_value();
+        if (s) out.over_ipv4 = !s->peer_address().value().is_ipv6();
+        co_return out;
+    }());
+    if (!seen.has_ipv6) {
+        MESSAGE("skipped: no IPv6 loopback here");
+        return;
+    }
+    CHECK(seen.connected);
+    CHECK(seen.over_ipv4);
+    CHECK(seen.took >= 250ms);
+    CHECK(seen.took < 10s); // the IPv6 attempt was abandoned, not waited out
 }
 
 TEST_CASE("numeric hosts resolve without the worker pool") {

@@ -11,6 +11,7 @@
 
 #include "snow/http/client/error.hpp"
 #include "snow/io/syscalls.hpp"
+#include "snow/net/happy_eyeballs.hpp"
 #include "snow/net/resolver.hpp"
 
 namespace snow::http::detail {
@@ -32,26 +33,23 @@ client_connection::open(std::string host, std::uint16_t port, const net::tls_con
                         std::optional<std::chrono::nanoseconds> timeout, parser_limits limits) {
     auto addresses = co_await net::resolve(host, port);
     if (!addresses) co_return addresses.error();
-    std::error_code last = make_error_code(snow::errc::resolve_failed);
-    for (const net::address& candidate : *addresses) {
-        auto tcp = co_await net::tcp_stream::connect(candidate, {.timeout = timeout});
-        if (tcp && tls == nullptr)
-            co_return std::make_unique<client_connection>(net::stream(std::move(*tcp)), limits);
-        if (tcp) {
-            // The request's deadline covers the handshake; a failed one is not retried on
-            // another address: the server answered, and did not prove who it is.
-            auto secure = co_await net::stream::connect_tls(std::move(*tcp), *tls, host);
-            if (!secure) co_return secure.error();
-            co_return std::make_unique<client_connection>(std::move(*secure), limits);
-        }
-        last = tcp.error();
-        if (last == std::errc::operation_canceled) break;
+    auto tcp = co_await net::connect_first(std::move(*addresses), {.timeout = timeout},
+                                           net::default_attempt_delay);
+    if (!tcp) {
+        std::error_code error = tcp.error();
         // A reset answering the SYN is how a refusal looks from here (a full backlog with
         // tcp_abort_on_overflow); keep "reset" for connections that were up.
-        if (last == std::errc::connection_reset || last == std::errc::connection_aborted)
-            last = std::make_error_code(std::errc::connection_refused);
+        if (error == std::errc::connection_reset || error == std::errc::connection_aborted)
+            error = std::make_error_code(std::errc::connection_refused);
+        co_return error;
     }
-    co_return last;
+    if (tls == nullptr)
+        co_return std::make_unique<client_connection>(net::stream(std::move(*tcp)), limits);
+    // The request's deadline covers the handshake; a failed one is not retried on another
+    // address: the server answered, and did not prove who it is.
+    auto secure = co_await net::stream::connect_tls(std::move(*tcp), *tls, host);
+    if (!secure) co_return secure.error();
+    co_return std::make_unique<client_connection>(std::move(*secure), limits);
 }
 
 task<result<void>> client_connection::send(std::string_view head, std::string_view body) {
