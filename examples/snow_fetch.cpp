@@ -1,135 +1,324 @@
-// snow-fetch: fetches every URL given, all at once, and prints one JSON line per URL as
-// each finishes: the original AsyncRequest client, on snow::http::fetch_all.
-//   {"url": "http://127.0.0.1:8012/index/", "status": 200, "bytes": 2, "ms": 0.4, "error": null}
-// Needs Linux 5.19+ (io_uring). Run: build/examples/snow-fetch [--follow] [--timeout SECONDS]
-//   [--concurrency N] [--cacert FILE] [-k] URL...   Poke: start snow_demo, then snow-fetch
-//   http://127.0.0.1:8012/home/
-// Exit status: 0 when every URL succeeded, 1 when one failed, 2 for a usage error.
+// snow-fetch: fetches URLs (arguments, a file, stdin, or JSON lines carrying a method, headers,
+// a body and a timeout each) with a bounded number in flight, prints one JSON line per request
+// as it finishes, and a summary with latency percentiles at the end:
+//   {"v": 1, "url": "http://127.0.0.1:8012/index/", "status": 200, "bytes": 2, "ms": 0.4,
+//    "error": null}
+// Needs Linux 5.19+ (io_uring). Run: build/examples/snow-fetch --help. Poke: start snow_demo,
+// then `snow-fetch -n 1000 --summary json http://127.0.0.1:8012/index/`.
+// Exit status: 0 when every request succeeded, 1 when one failed, 2 for a usage error.
 #include <sys/resource.h>
+#include <unistd.h>
 
-#include <fmt/format.h>
+#include <fcntl.h>
 
 #include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iterator>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <variant>
 #include <vector>
 
-#include "snow/http/client/fetch_all.hpp"
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "snow/core/cancel.hpp"
+#include "snow/core/task_group.hpp"
+#include "snow/core/when_all.hpp"
+#include "snow/http/client/client.hpp"
 #include "snow/http/json.hpp"
 #include "snow/io/run.hpp"
+#include "snow/sync/event.hpp"
+#include "snow/time/sleep.hpp"
 
 #include "cli.hpp"
+#include "fetch/input_line.hpp"
+#include "fetch/input_source.hpp"
+#include "fetch/record_writer.hpp"
+#include "fetch/summary.hpp"
+#include "stop_signal.hpp"
+
+#ifndef SNOW_FETCH_VERSION
+#define SNOW_FETCH_VERSION "unknown"
+#endif
 
 namespace {
 
-constexpr std::string_view usage =
-    "usage: snow-fetch [--follow] [--timeout SECONDS] [--concurrency N] [--cacert FILE]\n"
-    "                  [-k | --insecure] URL...\n"
-    "  --timeout SECONDS   total deadline per URL: connect, send and the whole response\n"
-    "                      (fractional; default 5)\n"
-    "  --concurrency N     URLs in flight at once (default: all of them)\n"
-    "  --follow            follow up to 5 redirects (301, 302, 303, 307, 308)\n"
-    "  --cacert FILE       trust the CAs in this PEM file for https (default: the system's)\n"
-    "  -k, --insecure      accept any https certificate and name (unsafe)\n";
+namespace fetch = snow::examples::fetch;
+namespace http = snow::http;
+using std::chrono::nanoseconds;
+
+constexpr std::string_view footer = R"(Input:
+  Each URL argument, then each line of -i FILE (-i - reads stdin, streamed), is one request.
+  Blank lines and lines starting with '#' are skipped. A line starting with '{' is a JSON
+  object; only "url" is required, and the rest override -X, -H (by name), -d and --timeout:
+    {"url": "http://h/p", "method": "PUT", "headers": {"Name": "value"}, "body": "text",
+     "timeout": 2.5}
+  A line that is neither gives a record with "error": "input" and a reason on stderr.
+  -n N repeats the list N times (a file, not a pipe). -z DURATION repeats it until the time
+  is up (a pipe is read once), then cuts off the requests in flight ("aborted"); with -n,
+  whichever ends first. SIGINT and SIGTERM stop a run the same way.
+
+Requests:
+  Methods: GET, HEAD, POST, PUT, DELETE, OPTIONS, TRACE, PATCH. -d and --data-binary send
+  Content-Type application/x-www-form-urlencoded unless -H sets one. --timeout covers
+  connecting, sending and the whole response, from the moment the request has one of the
+  --concurrency slots; the wait for a slot does not count. Bodies are read and counted, not
+  kept. HTTP/1.1 only: the client has no HTTP/1.0 mode.
+
+Output (stdout): one JSON line per request, in completion order, written by a thread of its
+own so that a slow reader does not show in the timings (when --output-queue records wait, no
+new request starts until some are written; none is dropped):
+  {"v": 1, "url": "...", "status": 200, "bytes": 2, "ms": 0.4, "error": null}
+  v       the record format's version, 1
+  url     the URL as given (JSON-escaped; bytes that are not UTF-8 become U+FFFD)
+  status  the final status; null when no status line arrived
+  bytes   body bytes received, de-chunked
+  ms      milliseconds from the request's start to its end
+  error   null, or the failure's class: timeout, connect, dns, url, truncated, protocol,
+          redirects, io, tls; aborted (cut off by -z or a signal); input (not a request)
+Summary: --summary text writes a few lines on stderr; json writes, as the last line on stdout,
+  {"summary": {"v": 1, "requests": N, "ok": N, "failed": N, "aborted": N, "seconds": S,
+   "rate": R, "bytes": N, "bytes_per_second": R, "status": {"200": N, ...},
+   "errors": {"timeout": N, ...}, "total_ms": {"count": N, "mean": MS, "p50": MS, "p90": MS,
+   "p99": MS, "p99.9": MS, "max": MS}, "max_rss_kib": N}}
+  total_ms covers the requests that completed (error null); percentiles are within 1/64.
+  auto (the default) is text when stderr is a terminal, none otherwise.
+
+Exit status:
+  0  every request succeeded (with --fail: and had a status below 400)
+  1  some request failed; aborted ones do not count
+  2  usage error: one line and a hint on stderr, nothing on stdout
+)";
 
 struct settings {
+    std::vector<std::string> urls;
+    std::string input_file;
+    std::uint64_t repeat = 1;
+    bool repeat_given = false;
+    std::optional<nanoseconds> duration;
+    std::string method_name;
+    std::vector<std::string> header_lines;
+    std::optional<std::string> data;
+    std::optional<std::string> data_binary;
+    std::optional<std::string> user_agent;
     bool follow = false;
     double timeout_seconds = 5;
-    std::optional<std::size_t> concurrency;
+    std::optional<double> connect_timeout_seconds;
+    std::size_t concurrency = 64;
     std::string ca_file;
     bool insecure = false;
-    std::vector<std::string> urls;
+    bool fail = false;
+    std::string summary_mode = "auto";
+    std::size_t output_queue = 4096;
+};
+
+/// What every request starts from, worked out once from the settings.
+struct request_defaults {
+    http::method method = http::method::get;
+    http::headers headers{};
+    std::string body{};
+    nanoseconds timeout{};
+    std::optional<nanoseconds> connect_timeout{};
 };
 
 [[noreturn]] void usage_error(std::string_view why) {
     // Nothing on stdout: a script reading the JSON lines sees none.
-    fmt::print(stderr, "snow-fetch: {}\n{}", why, usage);
+    fmt::print(stderr, "snow-fetch: {}\nRun 'snow-fetch --help' for the flags and formats.\n", why);
     std::exit(2);
 }
 
-std::optional<double> parse_seconds(const std::string& text) {
+/// A number of seconds in (0, one year]: a longer deadline is a typo, and would overflow the
+/// clock arithmetic anyway.
+std::optional<double> parse_seconds(std::string_view text) {
+    const std::string copy(text);
     char* end = nullptr;
     errno = 0;
-    const double value = std::strtod(text.c_str(), &end);
-    // A deadline beyond a year is a typo, and would overflow the clock arithmetic anyway.
-    if (text.empty() || *end != '\0' || errno != 0 || !std::isfinite(value) || value <= 0 ||
+    const double value = std::strtod(copy.c_str(), &end);
+    if (copy.empty() || *end != '\0' || errno != 0 || !std::isfinite(value) || value <= 0 ||
         value > 365.0 * 24 * 3600)
         return std::nullopt;
     return value;
 }
 
-std::optional<std::size_t> parse_count(const std::string& text) {
-    char* end = nullptr;
-    errno = 0;
-    const unsigned long long value = std::strtoull(text.c_str(), &end, 10);
-    if (text.empty() || text.front() == '-' || *end != '\0' || errno != 0 || value == 0 ||
-        value > 1'000'000)
-        return std::nullopt;
-    return static_cast<std::size_t>(value);
+/// A duration for -z: a number with an optional unit, ms, s (the default), m or h.
+std::optional<double> parse_duration(std::string_view text) {
+    double scale = 1;
+    if (text.ends_with("ms")) {
+        scale = 0.001;
+        text.remove_suffix(2);
+    } else if (text.ends_with("s")) {
+        text.remove_suffix(1);
+    } else if (text.ends_with("m")) {
+        scale = 60;
+        text.remove_suffix(1);
+    } else if (text.ends_with("h")) {
+        scale = 3600;
+        text.remove_suffix(1);
+    }
+    auto value = parse_seconds(text);
+    if (!value) return std::nullopt;
+    return parse_seconds(fmt::format("{}", *value * scale));
+}
+
+nanoseconds to_nanoseconds(double seconds) {
+    return std::chrono::duration_cast<nanoseconds>(std::chrono::duration<double>(seconds));
+}
+
+CLI::Validator seconds_check() {
+    return CLI::Validator(
+        [](std::string& value) -> std::string {
+            return parse_seconds(value) ? std::string{}
+                                        : fmt::format("wants seconds > 0, not '{}'", value);
+        },
+        "");
+}
+
+/// The method named `name` if the client can send it: the standard ones but CONNECT.
+std::optional<http::method> sendable_method(std::string_view name) {
+    const http::method m = http::parse_method(name);
+    if (m == http::method::other || m == http::method::connect) return std::nullopt;
+    return m;
+}
+
+std::optional<std::string> read_whole_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return std::nullopt;
+    std::ostringstream bytes;
+    bytes << in.rdbuf();
+    if (in.bad()) return std::nullopt;
+    return std::move(bytes).str();
 }
 
 settings parse_arguments(int argc, char** argv) {
     settings s;
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view arg = argv[i];
-        if (arg == "--") {
-            for (++i; i < argc; ++i) s.urls.emplace_back(argv[i]);
-            break;
-        }
-        if (arg == "--help" || arg == "-h") {
-            fmt::print("{}", usage);
-            std::exit(0);
-        }
-        if (!arg.starts_with("-") || arg == "-") {
-            s.urls.emplace_back(arg);
-            continue;
-        }
-        // --name VALUE or --name=VALUE
-        std::string_view name = arg;
-        std::optional<std::string> value;
-        if (const auto eq = arg.find('='); eq != std::string_view::npos) {
-            name = arg.substr(0, eq);
-            value = std::string(arg.substr(eq + 1));
-        }
-        if (name == "--follow" && !value) {
-            s.follow = true;
-            continue;
-        }
-        if ((name == "-k" || name == "--insecure") && !value) {
-            s.insecure = true;
-            continue;
-        }
-        if (name != "--timeout" && name != "--concurrency" && name != "--cacert")
-            usage_error(fmt::format("unknown option '{}'", arg));
-        if (!value) {
-            if (i + 1 >= argc) usage_error(fmt::format("{} needs a value", name));
-            value = argv[++i];
-        }
-        if (name == "--cacert") {
-            s.ca_file = *value;
-        } else if (name == "--timeout") {
-            auto seconds = parse_seconds(*value);
-            if (!seconds) usage_error(fmt::format("--timeout wants seconds > 0, not '{}'", *value));
-            s.timeout_seconds = *seconds;
-        } else {
-            auto count = parse_count(*value);
-            if (!count)
-                usage_error(
-                    fmt::format("--concurrency wants a whole number > 0, not '{}'", *value));
-            s.concurrency = *count;
-        }
+    CLI::App app("Fetches URLs concurrently over io_uring and prints one JSON line per request, "
+                 "then a summary.",
+                 "snow-fetch");
+    app.set_version_flag("--version", "snow-fetch " SNOW_FETCH_VERSION, "Print the version");
+    app.footer(std::string(footer));
+    app.get_formatter()->column_width(28);
+
+    // Validators carry no description: the type name column says what a value is.
+    auto range = [](std::size_t low, std::size_t high) {
+        return CLI::Range(low, high).description("");
+    };
+    app.add_option("URL", s.urls, "http:// or https:// URL to fetch");
+    app.add_option("-i,--input", s.input_file, "More URLs or JSON lines, one a line ('-': stdin)")
+        ->type_name("FILE");
+    app.add_option("-n,--repeat", s.repeat, "Fetch the whole list N times (default 1)")
+        ->check(range(1, 1'000'000'000))
+        ->type_name("N");
+    std::string duration_text;
+    app.add_option("-z,--duration", duration_text,
+                   "Repeat the list until the time is up (10s, 500ms, 2m)")
+        ->check(CLI::Validator(
+            [](std::string& value) -> std::string {
+                return parse_duration(value)
+                           ? std::string{}
+                           : fmt::format("wants a duration such as 10s, not '{}'", value);
+            },
+            ""))
+        ->type_name("DURATION");
+    app.add_option("-X,--request", s.method_name, "Method (default GET; POST with a body)")
+        ->type_name("METHOD");
+    app.add_option("-H,--header", s.header_lines, "Send this header field (repeatable)")
+        ->allow_extra_args(false)
+        ->type_name("'NAME: VALUE'");
+    auto* data = app.add_option("-d,--data", s.data, "Send DATA as the body")->type_name("DATA");
+    app.add_option("--data-binary", s.data_binary, "Send the bytes of FILE as the body")
+        ->type_name("@FILE")
+        ->excludes(data);
+    app.add_option("-A,--user-agent", s.user_agent, "User-Agent (default snow/0.1; '' for none)")
+        ->type_name("AGENT");
+    app.add_flag("--follow", s.follow, "Follow up to 5 redirects")->disable_flag_override();
+    app.add_option("--timeout", s.timeout_seconds, "Deadline per request (default 5)")
+        ->check(seconds_check())
+        ->type_name("SECONDS");
+    app.add_option("--connect-timeout", s.connect_timeout_seconds,
+                   "Deadline per TCP handshake (default: --timeout)")
+        ->check(seconds_check())
+        ->type_name("SECONDS");
+    app.add_option("-c,--concurrency", s.concurrency, "Requests in flight at once (default 64)")
+        ->check(range(1, 1'000'000))
+        ->type_name("N");
+    app.add_flag("--fail", s.fail, "An HTTP status >= 400 fails the run (exit 1)")
+        ->disable_flag_override();
+    app.add_option("--summary", s.summary_mode, "auto, text, json or none (default auto)")
+        ->check(CLI::IsMember({"auto", "text", "json", "none"}).description(""))
+        ->type_name("MODE");
+    app.add_option("--output-queue", s.output_queue, "Records waiting for stdout (default 4096)")
+        ->check(range(1, 1'000'000))
+        ->type_name("N");
+    app.add_option("--cacert", s.ca_file, "Trust the CAs in this PEM file for https")
+        ->type_name("FILE");
+    app.add_flag("-k,--insecure", s.insecure, "Accept any https certificate and name (unsafe)")
+        ->disable_flag_override();
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        if (e.get_exit_code() == 0) std::exit(app.exit(e)); // --help, --version: stdout
+        usage_error(e.what());
     }
-    if (s.urls.empty()) usage_error("no URL given");
+    if (!duration_text.empty()) s.duration = to_nanoseconds(*parse_duration(duration_text));
+    s.repeat_given = app.count("--repeat") > 0;
+    if (s.urls.empty() && s.input_file.empty()) usage_error("no URL given (arguments or -i FILE)");
     return s;
 }
 
+request_defaults make_defaults(const settings& s) {
+    request_defaults d;
+    if (s.data) d.body = *s.data;
+    if (s.data_binary) {
+        if (s.data_binary->starts_with('@')) {
+            auto bytes = read_whole_file(s.data_binary->substr(1));
+            if (!bytes)
+                usage_error(fmt::format("--data-binary: cannot read '{}': {}",
+                                        s.data_binary->substr(1), std::strerror(errno)));
+            d.body = std::move(*bytes);
+        } else {
+            d.body = *s.data_binary;
+        }
+    }
+    const bool has_body = s.data || s.data_binary;
+    if (!s.method_name.empty()) {
+        auto m = sendable_method(s.method_name);
+        if (!m) usage_error(fmt::format("-X: cannot send method '{}'", s.method_name));
+        d.method = *m;
+    } else if (has_body) {
+        d.method = http::method::post;
+    }
+    for (const auto& line : s.header_lines) {
+        const auto colon = line.find(':');
+        std::string_view name = std::string_view(line).substr(0, colon);
+        std::string_view value = colon == std::string::npos
+                                     ? std::string_view{}
+                                     : std::string_view(line).substr(colon + 1);
+        while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+            value.remove_prefix(1);
+        while (!value.empty() && (value.back() == ' ' || value.back() == '\t'))
+            value.remove_suffix(1);
+        if (colon == std::string::npos || !d.headers.add(name, value))
+            usage_error(fmt::format("-H wants 'Name: value', not '{}'", line));
+    }
+    if (has_body && !d.headers.contains("Content-Type"))
+        d.headers.add("Content-Type", "application/x-www-form-urlencoded");
+    d.timeout = to_nanoseconds(s.timeout_seconds);
+    if (s.connect_timeout_seconds) d.connect_timeout = to_nanoseconds(*s.connect_timeout_seconds);
+    return d;
+}
+
 /// Descriptors this process may use for connections: the hard limit, once raised to it,
-/// less a few for stdio, the ring and the resolver.
+/// less a few for stdio, the ring, the input and the resolver.
 std::size_t connection_budget() {
     rlimit limit{};
     if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return 1000;
@@ -141,65 +330,273 @@ std::size_t connection_budget() {
     return limit.rlim_cur > 128 ? static_cast<std::size_t>(limit.rlim_cur - 64) : 64;
 }
 
+/// One request, ready for the client.
+struct job {
+    http::method method = http::method::get;
+    std::string url{};
+    http::headers headers{};
+    std::string body{};
+    nanoseconds timeout{};
+};
+
+/// The request an input line asks for, or why it is none.
+std::variant<job, std::string> make_job(const request_defaults& d, fetch::line_kind kind,
+                                        std::string_view text) {
+    job j{
+        .method = d.method, .url = {}, .headers = d.headers, .body = d.body, .timeout = d.timeout};
+    if (kind == fetch::line_kind::url) {
+        j.url = std::string(text);
+        return j;
+    }
+    auto parsed = fetch::json_request_reader::read(text);
+    if (auto* error = std::get_if<fetch::input_error>(&parsed)) return std::move(error->reason);
+    auto& in = std::get<fetch::input_request>(parsed);
+    j.url = std::move(in.url);
+    if (in.body) {
+        j.body = std::move(*in.body);
+        if (!in.method && j.method == http::method::get) j.method = http::method::post;
+    }
+    if (in.method) {
+        auto m = sendable_method(*in.method);
+        if (!m) return fmt::format("cannot send method '{}'", *in.method);
+        j.method = *m;
+    }
+    // A name given on the line replaces every -H field of that name.
+    for (const auto& [name, value] : in.headers) j.headers.remove(name);
+    for (const auto& [name, value] : in.headers)
+        if (!j.headers.add(name, value)) return fmt::format("bad header field '{}'", name);
+    if (in.timeout_seconds) j.timeout = to_nanoseconds(*in.timeout_seconds);
+    return j;
+}
+
+/// How one request ended.
+struct fetched {
+    std::error_code error{};
+    std::optional<int> status{};
+    std::uint64_t bytes = 0;
+    nanoseconds elapsed{};
+};
+
+/// Runs `j` and reads its body without keeping it.
+snow::task<fetched> fetch_one(http::client& client, job j, http::request_options options) {
+    const auto start = snow::io::clock::now();
+    options.timeout = j.timeout;
+    auto outcome = co_await client.open_traced(j.method, std::move(j.url), std::move(j.body),
+                                               std::move(j.headers), options);
+    fetched done{.error = {}, .status = outcome.last_status, .bytes = 0, .elapsed = {}};
+    if (!outcome.stream) {
+        done.error = outcome.stream.error();
+    } else {
+        http::response_stream& stream = *outcome.stream;
+        done.status = stream.status();
+        for (;;) {
+            auto chunk = co_await stream.next_chunk();
+            if (!chunk) {
+                done.error = chunk.error();
+                break;
+            }
+            if (chunk->empty()) break;
+        }
+        done.bytes = stream.body_bytes();
+    }
+    done.elapsed = snow::io::clock::now() - start;
+    co_return done;
+}
+
+/// What the workers share; lives in run_all's frame, which awaits them all.
+struct fetch_run {
+    const settings& s;
+    const request_defaults& defaults;
+    http::client& client;
+    fetch::input_source& input;
+    fetch::record_writer& writer;
+    fetch::summary& tally;
+    http::request_options options{};
+    snow::cancel_source abort{}; // cancels the requests in flight and the input read
+    bool stopping = false;       // no new request starts
+    bool reading = false;        // a worker is reading the input; the others wait
+    snow::event read_idle{};
+    bool failed = false;
+};
+
+void stop(fetch_run& run) {
+    run.stopping = true;
+    run.abort.request();
+}
+
+/// The next input line. One worker reads at a time, since the reader's buffer is shared.
+snow::task<std::optional<fetch::input_line>> next_line(fetch_run& run) {
+    for (;;) {
+        if (run.stopping) co_return std::nullopt;
+        if (!run.reading) break;
+        const bool idle = co_await run.read_idle.wait();
+        (void)idle; // the loop re-checks either way
+    }
+    run.reading = true;
+    run.read_idle.reset();
+    auto line = co_await snow::with_cancellation(run.input.next(), run.abort);
+    run.reading = false;
+    run.read_idle.set();
+    co_return line;
+}
+
 /// `s` as a JSON string literal. Bytes that are not UTF-8 become U+FFFD: JSON text is
 /// Unicode, and a command-line argument need not be.
 std::string json_string(std::string_view s) {
     std::string out;
-    snow::http::append_json_string(out, s, snow::http::json_bytes::utf8);
+    http::append_json_string(out, s, http::json_bytes::utf8);
     return out;
 }
 
-void print_result(const std::string& url, const snow::http::fetch_result& done) {
-    const double ms = std::chrono::duration<double, std::milli>(done.elapsed).count();
-    const std::string status = done.status ? fmt::format("{}", *done.status) : "null";
-    const std::string error =
-        done.response
-            ? std::string("null")
-            : fmt::format("\"{}\"",
-                          snow::http::to_string(snow::http::classify(done.response.error())));
-    fmt::print("{{\"url\": {}, \"status\": {}, \"bytes\": {}, \"ms\": {:.1f}, \"error\": {}}}\n",
-               json_string(url), status, done.body_bytes, ms, error);
-    // A refused certificate says why (hostname mismatch, expired, unknown CA) beside the
-    // JSON line, which only gives the class.
-    if (!done.response && done.response.error() == snow::http::client_failure::tls)
-        fmt::print(stderr, "snow-fetch: {}: {}\n", url, done.response.error().message());
-    // One line per URL as it finishes, visible at once to whatever reads the pipe.
-    std::fflush(stdout);
+std::string record_line(std::string_view url, std::optional<int> status, std::uint64_t bytes,
+                        nanoseconds elapsed, std::string_view error) {
+    const double ms = std::chrono::duration<double, std::milli>(elapsed).count();
+    return fmt::format(
+        "{{\"v\": 1, \"url\": {}, \"status\": {}, \"bytes\": {}, \"ms\": {:.1f}, \"error\": {}}}\n",
+        json_string(url), status ? fmt::format("{}", *status) : "null", bytes, ms,
+        error.empty() ? "null" : fmt::format("\"{}\"", error));
 }
 
-snow::task<int> fetch(settings s) {
-    const auto timeout = std::chrono::duration_cast<std::chrono::nanoseconds>(
-        std::chrono::duration<double>(s.timeout_seconds));
-    const std::size_t budget = connection_budget();
-    const std::size_t concurrency = std::min(s.concurrency.value_or(s.urls.size()), budget);
+/// Takes input lines and runs them one after another until the input ends or the run stops.
+snow::task<void> worker(fetch_run& run) {
+    for (;;) {
+        auto line = co_await next_line(run);
+        if (!line) co_return;
+        std::string_view text = line->text;
+        const auto kind = fetch::classify_line(text);
+        if (kind == fetch::line_kind::skip) continue;
 
+        auto prepared = line->too_long
+                            ? std::variant<job, std::string>(fmt::format(
+                                  "longer than {} bytes", fetch::input_source::max_line_bytes))
+                            : make_job(run.defaults, kind, text);
+        if (auto* why = std::get_if<std::string>(&prepared)) {
+            run.failed = true;
+            run.tally.add(fetch::outcome::failed, 0, "input", 0, 0);
+            const std::string where =
+                line->number ? fmt::format("input line {}", line->number) : "argument";
+            co_await run.writer.write(fmt::format("snow-fetch: {}: {}\n", where, *why),
+                                      fetch::record_writer::stream::err);
+            co_await run.writer.write(record_line(text, std::nullopt, 0, {}, "input"),
+                                      fetch::record_writer::stream::out);
+            continue;
+        }
+
+        job& j = std::get<job>(prepared);
+        std::string url = j.url;
+        fetched done = co_await snow::with_cancellation(
+            fetch_one(run.client, std::move(j), run.options), run.abort);
+        std::string_view error;
+        auto o = fetch::outcome::ok;
+        if (done.error) {
+            if (run.abort.requested() && done.error == std::errc::operation_canceled) {
+                error = "aborted";
+                o = fetch::outcome::aborted;
+            } else {
+                error = http::to_string(http::classify(done.error));
+                o = fetch::outcome::failed;
+            }
+        } else if (run.s.fail && done.status && *done.status >= 400) {
+            o = fetch::outcome::failed;
+        }
+        if (o == fetch::outcome::failed) run.failed = true;
+        run.tally.add(
+            o, done.status.value_or(0), error, done.bytes,
+            static_cast<std::uint64_t>(
+                std::chrono::duration_cast<std::chrono::microseconds>(done.elapsed).count()));
+        // A refused certificate says why (hostname mismatch, expired, unknown CA) beside the
+        // JSON line, which only gives the class.
+        if (done.error && http::classify(done.error) == http::client_failure::tls)
+            co_await run.writer.write(
+                fmt::format("snow-fetch: {}: {}\n", url, done.error.message()),
+                fetch::record_writer::stream::err);
+        co_await run.writer.write(record_line(url, done.status, done.bytes, done.elapsed, error),
+                                  fetch::record_writer::stream::out);
+    }
+}
+
+snow::task<void> stop_after(fetch_run& run, nanoseconds duration) {
+    const bool reached = co_await snow::sleep(duration);
+    if (reached) stop(run);
+}
+
+snow::task<void> stop_on_signal(fetch_run& run, snow::examples::stop_signal& signals) {
+    const int received = co_await signals.wait();
+    if (received == 0) stop(run);
+}
+
+long max_rss_kib() {
+    rusage usage{};
+    return ::getrusage(RUSAGE_SELF, &usage) == 0 ? usage.ru_maxrss : 0;
+}
+
+snow::task<int> run_all(settings s, request_defaults defaults, int input_fd) {
+    // -n bounds the passes; -z alone repeats until the time is up.
+    std::optional<std::uint64_t> passes = s.repeat;
+    if (s.duration && !s.repeat_given) passes.reset();
+    fetch::input_source input(s.urls, input_fd, passes);
+    // Before the writer thread starts, so that SIGINT and SIGTERM reach only the signalfd.
+    auto signals = snow::examples::stop_signal::install();
+    const std::size_t concurrency = std::min(s.concurrency, connection_budget());
     // One connection slot per request in flight, so no URL waits behind a slow one to the
     // same server; keep-alive lets a slot serve URL after URL.
-    snow::http::client_options options{.max_connections_per_host = concurrency,
-                                       .connect_timeout = timeout};
+    http::client_options options{.max_connections_per_host = concurrency,
+                                 .connect_timeout =
+                                     defaults.connect_timeout.value_or(defaults.timeout)};
     options.tls.ca_file = s.ca_file;
     options.tls.insecure_skip_verify = s.insecure;
-    snow::http::client http(options);
-    std::vector<snow::http::fetch_request> requests;
-    requests.reserve(s.urls.size());
-    for (const auto& url : s.urls)
-        requests.push_back(
-            {.url = url,
-             .options = {.timeout = timeout, .follow_redirects = s.follow, .max_redirects = 5}});
+    if (s.user_agent) options.user_agent = *s.user_agent;
+    http::client client(options);
+    fetch::record_writer writer(s.output_queue);
+    fetch::summary tally;
+    fetch_run run{.s = s,
+                  .defaults = defaults,
+                  .client = client,
+                  .input = input,
+                  .writer = writer,
+                  .tally = tally,
+                  .options = {.timeout = {},
+                              .connect_timeout = defaults.connect_timeout,
+                              .follow_redirects = s.follow,
+                              .max_redirects = 5}};
 
-    bool failed = false;
-    co_await snow::http::fetch_all(http, std::move(requests),
-                                   [&](snow::http::fetch_result& done) {
-                                       failed = failed || !done.response;
-                                       print_result(s.urls[done.index], done);
-                                   },
-                                   {.concurrency = concurrency, .keep_bodies = false});
-    co_return failed ? 1 : 0;
+    const auto started = snow::io::clock::now();
+    snow::task_group helpers;
+    if (s.duration) helpers.spawn(stop_after(run, *s.duration));
+    helpers.spawn(stop_on_signal(run, signals));
+    std::vector<snow::task<void>> workers;
+    workers.reserve(concurrency);
+    for (std::size_t i = 0; i < concurrency; ++i) workers.push_back(worker(run));
+    co_await snow::when_all(std::move(workers));
+    helpers.cancel();
+    co_await helpers.join();
+    const double seconds = std::chrono::duration<double>(snow::io::clock::now() - started).count();
+
+    const bool text = s.summary_mode == "text" || (s.summary_mode == "auto" && ::isatty(2));
+    if (s.summary_mode == "json")
+        co_await writer.write(tally.json(seconds, max_rss_kib()),
+                              fetch::record_writer::stream::out);
+    writer.close(); // everything written, in order, before the text summary
+    if (text) fmt::print(stderr, "{}", tally.text(seconds));
+    co_return run.failed ? 1 : 0;
+}
+
+int open_input(const settings& s) {
+    if (s.input_file.empty()) return -1;
+    if (s.input_file == "-") return STDIN_FILENO;
+    const int fd = ::open(s.input_file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        usage_error(fmt::format("-i: cannot open '{}': {}", s.input_file, std::strerror(errno)));
+    return fd;
 }
 
 } // namespace
 
 int main(int argc, char** argv) {
     settings s = parse_arguments(argc, argv);
-    return snow::examples::run_main(fetch(std::move(s)));
+    request_defaults defaults = make_defaults(s);
+    const int input_fd = open_input(s);
+    if (s.repeat > 1 && input_fd >= 0 && !fetch::input_source::rewindable(input_fd))
+        usage_error("-n repeats the list, and this input cannot be read twice (a pipe?)");
+    return snow::examples::run_main(run_all(std::move(s), std::move(defaults), input_fd));
 }

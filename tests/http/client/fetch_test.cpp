@@ -1,18 +1,30 @@
 // tests/http/client/fetch_test.cpp: snow-fetch end to end, as a child process (found through
 // $SNOW_EXAMPLES) against snow_demo and against misbehaving servers running on a thread of
-// this process: its JSON lines, exit codes, timeout window and completion-order flushing.
-// Also GET /agg/, snow_demo's route that uses the client inside the server.
+// this process: its JSON lines, exit codes, timeout window and completion-order flushing; its
+// flags, input forms, summary, -z cut-off and output back-pressure. Also the tool's parts on
+// their own (the latency histogram, the JSON input-line reader) and GET /agg/, snow_demo's
+// route that uses the client inside the server.
 #include <doctest/doctest.h>
 
 #include <sys/utsname.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <mutex>
 #include <optional>
+#include <random>
 #include <regex>
 #include <string>
 #include <string_view>
+#include <thread>
+#include <utility>
+#include <variant>
 #include <vector>
 
 #include <fmt/format.h>
@@ -22,6 +34,8 @@
 #include "support/run_test.hpp"
 
 #include "examples/child_process.hpp"
+#include "examples/fetch/histogram.hpp"
+#include "examples/fetch/input_line.hpp"
 #include "http/support/misbehaving_server.hpp"
 #include "support/test_certificates.hpp"
 
@@ -45,10 +59,11 @@ struct line {
 
 /// Parses `text` as exactly the line format snow-fetch promises; fails the test otherwise.
 line parse_line(const std::string& text) {
-    static const std::regex format(R"re(^\{"url": "(.*)", "status": (null|[1-5][0-9][0-9]), )re"
-                                   R"re("bytes": ([0-9]+), "ms": ([0-9]+\.[0-9]), )re"
-                                   R"re("error": (null|"(timeout|connect|dns|url|truncated|)re"
-                                   R"re(protocol|redirects|io|tls)")\}$)re");
+    static const std::regex format(
+        R"re(^\{"v": 1, "url": "(.*)", "status": (null|[1-5][0-9][0-9]), )re"
+        R"re("bytes": ([0-9]+), "ms": ([0-9]+\.[0-9]), )re"
+        R"re("error": (null|"(timeout|connect|dns|url|truncated|)re"
+        R"re(protocol|redirects|io|tls|aborted|input)")\}$)re");
     std::smatch m;
     REQUIRE_MESSAGE(std::regex_match(text, m, format), "not a snow-fetch line: ", text);
     line l;
@@ -60,11 +75,20 @@ line parse_line(const std::string& text) {
     return l;
 }
 
+/// The number after `"key": ` in a summary line; fails the test if there is none.
+double summary_number(const std::string& summary, std::string_view key) {
+    const std::string field = fmt::format("\"{}\": ", key);
+    const auto at = summary.find(field);
+    REQUIRE_MESSAGE(at != std::string::npos, "no ", key, " in ", summary);
+    return std::strtod(summary.c_str() + at + field.size(), nullptr);
+}
+
 /// A finished snow-fetch run.
 struct run {
     int exit_status = -1;
     std::string out;
     std::vector<line> lines;
+    std::optional<std::string> summary; // the --summary json line
     double seconds = 0;
 
     const line& for_url(std::string_view url) const {
@@ -89,8 +113,14 @@ run fetch(std::vector<std::string> args, std::chrono::seconds limit = 30s) {
     while (from < r.out.size()) {
         auto newline = r.out.find('\n', from);
         REQUIRE_MESSAGE(newline != std::string::npos, "unterminated line: ", r.out.substr(from));
-        r.lines.push_back(parse_line(r.out.substr(from, newline - from)));
+        std::string text = r.out.substr(from, newline - from);
         from = newline + 1;
+        if (text.starts_with("{\"summary\": {")) {
+            REQUIRE_MESSAGE(from == r.out.size(), "the summary is not the last line");
+            r.summary = std::move(text);
+        } else {
+            r.lines.push_back(parse_line(text));
+        }
     }
     return r;
 }
@@ -148,6 +178,81 @@ snow::task<void> redirecting(snow::testing::peer& client, snow::testing::server_
     }
 }
 
+/// Every request the recording server has read, for tests that check what snow-fetch sent.
+struct request_log {
+    std::mutex mutex;
+    std::vector<std::string> requests;
+
+    std::vector<std::string> take() {
+        std::lock_guard lock(mutex);
+        return std::exchange(requests, {});
+    }
+};
+
+request_log& recorded() {
+    static request_log log;
+    return log;
+}
+
+/// Logs each request, then answers it with 200 "ok".
+snow::task<void> record_requests(snow::testing::peer& client, snow::testing::server_state&) {
+    for (;;) {
+        auto request = co_await client.read_request();
+        if (!request) co_return;
+        {
+            std::lock_guard lock(recorded().mutex);
+            recorded().requests.push_back(*request);
+        }
+        const bool sent = co_await client.send("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        if (!sent) co_return;
+    }
+}
+
+/// A file in the test's temporary directory, removed when the test ends.
+struct temporary_file {
+    std::string path;
+
+    explicit temporary_file(std::string_view contents) {
+        std::random_device seed;
+        path = fmt::format("/tmp/snow-fetch-test-{}-{}", ::getpid(), seed());
+        std::ofstream(path, std::ios::binary) << contents;
+    }
+    temporary_file(const temporary_file&) = delete;
+    temporary_file& operator=(const temporary_file&) = delete;
+    ~temporary_file() { std::remove(path.c_str()); }
+};
+
+/// Runs snow-fetch with `args`, writes `input` to its stdin from a thread of its own (so
+/// neither side can fill a pipe and wait for the other), and collects it like fetch() does.
+run fetch_with_stdin(std::vector<std::string> args, std::string input,
+                     std::chrono::seconds limit = 30s) {
+    const auto start = clock_type::now();
+    child_process child(example("snow-fetch"), std::move(args));
+    std::thread feeder([&child, &input] {
+        child.write_stdin(input);
+        child.close_stdin();
+    });
+    run r;
+    r.out = child.read_all(limit);
+    feeder.join();
+    auto status = child.wait_exit(5s);
+    REQUIRE_MESSAGE(status.has_value(), "snow-fetch did not exit");
+    r.exit_status = *status;
+    r.seconds = std::chrono::duration<double>(clock_type::now() - start).count();
+    std::size_t from = 0;
+    while (from < r.out.size()) {
+        auto newline = r.out.find('\n', from);
+        REQUIRE_MESSAGE(newline != std::string::npos, "unterminated line: ", r.out.substr(from));
+        std::string text = r.out.substr(from, newline - from);
+        from = newline + 1;
+        if (text.starts_with("{\"summary\": {"))
+            r.summary = std::move(text);
+        else
+            r.lines.push_back(parse_line(text));
+    }
+    return r;
+}
+
 } // namespace
 
 TEST_SUITE_BEGIN("http.fetch");
@@ -192,7 +297,7 @@ TEST_CASE("each failure is named by its class, status null, and the exit status 
         if (l.error) CHECK_FALSE(l.status.has_value());
 }
 
-TEST_CASE("usage errors exit 2 and print nothing on stdout") {
+TEST_CASE("usage errors exit 2 with one line and a hint on stderr, nothing on stdout") {
     for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
              {},
              {"--follow"},
@@ -207,13 +312,30 @@ TEST_CASE("usage errors exit 2 and print nothing on stdout") {
              {"--concurrency", "1.5", "http://127.0.0.1/"},
              {"--follow=yes", "http://127.0.0.1/"},
              {"http://127.0.0.1/", "--timeout"},
+             {"-X", "FROB", "http://127.0.0.1/"},
+             {"-X", "CONNECT", "http://127.0.0.1/"},
+             {"-H", "no colon", "http://127.0.0.1/"},
+             {"-H", "bad name: x", "http://127.0.0.1/"},
+             {"-d", "a", "--data-binary", "b", "http://127.0.0.1/"},
+             {"--data-binary", "@/nonexistent/body", "http://127.0.0.1/"},
+             {"-i", "/nonexistent/urls"},
+             {"-i", "-", "-n", "2"}, // a pipe cannot be read twice
+             {"-n", "0", "http://127.0.0.1/"},
+             {"-z", "soon", "http://127.0.0.1/"},
+             {"-z", "0s", "http://127.0.0.1/"},
+             {"--summary", "xml", "http://127.0.0.1/"},
+             {"--output-queue", "0", "http://127.0.0.1/"},
          }) {
         CAPTURE(fmt::format("{}", fmt::join(args, " ")));
         const auto start = clock_type::now();
-        child_process child(example("snow-fetch"), args);
+        child_process child(example("snow-fetch"), args, child_process::stderr_to::pipe);
         const std::string out = child.read_all(10s);
+        const std::string err = child.read_all_stderr(5s);
         CHECK(child.wait_exit(5s) == 2);
         CHECK(out.empty());
+        CHECK(err.starts_with("snow-fetch: "));
+        CHECK(std::count(err.begin(), err.end(), '\n') == 2);
+        CHECK(err.find("--help") != std::string::npos);
         CHECK(clock_type::now() - start < 5s);
     }
 }
@@ -395,6 +517,413 @@ TEST_CASE("over https, snow-fetch checks snow_demo's certificate and names a ref
 
     auto insecure = fetch({"-k", by_name});
     CHECK(insecure.for_url(by_name).status == 200);
+}
+
+TEST_CASE("--version names the tool and the project version; --help every flag and format") {
+    child_process version(example("snow-fetch"), {"--version"});
+    const std::string v = version.read_all(10s);
+    CHECK(version.wait_exit(5s) == 0);
+    CHECK(std::regex_match(v, std::regex("snow-fetch [0-9]+\\.[0-9]+\\.[0-9]+\n")));
+
+    child_process help(example("snow-fetch"), {"--help"});
+    const std::string h = help.read_all(10s);
+    CHECK(help.wait_exit(5s) == 0);
+    for (std::string_view flag : {"--input",
+                                  "--repeat",
+                                  "--duration",
+                                  "--request",
+                                  "--header",
+                                  "--data",
+                                  "--data-binary",
+                                  "--user-agent",
+                                  "--follow",
+                                  "--timeout",
+                                  "--connect-timeout",
+                                  "--concurrency",
+                                  "--fail",
+                                  "--summary",
+                                  "--output-queue",
+                                  "--cacert",
+                                  "--insecure",
+                                  "--version",
+                                  "Exit status",
+                                  "\"summary\"",
+                                  "\"v\": 1",
+                                  "aborted",
+                                  "p99.9"}) {
+        CAPTURE(flag);
+        CHECK(h.find(flag) != std::string::npos);
+    }
+}
+
+TEST_CASE("-X, -H, -d, --data-binary and -A reach the server as given") {
+    recorded().take();
+    threaded_server srv(record_requests);
+    temporary_file body(std::string("bin\0ary\n", 8));
+    auto r = fetch({"-c", "1", "-X", "PUT", "-H", "X-One: 1", "-H", "X-Two:  two words ", "-d",
+                    "a=b", "-A", "probe/2", srv.url("/put")});
+    CHECK(r.exit_status == 0);
+    REQUIRE(r.lines.size() == 1);
+    CHECK(r.lines[0].status == 200);
+    auto seen = recorded().take();
+    REQUIRE(seen.size() == 1);
+    CHECK(seen[0].starts_with("PUT /put HTTP/1.1\r\n"));
+    CHECK(seen[0].find("\r\nX-One: 1\r\n") != std::string::npos);
+    CHECK(seen[0].find("\r\nX-Two: two words\r\n") != std::string::npos);
+    CHECK(seen[0].find("\r\nUser-Agent: probe/2\r\n") != std::string::npos);
+    CHECK(seen[0].find("\r\nContent-Type: application/x-www-form-urlencoded\r\n") !=
+          std::string::npos);
+    CHECK(seen[0].ends_with("\r\n\r\na=b"));
+
+    // A body without -X is a POST; @FILE sends the file's bytes exactly; -H wins the type.
+    auto binary =
+        fetch({"--data-binary", "@" + body.path, "-H", "Content-Type: x/y", srv.url("/bin")});
+    CHECK(binary.exit_status == 0);
+    seen = recorded().take();
+    REQUIRE(seen.size() == 1);
+    CHECK(seen[0].starts_with("POST /bin HTTP/1.1\r\n"));
+    CHECK(seen[0].find("\r\nContent-Type: x/y\r\n") != std::string::npos);
+    CHECK(seen[0].find("x-www-form-urlencoded") == std::string::npos);
+    CHECK(seen[0].ends_with(std::string("\r\n\r\nbin\0ary\n", 12)));
+}
+
+TEST_CASE("--fail makes a status of 400 or more fail the run, and the summary counts it") {
+    demo d;
+    auto plain = fetch({"--summary", "json", d.url("/index/"), d.url("/nope")});
+    CHECK(plain.exit_status == 0);
+    REQUIRE(plain.summary.has_value());
+    CHECK(summary_number(*plain.summary, "failed") == 0);
+    auto failing = fetch({"--fail", "--summary", "json", d.url("/index/"), d.url("/nope")});
+    CHECK(failing.exit_status == 1);
+    CHECK(failing.for_url(d.url("/nope")).status == 404);
+    CHECK_FALSE(failing.for_url(d.url("/nope")).error.has_value());
+    REQUIRE(failing.summary.has_value());
+    CHECK(summary_number(*failing.summary, "ok") == 1);
+    CHECK(summary_number(*failing.summary, "failed") == 1);
+    auto fine = fetch({"--fail", d.url("/index/"), d.url("/home/")});
+    CHECK(fine.exit_status == 0);
+}
+
+TEST_CASE("-i reads URLs and JSON lines from a file or stdin, skipping blanks and comments") {
+    recorded().take();
+    threaded_server srv(record_requests);
+    threaded_server silent(snow::testing::never_answer);
+    const std::string lines = fmt::format(
+        "# a comment\n\n   \n{}\r\n"
+        "  {{\"url\": \"{}\", \"method\": \"PATCH\", \"headers\": {{\"X-Line\": \"caf\\u00e9\", "
+        "\"X-Global\": \"line\"}}, \"body\": \"{{\\\"k\\\": 1}}\"}}\n"
+        "{{\"url\": \"{}\", \"timeout\": 0.3}}\n"
+        "{}",
+        srv.url("/plain"), srv.url("/json"), silent.url("/slow"), srv.url("/last-without-newline"));
+    temporary_file file(lines);
+    // --timeout 5 for all but the line that sets 0.3 s; -H for all, unless a line overrides it.
+    auto from_file = fetch({"-i", file.path, "--timeout", "5", "-H", "X-Global: flag", "-c", "1"});
+    auto from_stdin =
+        fetch_with_stdin({"-i", "-", "--timeout", "5", "-H", "X-Global: flag", "-c", "1"}, lines);
+    for (const run* r : {&from_file, &from_stdin}) {
+        CHECK(r->exit_status == 1); // the timeout
+        REQUIRE(r->lines.size() == 4);
+        CHECK(r->for_url(srv.url("/plain")).status == 200);
+        CHECK(r->for_url(srv.url("/json")).status == 200);
+        CHECK(r->for_url(srv.url("/last-without-newline")).status == 200);
+        const line& slow = r->for_url(silent.url("/slow"));
+        CHECK(slow.error == "timeout");
+        CHECK(slow.ms >= 300);
+        CHECK(slow.ms < 2000);
+    }
+    auto seen = recorded().take();
+    REQUIRE(seen.size() == 6);
+    for (const auto& request : seen) {
+        if (request.starts_with("PATCH /json ")) {
+            CHECK(request.find("\r\nX-Line: caf\xc3\xa9\r\n") != std::string::npos);
+            CHECK(request.find("\r\nX-Global: line\r\n") != std::string::npos);
+            CHECK(request.find("X-Global: flag") == std::string::npos);
+            CHECK(request.ends_with("\r\n\r\n{\"k\": 1}"));
+        } else {
+            CHECK(request.starts_with("GET /"));
+            CHECK(request.find("\r\nX-Global: flag\r\n") != std::string::npos);
+        }
+    }
+}
+
+TEST_CASE("an input line that is not a request gives an input record and a reason on stderr") {
+    demo d;
+    const std::string lines =
+        fmt::format("{}\n{{\"url\": 5}}\n{{\"url\": \"{}\", \"extra\": 1}}\n"
+                    "{{\"url\": \"{}\", \"method\": \"FROB\"}}\n{{\"url\": \"x\"\n",
+                    d.url("/index/"), d.url("/home/"), d.url("/home/"));
+    temporary_file file(lines);
+    child_process child(example("snow-fetch"), {"-i", file.path}, child_process::stderr_to::pipe);
+    const std::string out = child.read_all(10s);
+    const std::string err = child.read_all_stderr(5s);
+    CHECK(child.wait_exit(5s) == 1);
+    std::size_t inputs = 0;
+    std::size_t ok = 0;
+    for (std::size_t from = 0; from < out.size();) {
+        const auto newline = out.find('\n', from);
+        REQUIRE(newline != std::string::npos);
+        const line l = parse_line(out.substr(from, newline - from));
+        from = newline + 1;
+        inputs += l.error == "input";
+        ok += l.status == 200;
+    }
+    CHECK(inputs == 4);
+    CHECK(ok == 1);
+    for (std::string_view reason :
+         {"input line 2: expected a string", "input line 3: unknown key",
+          "input line 4: cannot send method 'FROB'", "input line 5: expected ',' or '}'"}) {
+        CAPTURE(reason);
+        CHECK(err.find(reason) != std::string::npos);
+    }
+}
+
+TEST_CASE("-n repeats the list; the JSON summary is the last line and agrees with the records") {
+    demo d;
+    temporary_file file(fmt::format("{}\n{}\n", d.url("/home/"), d.url("/nope")));
+    auto r = fetch({"-n", "3", "-i", file.path, d.url("/index/"), "--summary", "json"});
+    CHECK(r.exit_status == 0);
+    REQUIRE(r.lines.size() == 9);
+    REQUIRE(r.summary.has_value());
+    const std::string& s = *r.summary;
+    CHECK(summary_number(s, "v") == 1);
+    CHECK(summary_number(s, "requests") == 9);
+    CHECK(summary_number(s, "ok") == 9);
+    CHECK(summary_number(s, "200") == 6);
+    CHECK(summary_number(s, "404") == 3);
+    CHECK(summary_number(s, "bytes") == 3 * (2 + 4) + 3 * r.for_url(d.url("/nope")).bytes);
+    CHECK(summary_number(s, "count") == 9);
+    double slowest = 0;
+    for (const auto& l : r.lines) slowest = std::max(slowest, l.ms);
+    const double p50 = summary_number(s, "p50");
+    const double p90 = summary_number(s, "p90");
+    const double p99 = summary_number(s, "p99");
+    const double p999 = summary_number(s, "p99.9");
+    const double max = summary_number(s, "max");
+    CHECK(p50 > 0);
+    CHECK(p50 <= p90);
+    CHECK(p90 <= p99);
+    CHECK(p99 <= p999);
+    CHECK(p999 <= max);
+    CHECK(std::abs(max - slowest) <= 0.1); // the records round to 0.1 ms
+
+    // text goes to stderr, whether or not it is a terminal once asked for; auto and none write
+    // nothing there when it is not one.
+    for (const auto& [mode, wanted] : {std::pair{"text", true}, {"auto", false}, {"none", false}}) {
+        CAPTURE(mode);
+        child_process child(example("snow-fetch"), {"--summary", mode, d.url("/index/")},
+                            child_process::stderr_to::pipe);
+        const std::string out = child.read_all(10s);
+        const std::string err = child.read_all_stderr(5s);
+        CHECK(child.wait_exit(5s) == 0);
+        CHECK(std::count(out.begin(), out.end(), '\n') == 1);
+        CHECK((err.find("p99") != std::string::npos) == wanted);
+        CHECK(err.empty() != wanted);
+    }
+}
+
+TEST_CASE("-z stops starting requests when the time is up and marks those in flight aborted") {
+    demo d;
+    threaded_server silent(snow::testing::never_answer);
+    // The list repeats: each pass leaves one of the four workers waiting on the silent server
+    // until the time is up, so exactly four are cut off, and three fast ones finish first.
+    const auto start = clock_type::now();
+    auto r = fetch({"-z", "700ms", "-c", "4", "--timeout", "20", "--summary", "json",
+                    silent.url("/"), d.url("/index/")});
+    const double seconds = std::chrono::duration<double>(clock_type::now() - start).count();
+    CHECK(r.exit_status == 0); // aborted requests are not failures
+    CHECK(seconds >= 0.7);
+    CHECK(seconds < 5);
+    REQUIRE(r.summary.has_value());
+    std::size_t aborted = 0;
+    std::size_t ok = 0;
+    for (const auto& l : r.lines) {
+        if (l.error == "aborted") {
+            ++aborted;
+            CHECK(l.ms >= 600);
+        } else {
+            CHECK_FALSE(l.error.has_value());
+            ok += l.status == 200;
+        }
+    }
+    CHECK(aborted == 4);
+    CHECK(ok == 3);
+    CHECK(summary_number(*r.summary, "aborted") == aborted);
+    CHECK(summary_number(*r.summary, "requests") == r.lines.size());
+}
+
+TEST_CASE("memory stays flat from a thousand to a hundred thousand URLs read from a file") {
+    demo d;
+    auto rss_for = [&](std::size_t count) {
+        std::string urls;
+        for (std::size_t i = 0; i < count; ++i) urls += d.url(i % 2 ? "/index/" : "/home/") + "\n";
+        temporary_file file(urls);
+        auto r = fetch({"-i", file.path, "-c", "32", "--summary", "json"}, 120s);
+        CHECK(r.exit_status == 0);
+        CHECK(r.lines.size() == count);
+        REQUIRE(r.summary.has_value());
+        CHECK(summary_number(*r.summary, "requests") == count);
+        CHECK(summary_number(*r.summary, "ok") == count);
+        return summary_number(*r.summary, "max_rss_kib");
+    };
+    const double small = rss_for(1'000);
+    const double large = rss_for(100'000);
+    MESSAGE("peak RSS: ", small, " KiB for 10^3 URLs, ", large, " KiB for 10^5");
+    CHECK(small > 0);
+    // The input file alone is 3 MB; holding it, or the records, would show.
+    CHECK(large < small + 2048);
+}
+
+TEST_CASE("a slow reader of stdout holds up fetching, loses no record and skews no latency") {
+    demo d;
+    constexpr std::size_t count = 4000;
+    auto measure = [&](bool slow) {
+        // A small queue, so that the slow reader's back-pressure reaches the loop at once.
+        child_process child(example("snow-fetch"),
+                            {"-n", std::to_string(count), "-c", "16", "--output-queue", "8",
+                             "--summary", "json", d.url("/index/")});
+        child.close_stdin();
+        std::size_t records = 0;
+        std::optional<std::string> summary;
+        for (std::size_t i = 0; i <= count; ++i) {
+            auto text = child.read_line(60s);
+            REQUIRE_MESSAGE(text.has_value(), "output ended after ", i, " lines");
+            if (text->starts_with("{\"summary\": {")) {
+                summary = std::move(text);
+                break;
+            }
+            CHECK(parse_line(*text).status == 200);
+            ++records;
+            // The reader's slowness, not a wait for anything: 20 stalls of 150 ms.
+            if (slow && records % 200 == 0) std::this_thread::sleep_for(150ms);
+        }
+        CHECK(child.wait_exit(10s) == 0);
+        CHECK(records == count);
+        REQUIRE(summary.has_value());
+        CHECK(summary_number(*summary, "requests") == count);
+        return summary_number(*summary, "p99");
+    };
+    const double fast = measure(false);
+    const double slow = measure(true);
+    MESSAGE("p99: ", fast, " ms with a fast reader, ", slow, " ms with a slow one");
+    // Written from the loop thread, every stall would land in the latencies of the 16
+    // requests in flight: 320 of 4000, so p99 would be 150 ms or more. The margin is for
+    // sanitizer builds on a busy machine.
+    CHECK(slow < 3 * fast + 50);
+}
+
+TEST_SUITE_END();
+
+TEST_SUITE_BEGIN("examples.fetch");
+
+TEST_CASE("the histogram keeps small values exactly and large ones within 1/64") {
+    snow::examples::fetch::histogram h;
+    CHECK(h.percentile(50) == 0);
+    CHECK(h.count() == 0);
+    for (std::uint64_t v = 1; v <= 100; ++v) h.record(v);
+    CHECK(h.count() == 100);
+    CHECK(h.min() == 1);
+    CHECK(h.max() == 100);
+    CHECK(h.percentile(50) == 50);
+    CHECK(h.percentile(90) == 90);
+    CHECK(h.percentile(99) == 99);
+    CHECK(h.percentile(100) == 100);
+    CHECK(h.mean() == doctest::Approx(50.5));
+
+    snow::examples::fetch::histogram wide;
+    std::mt19937_64 random(42);
+    std::vector<std::uint64_t> values;
+    for (int i = 0; i < 100'000; ++i) {
+        // Log-uniform over 1 us to 100 s, as latencies spread.
+        const double exponent = std::uniform_real_distribution<double>(0, 8)(random);
+        values.push_back(static_cast<std::uint64_t>(std::pow(10.0, exponent)));
+        wide.record(values.back());
+    }
+    std::sort(values.begin(), values.end());
+    for (double p : {50.0, 90.0, 99.0, 99.9}) {
+        CAPTURE(p);
+        const auto rank = static_cast<std::size_t>(std::ceil(p / 100 * values.size()));
+        const double exact = static_cast<double>(values[rank - 1]);
+        const double reported = static_cast<double>(wide.percentile(p));
+        CHECK(reported >= exact);
+        CHECK(reported <= exact * (1 + 1.0 / 64) + 1);
+    }
+    CHECK(wide.max() == values.back());
+    CHECK(wide.percentile(100) == values.back());
+}
+
+TEST_CASE("the histogram's size is fixed and values past its range count as its top") {
+    // Its memory is its array: recording does not allocate.
+    static_assert(sizeof(snow::examples::fetch::histogram) < 20 * 1024);
+    snow::examples::fetch::histogram h;
+    h.record(0);
+    h.record(UINT64_MAX);
+    CHECK(h.count() == 2);
+    CHECK(h.min() == 0);
+    CHECK(h.max() == snow::examples::fetch::histogram::max_trackable);
+    CHECK(h.percentile(50) == 0);
+    CHECK(h.percentile(99) == snow::examples::fetch::histogram::max_trackable);
+}
+
+TEST_CASE("the input-line reader takes exactly the documented JSON shape") {
+    using snow::examples::fetch::input_error;
+    using snow::examples::fetch::input_request;
+    using snow::examples::fetch::json_request_reader;
+    auto ok = json_request_reader::read(
+        R"( {"url": "http://h/p", "method": "PUT", "headers": {"A": "1", "A": "2",)"
+        R"( "B": "\u00e9\ud83d\ude00\n"}, "body": "x\"y\\z\/", "timeout": 2.5e-1} )");
+    REQUIRE(std::holds_alternative<input_request>(ok));
+    const auto& r = std::get<input_request>(ok);
+    CHECK(r.url == "http://h/p");
+    CHECK(r.method == "PUT");
+    REQUIRE(r.headers.size() == 3);
+    CHECK(r.headers[1] == std::pair<std::string, std::string>{"A", "2"});
+    CHECK(r.headers[2].second == "\xc3\xa9\xf0\x9f\x98\x80\n");
+    CHECK(r.body == "x\"y\\z/");
+    CHECK(r.timeout_seconds == doctest::Approx(0.25));
+
+    auto minimal = json_request_reader::read(R"({"url":"u"})");
+    REQUIRE(std::holds_alternative<input_request>(minimal));
+    CHECK_FALSE(std::get<input_request>(minimal).method.has_value());
+    CHECK_FALSE(std::get<input_request>(minimal).timeout_seconds.has_value());
+
+    for (std::string_view bad : {
+             R"({})",                                // no url
+             R"({"url": "u", "url": "v"})",          // twice
+             R"({"url": "u", "other": 1})",          // unknown key
+             R"({"url": 1})",                        // not a string
+             R"({"url": "u"} x)",                    // trailing text
+             R"({"url": "u",})",                     // trailing comma
+             R"({"url": "u)",                        // unterminated
+             R"({'url': "u"})",                      // not JSON quotes
+             R"({"url": "u", "timeout": 0})",        // not > 0
+             R"({"url": "u", "timeout": "1"})",      // a string
+             R"({"url": "u", "timeout": 01})",       // leading zero
+             R"({"url": "u", "timeout": 1.})",       // no digit after '.'
+             R"({"url": "u", "timeout": 1e999})",    // infinite
+             R"({"url": "u", "headers": {"A": 1}})", // a value not a string
+             R"({"url": "u", "headers": ["A"]})",    // not an object
+             R"({"url": "\ud800"})",                 // lone surrogate
+             R"({"url": "\x"})",                     // unknown escape
+             "{\"url\": \"a\tb\"}",                  // raw control character
+         }) {
+        CAPTURE(bad);
+        CHECK(std::holds_alternative<input_error>(json_request_reader::read(bad)));
+    }
+}
+
+TEST_CASE("input lines: blanks and comments skip, '{' starts JSON, the rest is a URL") {
+    using snow::examples::fetch::classify_line;
+    using snow::examples::fetch::line_kind;
+    std::string_view blank = "  \t\r";
+    CHECK(classify_line(blank) == line_kind::skip);
+    std::string_view comment = "   # http://x/";
+    CHECK(classify_line(comment) == line_kind::skip);
+    std::string_view json = " {\"url\": \"u\"} ";
+    CHECK(classify_line(json) == line_kind::json);
+    CHECK(json == "{\"url\": \"u\"}");
+    std::string_view url = "\thttp://x/a b\r";
+    CHECK(classify_line(url) == line_kind::url);
+    CHECK(url == "http://x/a b");
 }
 
 TEST_SUITE_END();
