@@ -5,7 +5,7 @@
 # against an installed snow with make, CMake and clang too), `docs` (scripts/docs.sh).
 set -euo pipefail
 
-packages=(g++ meson ninja-build pkg-config liburing-dev libfmt-dev doctest-dev libre2-dev libssl-dev libcli11-dev
+packages=(g++ meson ninja-build pkg-config liburing-dev libfmt-dev doctest-dev libre2-dev libssl-dev libc-ares-dev libcli11-dev
           ${SNOW_EXTRA_PACKAGES:-})
 for group in "$@"; do
     case $group in

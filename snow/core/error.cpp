@@ -14,6 +14,8 @@ std::string_view message_for(errc e) noexcept {
         return "promise destroyed without a value";
     case errc::resolve_failed:
         return "host name could not be resolved";
+    case errc::resolve_timeout:
+        return "name servers did not answer in time";
     case errc::invalid_address:
         return "invalid address";
     }

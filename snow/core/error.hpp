@@ -43,7 +43,8 @@ enum class errc {
     eof = 1,          ///< the peer closed the stream before the expected data arrived
     message_too_long, ///< a line or frame exceeded the caller's limit
     broken_promise,   ///< a promise was destroyed without a value
-    resolve_failed,   ///< a host name could not be resolved
+    resolve_failed,   ///< a host name could not be resolved: no such name, or no address
+    resolve_timeout,  ///< the name servers did not answer a lookup in time
     invalid_address,  ///< an address or port string could not be parsed
 };
 

@@ -68,6 +68,7 @@ event_loop::~event_loop() {
     // Destroy suspended detached tasks first: their operations cancel and wait on the ring,
     // which must still exist.
     detached_.destroy_all();
+    while (!services_.empty()) services_.pop_back();
     if (wakeup_fd_ >= 0) {
         // The armed read writes into wakeup_.value: the kernel must let go of it first.
         wakeup_.closing = true;
@@ -76,6 +77,19 @@ event_loop::~event_loop() {
     }
     current_loop = nullptr;
     scheduler::set_current(nullptr);
+}
+
+loop_service::~loop_service() = default;
+
+loop_service* event_loop::find_service(const void* key) noexcept {
+    for (auto& [k, s] : services_)
+        if (k == key) return s.get();
+    return nullptr;
+}
+
+loop_service& event_loop::add_service(const void* key, std::unique_ptr<loop_service> s) {
+    services_.emplace_back(key, std::move(s));
+    return *services_.back().second;
 }
 
 event_loop& event_loop::current() noexcept {

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <optional>
 #include <stdexcept>
+#include <utility>
 #include <vector>
 
 #include "snow/core/detail/join.hpp"
@@ -57,6 +58,14 @@ struct loop_options {
     ring_options ring;
     /// The provided receive buffers.
     receive_buffer_options receive_buffers;
+};
+
+/// Something a layer above keeps once per loop (the name resolver's channel, say), found by
+/// event_loop::service<T>(). It is destroyed with the loop: after the loop's own tasks (which
+/// may still use it) and before the ring (which its operations need to end).
+class SNOW_API loop_service {
+public:
+    virtual ~loop_service();
 };
 
 class event_loop;
@@ -148,6 +157,14 @@ public:
         }
     }
 
+    /// This loop's `T` (a loop_service made by `T()` on first use). Loop thread only.
+    template <typename T>
+    T& service() {
+        static const char key = 0; // one address per service type
+        if (loop_service* found = find_service(&key)) return *static_cast<T*>(found);
+        return static_cast<T&>(add_service(&key, std::make_unique<T>()));
+    }
+
     /// The loop's counters so far: submissions, completions, enters, overflows, turns...
     loop_stats stats() const noexcept {
         loop_stats s = stats_;
@@ -163,6 +180,8 @@ private:
     void reap();
     void arm_wakeup();
     void drain_posted();
+    loop_service* find_service(const void* key) noexcept;
+    loop_service& add_service(const void* key, std::unique_ptr<loop_service> s);
 
     ring ring_;
     ready_queue ready_;
@@ -193,6 +212,8 @@ private:
 
     // Every task the loop owns: spawn()ed ones and run()'s root, destroyed newest first.
     snow::detail::task_set detached_;
+    // Services in the order they were made; destroyed newest first, after detached_.
+    std::vector<std::pair<const void*, std::unique_ptr<loop_service>>> services_;
     std::shared_ptr<loop_handle> handle_;
 };
 

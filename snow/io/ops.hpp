@@ -209,6 +209,28 @@ private:
     int fd_;
 };
 
+/// IORING_OP_POLL_ADD for one descriptor, one-shot: the events that became ready. For
+/// sockets a library outside snow reads and writes itself (c-ares), so that the loop learns
+/// when to call it without a readiness loop of its own.
+class [[nodiscard]] poll_op : public operation<poll_op> {
+public:
+    /// Waits until `fd` has one of `events` (POLLIN, POLLOUT…) ready.
+    poll_op(int fd, unsigned events) noexcept : fd_(fd), events_(events) {}
+    ///@{
+    /// The operation protocol, called by io::operation: prepare() fills the submission entry,
+    /// finish() turns the completion's result into what `co_await` yields.
+    void prepare(io_uring_sqe& sqe) noexcept { io_uring_prep_poll_add(&sqe, fd_, events_); }
+    result<unsigned> finish(int res) noexcept {
+        if (res < 0) return system_error_code(-res);
+        return static_cast<unsigned>(res);
+    }
+    ///@}
+
+private:
+    int fd_;
+    unsigned events_;
+};
+
 /// read(2) at the file's current position (eventfds, pipes).
 class [[nodiscard]] read_op : public operation<read_op> {
 public:

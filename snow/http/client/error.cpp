@@ -126,6 +126,7 @@ client_failure classify(std::error_code error) noexcept {
     if (category == snow::error_category()) {
         switch (static_cast<snow::errc>(value)) {
         case snow::errc::resolve_failed:
+        case snow::errc::resolve_timeout:
             return client_failure::dns;
         case snow::errc::invalid_address:
             return client_failure::url;
