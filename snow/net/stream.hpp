@@ -115,6 +115,8 @@ public:
     int native_handle() const noexcept { return tcp_.native_handle(); }
     /// The TCP stream underneath.
     tcp_stream& tcp() noexcept { return tcp_; }
+    /// The same, read-only.
+    const tcp_stream& tcp() const noexcept { return tcp_; }
 
 private:
     static task<result<stream>> handshake(tcp_stream tcp, tls_context context, std::string host);

@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "snow/http/grammar.hpp"
+#include "snow/io/event_loop.hpp"
 #include "snow/time/timeout.hpp"
 
 namespace snow::http {
@@ -92,7 +93,8 @@ void copy_fields(header_list from, headers& to) {
 response_stream::response_stream(detail::pool_lease lease,
                                  std::optional<io::clock::time_point> deadline)
     : lease_(std::move(lease))
-    , deadline_(deadline) {
+    , deadline_(deadline)
+    , head_at_(io::event_loop::current().now()) {
     const response_head& head = lease_.connection()->head();
     status_ = head.status;
     version_minor_ = head.version_minor;
@@ -116,11 +118,13 @@ task<result<std::string_view>> response_stream::next_chunk() {
     auto chunk = co_await bounded(deadline_, connection.read_body());
     if (!chunk) {
         error_ = chunk.error();
+        timings_.failed_in = "body";
         lease_.release(false);
         co_return error_;
     }
     if (chunk->empty()) {
         done_ = true;
+        timings_.body = io::event_loop::current().now() - head_at_;
         copy_fields(connection.trailers(), trailers_);
         lease_.release(true);
     }
@@ -156,6 +160,7 @@ task<result<client_response>> response_stream::read_all(std::uint64_t max_body_b
     r.trailers = std::move(trailers_);
     r.url = std::move(url_);
     r.redirects = redirects_;
+    r.timings = timings_;
     co_return r;
 }
 
@@ -227,21 +232,23 @@ task<client::open_outcome> client::open_traced(method m, std::string url_text, s
     const auto connect_timeout = options.connect_timeout.value_or(options_.connect_timeout);
 
     auto target = url::parse(url_text);
-    if (!target) co_return open_outcome{target.error(), std::nullopt};
+    if (!target) co_return open_outcome{target.error(), std::nullopt, {}};
     for (int hop = 0;; ++hop) {
+        request_timings timings;
         auto stream = co_await bounded(
-            deadline, exchange(m, *target, fields, body, connect_timeout, deadline));
-        if (!stream) co_return open_outcome{stream.error(), std::nullopt};
+            deadline, exchange(m, *target, fields, body, connect_timeout, deadline, timings));
+        if (!stream) co_return open_outcome{stream.error(), std::nullopt, std::move(timings)};
         stream->url_ = target->to_string();
         stream->redirects_ = hop;
+        stream->timings_ = timings;
         const int status = stream->status();
         const auto location = stream->headers().get("Location");
         if (!options.follow_redirects || !is_redirect(status) || !location)
-            co_return open_outcome{std::move(stream), status};
+            co_return open_outcome{std::move(stream), status, std::move(timings)};
         if (hop >= options.max_redirects)
-            co_return open_outcome{client_error::too_many_redirects, status};
+            co_return open_outcome{client_error::too_many_redirects, status, std::move(timings)};
         auto next = target->resolve(*location);
-        if (!next) co_return open_outcome{next.error(), status};
+        if (!next) co_return open_outcome{next.error(), status, std::move(timings)};
 
         // Read the rest of a small redirect body so its connection returns to the pool (the
         // stream releases it at the end); a failure here only costs that connection.
@@ -271,12 +278,18 @@ task<client::open_outcome> client::open_traced(method m, std::string url_text, s
 task<result<response_stream>>
 client::exchange(method m, url target, const headers& fields, std::string_view body,
                  std::optional<std::chrono::nanoseconds> connect_timeout,
-                 std::optional<io::clock::time_point> deadline) {
+                 std::optional<io::clock::time_point> deadline, request_timings& timings) {
     const serialized_head head = serialize(m, target, fields, body.size(), options_.user_agent);
+    io::event_loop& loop = io::event_loop::current();
     for (int attempt = 0;; ++attempt) {
+        timings = request_timings{};
         // A retry takes a new connection: the pool may hold more the server has closed.
+        auto start = loop.now();
+        timings.failed_in = "queue";
         auto lease = co_await pool_.acquire(target.origin(), attempt == 0);
+        timings.queue = loop.now() - start;
         if (!lease) co_return lease.error();
+        timings.failed_in = {};
         if (lease->connection() == nullptr) {
             const net::tls_context* tls = nullptr;
             if (target.is_https()) {
@@ -285,16 +298,28 @@ client::exchange(method m, url target, const headers& fields, std::string_view b
                 tls = *context;
             }
             auto opened = co_await detail::client_connection::open(
-                target.host(), target.port(), tls, connect_timeout, connection_limits_);
+                target.host(), target.port(), tls, connect_timeout, connection_limits_, timings);
             if (!opened) co_return opened.error();
             lease->attach(std::move(*opened));
         }
         detail::client_connection& connection = *lease->connection();
         const bool reused = connection.requests() > 0;
+        timings.reused_connection = reused;
+        if (reused) {
+            if (auto peer = connection.peer_address()) timings.remote = *peer;
+        }
         if (head.close) connection.set_close_after_response();
 
+        start = loop.now();
+        timings.failed_in = "send";
         result<void> outcome = co_await connection.send(head.text, body);
-        if (outcome) outcome = co_await connection.read_head(m);
+        const auto sent_at = loop.now();
+        timings.send = sent_at - start;
+        if (outcome) {
+            timings.failed_in = "ttfb";
+            outcome = co_await connection.read_head(m);
+            timings.ttfb = loop.now() - sent_at;
+        }
         if (!outcome) {
             // The server closed a pooled connection as we sent on it: retry once, when
             // the request may safely arrive twice and nothing of an answer was received.
@@ -303,6 +328,7 @@ client::exchange(method m, url target, const headers& fields, std::string_view b
                 continue;
             co_return outcome.error();
         }
+        timings.failed_in = {};
         co_return response_stream(std::move(*lease), deadline);
     }
 }

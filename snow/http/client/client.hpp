@@ -17,6 +17,7 @@
 #include "snow/core/task.hpp"
 #include "snow/http/client/detail/connection_pool.hpp"
 #include "snow/http/client/error.hpp"
+#include "snow/http/client/timings.hpp"
 #include "snow/http/headers.hpp"
 #include "snow/http/method.hpp"
 #include "snow/http/parser.hpp"
@@ -78,8 +79,9 @@ struct client_response {
     std::string body{}; ///< de-chunked
     /// A chunked body's trailer fields; empty otherwise.
     http::headers trailers{};
-    std::string url{}; ///< the URL that answered: the request's, or the last redirect's
-    int redirects = 0; ///< redirects followed to get here
+    std::string url{};         ///< the URL that answered: the request's, or the last redirect's
+    int redirects = 0;         ///< redirects followed to get here
+    request_timings timings{}; ///< where the request's time went
 };
 
 /// A response whose body is read piece by piece, for bodies too large to hold. Holds its
@@ -128,6 +130,8 @@ public:
     std::uint64_t body_bytes() const noexcept { return body_bytes_; }
     /// A chunked body's trailer fields, once done().
     const http::headers& trailers() const noexcept { return trailers_; }
+    /// Where the request's time went; `body` is filled in once done().
+    const request_timings& timings() const noexcept { return timings_; }
 
 private:
     friend class client;
@@ -143,6 +147,8 @@ private:
     std::optional<std::uint64_t> content_length_;
     std::string url_;
     int redirects_ = 0;
+    request_timings timings_{};
+    io::clock::time_point head_at_{};
     std::uint64_t body_bytes_ = 0;
     std::error_code error_;
     bool done_ = false;
@@ -187,6 +193,8 @@ public:
         result<response_stream> stream;
         /// The status of the last response head seen, if one arrived.
         std::optional<int> last_status;
+        /// Where the time went, and for a failure the phase it failed in.
+        request_timings timings{};
     };
     /// open(), also reporting the last status seen when it fails.
     task<open_outcome> open_traced(http::method m, std::string url, std::string body = {},
@@ -204,7 +212,8 @@ private:
     task<result<response_stream>> exchange(http::method m, url target, const http::headers& fields,
                                            std::string_view body,
                                            std::optional<std::chrono::nanoseconds> connect_timeout,
-                                           std::optional<io::clock::time_point> deadline);
+                                           std::optional<io::clock::time_point> deadline,
+                                           request_timings& timings);
 
     /// The TLS context, made on the first https request and shared by its connections.
     result<const net::tls_context*> tls_context();

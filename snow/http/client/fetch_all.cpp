@@ -29,13 +29,15 @@ task<fetch_result> fetch_one(client& http, fetch_request request, std::size_t in
                       .response = std::make_error_code(std::errc::operation_canceled),
                       .status = outcome.last_status,
                       .body_bytes = 0,
-                      .elapsed = {}};
+                      .elapsed = {},
+                      .timings = outcome.timings};
     if (!outcome.stream) {
         done.response = outcome.stream.error();
     } else if (keep_body) {
         response_stream& stream = *outcome.stream;
         done.response = co_await stream.read_all(http.options().limits.max_body_bytes);
         done.body_bytes = stream.body_bytes();
+        done.timings = stream.timings();
     } else {
         response_stream& stream = *outcome.stream;
         std::error_code failed;
@@ -48,6 +50,7 @@ task<fetch_result> fetch_one(client& http, fetch_request request, std::size_t in
             if (chunk->empty()) break;
         }
         done.body_bytes = stream.body_bytes();
+        done.timings = stream.timings();
         if (failed) {
             done.response = failed;
         } else {
@@ -59,6 +62,7 @@ task<fetch_result> fetch_one(client& http, fetch_request request, std::size_t in
             r.trailers = stream.trailers();
             r.url = stream.url();
             r.redirects = stream.redirects();
+            r.timings = stream.timings();
             done.response = std::move(r);
         }
     }

@@ -39,6 +39,8 @@ struct fetch_result {
     std::optional<int> status{};
     std::uint64_t body_bytes = 0;       ///< body bytes received (de-chunked), kept or not
     std::chrono::nanoseconds elapsed{}; ///< from the request's start to its end
+    /// Where the time went, phase by phase; for a failure, the phase it failed in.
+    request_timings timings{};
 };
 
 /// How fetch_all() runs its list.

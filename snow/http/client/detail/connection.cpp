@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "snow/http/client/error.hpp"
+#include "snow/io/event_loop.hpp"
 #include "snow/io/syscalls.hpp"
 #include "snow/net/happy_eyeballs.hpp"
 #include "snow/net/resolver.hpp"
@@ -30,11 +31,19 @@ client_connection::client_connection(net::stream stream, const parser_limits& li
 
 task<result<std::unique_ptr<client_connection>>>
 client_connection::open(std::string host, std::uint16_t port, const net::tls_context* tls,
-                        std::optional<std::chrono::nanoseconds> timeout, parser_limits limits) {
+                        std::optional<std::chrono::nanoseconds> timeout, parser_limits limits,
+                        request_timings& timings) {
+    io::event_loop& loop = io::event_loop::current();
+    auto start = loop.now();
+    timings.failed_in = "dns";
     auto addresses = co_await net::resolve(host, port);
+    timings.dns = loop.now() - start;
     if (!addresses) co_return addresses.error();
+    start = loop.now();
+    timings.failed_in = "connect";
     auto tcp = co_await net::connect_first(std::move(*addresses), {.timeout = timeout},
                                            net::default_attempt_delay);
+    timings.connect = loop.now() - start;
     if (!tcp) {
         std::error_code error = tcp.error();
         // A reset answering the SYN is how a refusal looks from here (a full backlog with
@@ -43,12 +52,18 @@ client_connection::open(std::string host, std::uint16_t port, const net::tls_con
             error = std::make_error_code(std::errc::connection_refused);
         co_return error;
     }
+    if (auto peer = tcp->peer_address()) timings.remote = *peer;
+    timings.failed_in = {};
     if (tls == nullptr)
         co_return std::make_unique<client_connection>(net::stream(std::move(*tcp)), limits);
     // The request's deadline covers the handshake; a failed one is not retried on another
     // address: the server answered, and did not prove who it is.
+    start = loop.now();
+    timings.failed_in = "tls";
     auto secure = co_await net::stream::connect_tls(std::move(*tcp), *tls, host);
+    timings.tls = loop.now() - start;
     if (!secure) co_return secure.error();
+    timings.failed_in = {};
     co_return std::make_unique<client_connection>(std::move(*secure), limits);
 }
 

@@ -15,6 +15,7 @@
 
 #include "snow/core/result.hpp"
 #include "snow/core/task.hpp"
+#include "snow/http/client/timings.hpp"
 #include "snow/http/method.hpp"
 #include "snow/http/parser.hpp"
 #include "snow/io/timer_queue.hpp"
@@ -30,14 +31,16 @@ public:
     client_connection(const client_connection&) = delete;
     client_connection& operator=(const client_connection&) = delete;
 
-    /// Resolves `host` off the loop thread and connects to each address in turn until one
-    /// accepts; with `tls`, then makes the TLS handshake for `host` over it. Errors:
+    /// Resolves `host` and races its addresses (net::connect_first); with `tls`, then makes
+    /// the TLS handshake for `host` over the connection. Records each phase's time in
+    /// `timings`, and the phase a failure happened in. Errors:
     /// snow::errc::resolve_failed, the last address's connect error (a reset during the
     /// handshake is reported as connection_refused), a TLS error, timed_out,
     /// operation_canceled.
     static task<result<std::unique_ptr<client_connection>>>
     open(std::string host, std::uint16_t port, const net::tls_context* tls,
-         std::optional<std::chrono::nanoseconds> timeout, parser_limits limits);
+         std::optional<std::chrono::nanoseconds> timeout, parser_limits limits,
+         request_timings& timings);
 
     /// Sends a request: `head` then `body`, gathered. Both must stay valid until it returns.
     task<result<void>> send(std::string_view head, std::string_view body);
@@ -66,6 +69,8 @@ public:
     std::uint64_t response_bytes() const noexcept { return response_bytes_; }
     /// Requests sent on this connection so far.
     std::uint64_t requests() const noexcept { return requests_; }
+    /// The server's address.
+    result<net::address> peer_address() const { return stream_.tcp().peer_address(); }
     void set_close_after_response() noexcept { close_requested_ = true; }
 
     /// True unless the server has closed the connection or sent unasked-for bytes while it
