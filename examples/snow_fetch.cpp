@@ -85,12 +85,20 @@ new request starts until some are written; none is dropped):
   ms      milliseconds from the request's start to its end
   error   null, or the failure's class: timeout, connect, dns, url, truncated, protocol,
           redirects, io, tls; aborted (cut off by -z or a signal); input (not a request)
+  phase   for a failure, the phase it happened in (queue, dns, connect, tls, send, ttfb,
+          body); null otherwise
+  remote  the server's address, "IP:port"; null when no connection was made
+  reused  true when the request went over a pooled keep-alive connection
+  phases  microseconds spent in each phase, from the loop's clock: queue (waiting for a
+          connection slot to the host), dns, connect, tls (zero on a reused connection),
+          send, ttfb (request written to response head read), body, and total
 Summary: --summary text writes a few lines on stderr; json writes, as the last line on stdout,
   {"summary": {"v": 1, "requests": N, "ok": N, "failed": N, "aborted": N, "seconds": S,
    "rate": R, "bytes": N, "bytes_per_second": R, "status": {"200": N, ...},
    "errors": {"timeout": N, ...}, "total_ms": {"count": N, "mean": MS, "p50": MS, "p90": MS,
-   "p99": MS, "p99.9": MS, "max": MS}, "max_rss_kib": N}}
-  total_ms covers the requests that completed (error null); percentiles are within 1/64.
+   "p99": MS, "p99.9": MS, "max": MS}, "ttfb_ms": {...the same...}, "max_rss_kib": N}}
+  total_ms and ttfb_ms cover the requests that completed (error null); percentiles are
+  within 1/64.
   auto (the default) is text when stderr is a terminal, none otherwise.
 
 Exit status:
@@ -375,6 +383,7 @@ struct fetched {
     std::optional<int> status{};
     std::uint64_t bytes = 0;
     nanoseconds elapsed{};
+    http::request_timings timings{};
 };
 
 /// Runs `j` and reads its body without keeping it.
@@ -383,7 +392,11 @@ snow::task<fetched> fetch_one(http::client& client, job j, http::request_options
     options.timeout = j.timeout;
     auto outcome = co_await client.open_traced(j.method, std::move(j.url), std::move(j.body),
                                                std::move(j.headers), options);
-    fetched done{.error = {}, .status = outcome.last_status, .bytes = 0, .elapsed = {}};
+    fetched done{.error = {},
+                 .status = outcome.last_status,
+                 .bytes = 0,
+                 .elapsed = {},
+                 .timings = outcome.timings};
     if (!outcome.stream) {
         done.error = outcome.stream.error();
     } else {
@@ -398,6 +411,7 @@ snow::task<fetched> fetch_one(http::client& client, job j, http::request_options
             if (chunk->empty()) break;
         }
         done.bytes = stream.body_bytes();
+        done.timings = stream.timings();
     }
     done.elapsed = snow::io::clock::now() - start;
     co_return done;
@@ -448,13 +462,26 @@ std::string json_string(std::string_view s) {
     return out;
 }
 
+std::int64_t micros(nanoseconds d) {
+    return std::chrono::duration_cast<std::chrono::microseconds>(d).count();
+}
+
 std::string record_line(std::string_view url, std::optional<int> status, std::uint64_t bytes,
-                        nanoseconds elapsed, std::string_view error) {
+                        nanoseconds elapsed, std::string_view error,
+                        const http::request_timings& t) {
     const double ms = std::chrono::duration<double, std::milli>(elapsed).count();
+    const bool connected = t.remote.port() != 0;
     return fmt::format(
-        "{{\"v\": 1, \"url\": {}, \"status\": {}, \"bytes\": {}, \"ms\": {:.1f}, \"error\": {}}}\n",
+        "{{\"v\": 1, \"url\": {}, \"status\": {}, \"bytes\": {}, \"ms\": {:.1f}, \"error\": {}, "
+        "\"phase\": {}, \"remote\": {}, \"reused\": {}, \"phases\": {{\"queue\": {}, \"dns\": {}, "
+        "\"connect\": {}, \"tls\": {}, \"send\": {}, \"ttfb\": {}, \"body\": {}, \"total\": "
+        "{}}}}}\n",
         json_string(url), status ? fmt::format("{}", *status) : "null", bytes, ms,
-        error.empty() ? "null" : fmt::format("\"{}\"", error));
+        error.empty() ? "null" : fmt::format("\"{}\"", error),
+        error.empty() || t.failed_in.empty() ? "null" : fmt::format("\"{}\"", t.failed_in),
+        connected ? json_string(t.remote.to_string()) : "null", t.reused_connection,
+        micros(t.queue), micros(t.dns), micros(t.connect), micros(t.tls), micros(t.send),
+        micros(t.ttfb), micros(t.body), micros(elapsed));
 }
 
 /// Takes input lines and runs them one after another until the input ends or the run stops.
@@ -472,13 +499,14 @@ snow::task<void> worker(fetch_run& run) {
                             : make_job(run.defaults, kind, text);
         if (auto* why = std::get_if<std::string>(&prepared)) {
             run.failed = true;
-            run.tally.add(fetch::outcome::failed, 0, "input", 0, 0);
+            run.tally.add(fetch::outcome::failed, 0, "input", 0, 0, 0);
             const std::string where =
                 line->number ? fmt::format("input line {}", line->number) : "argument";
             co_await run.writer.write(fmt::format("snow-fetch: {}: {}\n", where, *why),
                                       fetch::record_writer::stream::err);
-            co_await run.writer.write(record_line(text, std::nullopt, 0, {}, "input"),
-                                      fetch::record_writer::stream::out);
+            co_await run.writer.write(
+                record_line(text, std::nullopt, 0, {}, "input", http::request_timings{}),
+                fetch::record_writer::stream::out);
             continue;
         }
 
@@ -500,18 +528,18 @@ snow::task<void> worker(fetch_run& run) {
             o = fetch::outcome::failed;
         }
         if (o == fetch::outcome::failed) run.failed = true;
-        run.tally.add(
-            o, done.status.value_or(0), error, done.bytes,
-            static_cast<std::uint64_t>(
-                std::chrono::duration_cast<std::chrono::microseconds>(done.elapsed).count()));
+        run.tally.add(o, done.status.value_or(0), error, done.bytes,
+                      static_cast<std::uint64_t>(micros(done.elapsed)),
+                      static_cast<std::uint64_t>(micros(done.timings.ttfb)));
         // A refused certificate says why (hostname mismatch, expired, unknown CA) beside the
         // JSON line, which only gives the class.
         if (done.error && http::classify(done.error) == http::client_failure::tls)
             co_await run.writer.write(
                 fmt::format("snow-fetch: {}: {}\n", url, done.error.message()),
                 fetch::record_writer::stream::err);
-        co_await run.writer.write(record_line(url, done.status, done.bytes, done.elapsed, error),
-                                  fetch::record_writer::stream::out);
+        co_await run.writer.write(
+            record_line(url, done.status, done.bytes, done.elapsed, error, done.timings),
+            fetch::record_writer::stream::out);
     }
 }
 

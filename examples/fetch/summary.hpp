@@ -24,17 +24,21 @@ public:
     /// the request completed. Only completed requests (no error) feed the latency histogram:
     /// a timeout's latency is the timeout.
     void add(outcome o, int status, std::string_view error, std::uint64_t bytes,
-             std::uint64_t total_us) {
+             std::uint64_t total_us, std::uint64_t ttfb_us) {
         ++requests_;
         ++(o == outcome::ok ? ok_ : o == outcome::failed ? failed_ : aborted_);
         if (status != 0) ++by_status_[status];
         if (!error.empty()) ++by_error_[std::string(error)];
         bytes_ += bytes;
-        if (error.empty()) total_.record(total_us);
+        if (error.empty()) {
+            total_.record(total_us);
+            ttfb_.record(ttfb_us);
+        }
     }
 
     std::uint64_t requests() const noexcept { return requests_; }
     const histogram& total() const noexcept { return total_; }
+    const histogram& ttfb() const noexcept { return ttfb_; }
 
     /// The summary as one JSON line (with its "\n"); `seconds` is the run's wall time and
     /// `max_rss_kib` the process's peak resident set.
@@ -56,13 +60,11 @@ public:
             fmt::format_to(std::back_inserter(out), "{}\"{}\": {}", comma, error, count);
             comma = ", ";
         }
-        fmt::format_to(std::back_inserter(out),
-                       "}}, \"total_ms\": {{\"count\": {}, \"mean\": {:.3f}, \"p50\": {:.3f}, "
-                       "\"p90\": {:.3f}, \"p99\": {:.3f}, \"p99.9\": {:.3f}, \"max\": {:.3f}}}, "
-                       "\"max_rss_kib\": {}}}}}\n",
-                       total_.count(), total_.mean() / 1000.0, ms(total_.percentile(50)),
-                       ms(total_.percentile(90)), ms(total_.percentile(99)),
-                       ms(total_.percentile(99.9)), ms(total_.max()), max_rss_kib);
+        out += "}, \"total_ms\": ";
+        append_percentiles(out, total_);
+        out += ", \"ttfb_ms\": ";
+        append_percentiles(out, ttfb_);
+        fmt::format_to(std::back_inserter(out), ", \"max_rss_kib\": {}}}}}\n", max_rss_kib);
         return out;
     }
 
@@ -92,10 +94,23 @@ public:
                            ms(total_.percentile(50)), ms(total_.percentile(90)),
                            ms(total_.percentile(99)), ms(total_.percentile(99.9)),
                            ms(total_.max()));
+        if (ttfb_.count() > 0)
+            fmt::format_to(std::back_inserter(out),
+                           "  ttfb ms    p50 {:.3f}  p90 {:.3f}  p99 {:.3f}  p99.9 {:.3f}  "
+                           "max {:.3f}\n",
+                           ms(ttfb_.percentile(50)), ms(ttfb_.percentile(90)),
+                           ms(ttfb_.percentile(99)), ms(ttfb_.percentile(99.9)), ms(ttfb_.max()));
         return out;
     }
 
 private:
+    static void append_percentiles(std::string& out, const histogram& h) {
+        fmt::format_to(std::back_inserter(out),
+                       "{{\"count\": {}, \"mean\": {:.3f}, \"p50\": {:.3f}, \"p90\": {:.3f}, "
+                       "\"p99\": {:.3f}, \"p99.9\": {:.3f}, \"max\": {:.3f}}}",
+                       h.count(), h.mean() / 1000.0, ms(h.percentile(50)), ms(h.percentile(90)),
+                       ms(h.percentile(99)), ms(h.percentile(99.9)), ms(h.max()));
+    }
     static double ms(std::uint64_t us) noexcept { return static_cast<double>(us) / 1000.0; }
     static double per_second(std::uint64_t n, double seconds) noexcept {
         return seconds > 0 ? static_cast<double>(n) / seconds : 0.0;
@@ -109,6 +124,7 @@ private:
     std::map<int, std::uint64_t> by_status_;        // at most the 500 status codes
     std::map<std::string, std::uint64_t> by_error_; // at most the error classes
     histogram total_;
+    histogram ttfb_; // request written to response head read
 };
 
 } // namespace snow::examples::fetch
