@@ -11,10 +11,12 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "snow/core/task.hpp"
@@ -106,6 +108,27 @@ struct outcome {
 };
 
 using scenario = std::function<task<void>(context&)>;
+
+/// The seeds tests/sim/seeds.txt keeps for scenario `name`: every seed that ever failed it,
+/// one a line as "SEED SCENARIO NAME" ('#' starts a comment). They run before the others.
+inline std::vector<std::uint64_t> kept_seeds(std::string_view name) {
+    std::vector<std::uint64_t> kept;
+#ifdef SNOW_SIM_SEEDS_FILE
+    std::ifstream file(SNOW_SIM_SEEDS_FILE);
+    std::string text;
+    while (std::getline(file, text)) {
+        if (const auto hash = text.find('#'); hash != std::string::npos) text.erase(hash);
+        while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.pop_back();
+        const auto space = text.find(' ');
+        if (space == std::string::npos) continue;
+        if (std::string_view(text).substr(space + 1) != name) continue;
+        kept.push_back(std::strtoull(text.c_str(), nullptr, 10));
+    }
+#else
+    (void)name;
+#endif
+    return kept;
+}
 
 /// The seeds to run: SNOW_SIM_SEED alone when set; else `count` of them (SNOW_SIM_SEEDS
 /// overrides it) from SNOW_SIM_FIRST_SEED (default 0), so that a long run can be cut into
@@ -216,7 +239,8 @@ struct totals {
                         " bytes, %" PRIu64 " empty buffer rings, %" PRIu64
                         " multishot accepts ended, %" PRIu64 " EMFILE\n",
                         name, net.connections, net.refused, net.resets, net.short_reads,
-                        net.short_writes, net.bytes, sum.no_buffers, sum.multishot_ended, net.emfile);
+                        net.short_writes, net.bytes, sum.no_buffers, sum.multishot_ended,
+                        net.emfile);
     }
 };
 
@@ -225,7 +249,12 @@ struct totals {
 inline totals run_seeds(const char* name, std::uint64_t count, const scenario& body,
                         io::loop_options options = {}) {
     totals all;
-    const std::vector<std::uint64_t> chosen = seeds(count);
+    std::vector<std::uint64_t> chosen = seeds(count);
+    if (chosen.size() > 1 || std::getenv("SNOW_SIM_SEED") == nullptr) {
+        // The seeds that once failed this scenario go first, whatever the range.
+        std::vector<std::uint64_t> kept = kept_seeds(name);
+        chosen.insert(chosen.begin(), kept.begin(), kept.end());
+    }
     for (std::uint64_t seed : chosen) {
         const outcome first = run_one(name, seed, body, options);
         const outcome second = run_one(name, seed, body, options);
