@@ -102,4 +102,8 @@ std::string_view stream::alpn() const noexcept {
     return tls_ ? tls_->alpn() : std::string_view{};
 }
 
+bool stream::resumed() const noexcept {
+    return tls_ != nullptr && tls_->resumed();
+}
+
 } // namespace snow::net

@@ -109,6 +109,8 @@ public:
     bool secure() const noexcept { return tls_ != nullptr; }
     /// The ALPN protocol agreed on in the handshake ("" for TCP or none).
     std::string_view alpn() const noexcept;
+    /// Whether the TLS handshake resumed an earlier session (false for plain TCP).
+    bool resumed() const noexcept;
     /// Whether it holds a socket.
     bool is_open() const noexcept { return tcp_.is_open(); }
     /// The socket's descriptor, still owned by the stream.

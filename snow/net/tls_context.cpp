@@ -5,6 +5,9 @@
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 
+#include <mutex>
+#include <string>
+#include <unordered_map>
 #include <utility>
 
 #include "snow/net/tls_error.hpp"
@@ -43,7 +46,82 @@ int select_http11(SSL*, const unsigned char** out, unsigned char* out_length,
     return SSL_TLSEXT_ERR_OK;
 }
 
+/// A client context's resumable sessions, by server name: the next connection to that
+/// name offers one and skips the certificate exchange and a round of key agreement. Shared
+/// by every thread that uses the context. TLS 1.3 tickets are used once (RFC 8446 §C.4),
+/// so a session is taken out as it is offered; the server sends fresh ones each time.
+class session_cache {
+public:
+    static constexpr std::size_t max_names = 1024;
+
+    ~session_cache() {
+        for (auto& [name, session] : sessions_) SSL_SESSION_free(session);
+    }
+
+    /// Keeps `session` (whose reference this takes) for `name`.
+    void put(const char* name, SSL_SESSION* session) {
+        std::lock_guard lock(mutex_);
+        if (sessions_.size() >= max_names && sessions_.count(name) == 0) {
+            // Full: drop one, any one; a miss costs one full handshake.
+            SSL_SESSION_free(sessions_.begin()->second);
+            sessions_.erase(sessions_.begin());
+        }
+        auto [it, fresh] = sessions_.try_emplace(name, session);
+        if (!fresh) {
+            SSL_SESSION_free(it->second);
+            it->second = session;
+        }
+    }
+
+    /// A session to offer to `name`, with a reference for the caller; null if none.
+    SSL_SESSION* take(const std::string& name) {
+        std::lock_guard lock(mutex_);
+        auto it = sessions_.find(name);
+        if (it == sessions_.end()) return nullptr;
+        SSL_SESSION* session = it->second;
+        if (SSL_SESSION_get_protocol_version(session) >= TLS1_3_VERSION) {
+            sessions_.erase(it); // single use: the caller gets our reference
+        } else {
+            SSL_SESSION_up_ref(session); // TLS 1.2 sessions may be offered again
+        }
+        return session;
+    }
+
+private:
+    std::mutex mutex_;
+    std::unordered_map<std::string, SSL_SESSION*> sessions_;
+};
+
+int cache_index() {
+    static const int index = SSL_CTX_get_ex_new_index(
+        0, nullptr, nullptr, nullptr, [](void*, void* cache, CRYPTO_EX_DATA*, int, long, void*) {
+            delete static_cast<session_cache*>(cache);
+        });
+    return index;
+}
+
+session_cache* cache_of(SSL_CTX* ctx) {
+    return static_cast<session_cache*>(SSL_CTX_get_ex_data(ctx, cache_index()));
+}
+
+/// OpenSSL's new-session callback: a session (or TLS 1.3 ticket) the server just issued.
+int remember_session(SSL* ssl, SSL_SESSION* session) {
+    const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+    session_cache* cache = cache_of(SSL_get_SSL_CTX(ssl));
+    if (name == nullptr || cache == nullptr) return 0;
+    // A copy: the connection's own session object is marked unresumable when the
+    // connection ends without close_notify (an idle pooled connection simply closed), which
+    // TLS since 1.1 does not require of a session.
+    if (SSL_SESSION* copy = SSL_SESSION_dup(session)) cache->put(name, copy);
+    return 0; // OpenSSL keeps (and frees) its own reference
+}
+
 } // namespace
+
+SSL_SESSION* tls_context::take_session(const std::string& server_name) const {
+    session_cache* cache = ctx_ != nullptr ? cache_of(ctx_) : nullptr;
+    return cache != nullptr ? cache->take(server_name) : nullptr;
+}
 
 result<tls_context> tls_context::client(const tls_client_options& options) {
     ERR_clear_error();
@@ -52,6 +130,11 @@ result<tls_context> tls_context::client(const tls_client_options& options) {
     tls_context context(ctx, false, !options.insecure_skip_verify);
     apply_common(ctx);
     SSL_CTX_set_alpn_protos(ctx, alpn_http11, sizeof alpn_http11);
+    // Resumable sessions are kept per server name, outside OpenSSL's own cache (which a
+    // client does not look sessions up in).
+    SSL_CTX_set_ex_data(ctx, cache_index(), new session_cache);
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_sess_set_new_cb(ctx, &remember_session);
     if (options.insecure_skip_verify) {
         SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
         return context;

@@ -10,6 +10,7 @@
 #include "snow/core/result.hpp"
 
 using SSL_CTX = struct ssl_ctx_st;
+using SSL_SESSION = struct ssl_session_st;
 
 namespace snow::net {
 
@@ -52,6 +53,9 @@ public:
 
     /// The OpenSSL context, still owned by this object.
     SSL_CTX* native_handle() const noexcept { return ctx_; }
+    /// A client context's kept session for `server_name`, to offer in the next handshake
+    /// (the caller owns the reference); null if none. TLS 1.3 tickets are given out once.
+    SSL_SESSION* take_session(const std::string& server_name) const;
     /// Whether it holds a context.
     explicit operator bool() const noexcept { return ctx_ != nullptr; }
     /// Whether it is a server context.

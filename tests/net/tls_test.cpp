@@ -157,6 +157,54 @@ TEST_CASE("a KeyUpdate in the middle of a full-duplex transfer loses and stalls 
     CHECK(ok);
 }
 
+TEST_CASE("a second connection to the same name resumes the first one's session") {
+    auto resumed = run_test([]() -> task<std::vector<bool>> {
+        // One server context for both connections: its ticket keys decrypt the ticket.
+        const net::tls_context server_ctx = server_context();
+        const net::tls_context client_ctx = client_context();
+        auto listener = net::tcp_listener::bind("127.0.0.1:0").value();
+        const auto at = listener.local_address();
+        std::vector<bool> seen;
+        for (int round = 0; round < 3; ++round) {
+            auto accept_side = [](net::tcp_listener& l,
+                                  net::tls_context ctx) -> task<result<stream>> {
+                auto tcp = co_await l.accept();
+                if (!tcp) co_return tcp.error();
+                auto s = co_await stream::accept_tls(std::move(*tcp), std::move(ctx));
+                if (!s) co_return s.error();
+                // The server's tickets follow the handshake; a byte of data carries the
+                // client's read past them.
+                auto sent = co_await s->send_all("x");
+                if (!sent) co_return sent.error();
+                co_return s;
+            };
+            auto connect_side = [](net::address to, net::tls_context ctx) -> task<result<stream>> {
+                auto tcp = co_await net::tcp_stream::connect(to);
+                if (!tcp) co_return tcp.error();
+                auto s = co_await stream::connect_tls(std::move(*tcp), std::move(ctx), "localhost");
+                if (!s) co_return s.error();
+                std::byte one[1];
+                auto n = co_await s->recv(one);
+                if (!n) co_return n.error();
+                co_return s;
+            };
+            auto [client, server] =
+                co_await when_all(connect_side(at, client_ctx), accept_side(listener, server_ctx));
+            REQUIRE_MESSAGE(client, "round ", round, ": ",
+                            client ? std::string() : client.error().message());
+            REQUIRE_MESSAGE(server, "round ", round, ": ",
+                            server ? std::string() : server.error().message());
+            seen.push_back(client->resumed());
+            CHECK(client->resumed() == server->resumed());
+        }
+        co_return seen;
+    }());
+    REQUIRE(resumed.size() == 3);
+    CHECK_FALSE(resumed[0]); // nothing to resume yet
+    CHECK(resumed[1]);
+    CHECK(resumed[2]); // the resumed handshake brought fresh tickets
+}
+
 TEST_CASE("one-byte reads see every byte in order") {
     auto same = run_test([]() -> task<bool> {
         auto pair = co_await connect_pair(client_context(), "localhost");

@@ -102,12 +102,21 @@ result<std::shared_ptr<tls_session>> tls_session::create(const tls_context& cont
         SSL_ctrl(s->ssl_, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
                  const_cast<char*>(name.c_str()));
         SSL_set1_host(s->ssl_, name.c_str());
+        // A session kept from an earlier, verified handshake with this name resumes it.
+        if (SSL_SESSION* kept = context.take_session(name)) {
+            SSL_set_session(s->ssl_, kept);
+            SSL_SESSION_free(kept);
+        }
     }
     return s;
 }
 
 tls_session::~tls_session() {
     if (ssl_ != nullptr) SSL_free(ssl_);
+}
+
+bool tls_session::resumed() const noexcept {
+    return ssl_ != nullptr && SSL_session_reused(ssl_) == 1;
 }
 
 std::string_view tls_session::alpn() const noexcept {

@@ -45,6 +45,8 @@ public:
 
     /// The ALPN protocol agreed on ("" if none).
     std::string_view alpn() const noexcept;
+    /// Whether the handshake resumed a kept session.
+    bool resumed() const noexcept;
     bool broken() const noexcept { return broken_; }
 
     // For the BIO (tls_session.cpp): ciphertext in and out.
