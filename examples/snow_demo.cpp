@@ -5,13 +5,17 @@
 //   GET /async/ → "async" after 5 s on a timer, while everything else is served at once
 //   GET /req/ parks until a GET /stop/ resolves the oldest parked request with "done"
 //   POST /echo → the request body
+//   GET /events/ → Server-Sent Events: a tick each second, and what POST /events/ broadcasts
 // Needs Linux 6.1+ (5.19 at least). Run: build/examples/snow_demo --port 8012 --threads 2
 // Poke: curl localhost:8012/index/;  curl localhost:8012/req/ & curl localhost:8012/stop/
+//   curl -N localhost:8012/events/ & curl -d hello localhost:8012/events/
 // HTTPS: --tls-cert FILE --tls-key FILE serve TLS on --port instead of plain HTTP.
 // Operate: --access-log FILE (reopened on SIGHUP/SIGUSR1), --metrics /metrics, --health 1
 // (/livez, /readyz), --log-level; SIGINT/SIGTERM drain, a second one stops at once.
 #include <fmt/format.h>
 
+#include <cstdint>
+#include <cstdlib>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -20,6 +24,8 @@
 #include "cli.hpp"
 #include "snow/core/when_all.hpp"
 #include "snow/http/client/client.hpp"
+#include "snow/http/server/event_hub.hpp"
+#include "snow/http/server/event_stream.hpp"
 #include "snow/http/server/server.hpp"
 #include "snow/io/event_loop.hpp"
 #include "snow/sync/future.hpp"
@@ -131,6 +137,38 @@ task<response> aggregate(request& req) {
 }
 
 // ---------------------------------------------------------------------------------------
+// GET /events/: Server-Sent Events. Each stream sends "tick N" once a second, with id N, so a
+// browser that reconnects (with Last-Event-ID) counts on from where it was; and every
+// stream, on every loop, receives what POST /events/ broadcasts through the hub.
+
+snow::http::event_hub news; // thread-safe: POST on one loop reaches streams on all of them
+
+snow::task<snow::result<void>> ticks(snow::http::event_stream& events) {
+    auto member = news.subscribe(events); // leaves the hub when the stream ends
+    std::uint64_t tick = 0;
+    if (const auto& last = events.last_event_id()) {
+        tick = std::strtoull(last->c_str(), nullptr, 10);
+    }
+    for (;;) {
+        ++tick;
+        const std::string id = std::to_string(tick);
+        const std::string text = fmt::format("tick {}", tick);
+        auto sent = co_await events.send({.id = id, .event = "tick", .data = text});
+        if (!sent) co_return sent;
+        // Cut short when the stream ends (the client left, the server stops).
+        const bool slept = co_await snow::sleep(1s);
+        if (!slept) co_return snow::result<void>{};
+    }
+}
+
+response broadcast(request& req) {
+    if (req.body().empty()) return snow::http::text("POST a body to broadcast it\n", 400);
+    auto sent = news.publish({.data = req.body()});
+    if (!sent) return snow::http::text(sent.error().message() + "\n", 400);
+    return snow::http::text(fmt::format("sent to {} streams\n", news.size()));
+}
+
+// ---------------------------------------------------------------------------------------
 
 snow::http::router routes() {
     using snow::http::method;
@@ -150,6 +188,9 @@ snow::http::router routes() {
     r.get_regex("/req/", park);
     r.get_regex("/stop/", stop);
     r.get_regex("/agg/", aggregate);
+    r.get_regex("/events/",
+                [](request& req) { return snow::http::event_stream_response(req, ticks); });
+    r.add_regex(method::post, "/events/", broadcast);
     r.post("/echo", [](request& req) -> task<response> {
         auto type = req.header("Content-Type");
         auto resp = snow::http::text(std::string(req.body()));

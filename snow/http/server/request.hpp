@@ -46,6 +46,12 @@ public:
         return headers().get(name);
     }
 
+    /// The Last-Event-ID field: the id of the last Server-Sent Event a reconnecting browser
+    /// received (see event_stream_response), or nullopt.
+    std::optional<std::string_view> last_event_id() const noexcept {
+        return header("Last-Event-ID");
+    }
+
     /// The whole body, de-chunked.
     std::string_view body() const noexcept { return body_; }
 

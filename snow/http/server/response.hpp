@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "snow/core/cancel.hpp"
 #include "snow/core/export.hpp"
 #include "snow/core/result.hpp"
 #include "snow/core/task.hpp"
@@ -45,8 +46,18 @@ struct SNOW_API cookie {
 class body_writer {
 public:
     virtual ~body_writer() = default;
-    /// Sends `data` as one chunk (nothing for empty data). Errors: the connection's.
+    /// Sends `data` as one chunk (nothing for empty data), within the server's write_timeout.
+    /// Errors: the connection's.
     virtual task<result<void>> write(std::string_view data) = 0;
+    /// For a body that may stay idle for long (an event stream): from this call until the
+    /// body ends, a receive stays in flight on the connection, so that a client that leaves
+    /// is noticed while nothing is written. Returns the source requested then (the client's
+    /// end of stream, or a reset); null where the writer cannot tell. Bytes the client sends
+    /// meanwhile are kept for its next request. A second call returns the same source.
+    virtual cancel_source* watch_client() { return nullptr; }
+    /// Requested when the server begins a graceful stop while the body streams, so that a
+    /// body that would never end on its own can finish; null where there is none.
+    virtual cancel_source* server_stopping() noexcept { return nullptr; }
 };
 
 /// What a handler returns: a status, header fields and a body, or a function that streams

@@ -2,7 +2,6 @@
 #include "snow/http/server/detail/connection.hpp"
 
 #include <fmt/format.h>
-#include <sys/uio.h>
 
 #include <algorithm>
 #include <cassert>
@@ -10,6 +9,7 @@
 #include <exception>
 #include <utility>
 
+#include "snow/http/server/detail/body_sink.hpp"
 #include "snow/http/server/detail/writer.hpp"
 #include "snow/http/status.hpp"
 #include "snow/io/log.hpp"
@@ -326,34 +326,15 @@ void run_after_middleware(const std::vector<middleware>& middlewares, request& r
 }
 } // namespace
 
-namespace {
-/// Writes a streamed body straight to the socket, one chunk per write.
-class chunk_sink final : public body_writer {
-public:
-    chunk_sink(net::stream& stream, bool chunked) noexcept : stream_(stream), chunked_(chunked) {}
-    task<result<void>> write(std::string_view data) override {
-        if (data.empty()) co_return result<void>{};
-        if (!chunked_) co_return co_await stream_.send_all(data);
-        char size_line[24];
-        auto end = fmt::format_to(size_line, "{:x}\r\n", data.size());
-        std::array<iovec, 3> parts{iovec{size_line, static_cast<std::size_t>(end - size_line)},
-                                   iovec{const_cast<char*>(data.data()), data.size()},
-                                   iovec{const_cast<char*>("\r\n"), 2}};
-        co_return co_await stream_.send_all(std::span<iovec>(parts));
-    }
-
-private:
-    net::stream& stream_;
-    bool chunked_;
-};
-} // namespace
-
 /// The head, then the body as the handler produces it. False when the connection must end:
 /// a failed write, or an HTTP/1.0 body that runs until close.
 task<bool> connection::send_streamed(response& resp, const write_context& context) {
     write_head(s_->output, resp, context);
     const auto head_sent = co_await flush();
     if (!head_sent) co_return false;
+    // From here each write of the body has a deadline of its own (body_sink::write): the
+    // producer may wait as long as it likes between writes.
+    deadline_.disarm();
     const bool chunked = context.version_minor >= 1;
     const auto body_sent = co_await stream_body(resp, chunked);
     co_return body_sent&& chunked;
@@ -370,11 +351,36 @@ task<void> connection::close_after_response() {
 }
 
 task<result<void>> connection::stream_body(response& resp, bool chunked) {
-    chunk_sink sink(stream_, chunked);
-    auto produced = co_await resp.stream(sink);
+    body_sink sink({.stream = stream_,
+                    .timer = deadline_,
+                    .write_timeout = owner_.options.write_timeout,
+                    .input = s_->input,
+                    .max_input = owner_.options.limits.max_header_bytes,
+                    .pool = receive_pool(),
+                    .io_scope = io_scope,
+                    .chunked = chunked});
+    // A graceful stop reaches the body through the sink while it streams (worker::
+    // begin_shutdown); one that began before is passed on at once.
+    if (owner_.draining) sink.stopping().request();
+    struct published {
+        cancel_source*& slot;
+        ~published() { slot = nullptr; } // also if this frame is destroyed mid-stream
+    };
+    streaming_stop = &sink.stopping();
+    const published unpublish{streaming_stop};
+    std::exception_ptr failure;
+    result<void> produced;
+    try {
+        produced = co_await resp.stream(sink);
+    } catch (...) {
+        failure = std::current_exception();
+    }
+    co_await sink.stop_watching();
+    if (failure) std::rethrow_exception(failure);
     if (!produced) co_return produced;
-    if (chunked) co_return co_await stream_.send_all("0\r\n\r\n");
-    co_return result<void>{};
+    if (!chunked) co_return result<void>{};
+    deadline_.arm(owner_.options.write_timeout);
+    co_return co_await stream_.send_all("0\r\n\r\n");
 }
 
 task<void> connection::run([[maybe_unused]] std::unique_ptr<connection> self) {

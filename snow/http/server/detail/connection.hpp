@@ -65,6 +65,9 @@ public:
     /// The wait for a request with nothing of it received, which a graceful stop ends.
     /// Bytes that arrived first are served, not dropped.
     io::wait_handle idle_wait;
+    /// While a response body streams: requested at a graceful stop, so that a body that would
+    /// never end (an event stream) finishes. Null otherwise.
+    cancel_source* streaming_stop = nullptr;
     connection* prev = nullptr;
     connection* next = nullptr;
 
