@@ -82,7 +82,7 @@ python=/usr/bin/python3
 
 # --- 1. packages and build ------------------------------------------------------------------
 if [ "$install" = 1 ]; then
-    extra="wrk gnuplot-nox golang-go libboost1.81-dev curl openssl"
+    extra="wrk gnuplot-nox golang-go libboost1.81-dev curl hey openssl"
     command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || extra="nginx-light $extra"
     boost_before=$(dpkg-query -W -f='${Status}' libboost1.81-dev 2>/dev/null || true)
     say "checking packages: $extra"
@@ -160,6 +160,7 @@ binary() { # server name → its executable (may not exist)
     echo_load | hold_connections | sleepers) echo "$B/bench/load/$1" ;;
     nginx) command -v nginx || echo /usr/sbin/nginx ;;
     curl) command -v curl || echo /usr/bin/curl ;;
+    hey) command -v hey || echo /usr/bin/hey ;;
     *) echo "$B/bench/peers/$1" ;;
     esac
 }
@@ -464,7 +465,7 @@ memory_workloads() {
 client_workloads() {
     wants client || return 0
     local clients=() c
-    for c in snow-fetch curl; do
+    for c in snow-fetch curl hey; do
         wants_server "$c" || continue
         if available "$c"; then clients+=("$c"); else record_skip client "$c"; fi
     done
@@ -473,8 +474,7 @@ client_workloads() {
         for c in "${clients[@]}"; do note[$c]="snow_demo: ${note[snow_demo]}"; record_skip client "$c"; done
         return 0
     fi
-    local url=http://127.0.0.1:$port/plaintext urls=() i
-    for ((i = 0; i < fetch_count; i++)); do urls+=("$url"); done
+    local url=http://127.0.0.1:$port/plaintext i
     local curl_config=$logs/curl.config
     for ((i = 0; i < fetch_count; i++)); do printf 'url = "%s"\noutput = "/dev/null"\n' "$url"; done >"$curl_config"
     local round start end before after out status ok
@@ -486,10 +486,17 @@ client_workloads() {
             before=$(cpu_ticks "$measure_pid")
             start=$(date +%s.%N)
             if [ "$c" = snow-fetch ]; then
-                taskset -c 1 "$(binary snow-fetch)" --concurrency "$fetch_concurrency" "${urls[@]}" \
-                    >"$out" 2>"$out.err" || status=failed
+                # One JSON record per fetch and the summary (with its percentiles) on.
+                taskset -c 1 "$(binary snow-fetch)" -n "$fetch_count" --concurrency "$fetch_concurrency" \
+                    --summary json "$url" >"$out" 2>"$out.err" || status=failed
                 end=$(date +%s.%N)
                 ok=$(grep -c '"status": 200' "$out" || true)
+            elif [ "$c" = hey ]; then
+                taskset -c 1 "$(binary hey)" -n "$fetch_count" -c "$fetch_concurrency" "$url" \
+                    >"$out" 2>"$out.err" || status=failed
+                end=$(date +%s.%N)
+                ok=$(awk '/\[200\]/ {print $2}' "$out" | head -1)
+                ok=${ok:-0}
             else
                 # curl 7.88 shows its parallel progress meter despite -s.
                 taskset -c 1 "$(binary curl)" --parallel --parallel-max "$fetch_concurrency" -s \
