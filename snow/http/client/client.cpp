@@ -7,6 +7,7 @@
 #include <iterator>
 #include <limits>
 
+#include "snow/http/client/detail/proxy.hpp"
 #include "snow/http/grammar.hpp"
 #include "snow/io/event_loop.hpp"
 #include "snow/time/timeout.hpp"
@@ -50,11 +51,15 @@ struct serialized_head {
     bool close = false; ///< the request asks for the connection to close after it
 };
 
+/// The request head. `absolute` sends the target in absolute form, as a proxy needs it.
 serialized_head serialize(method m, const url& target, const headers& fields, std::size_t body_size,
-                          std::string_view user_agent) {
+                          std::string_view user_agent, bool absolute) {
     serialized_head head;
     auto out = std::back_inserter(head.text);
-    fmt::format_to(out, "{} {} HTTP/1.1\r\n", to_string(m), target.target());
+    if (absolute)
+        fmt::format_to(out, "{} {} HTTP/1.1\r\n", to_string(m), target.to_string());
+    else
+        fmt::format_to(out, "{} {} HTTP/1.1\r\n", to_string(m), target.target());
     if (!fields.contains("Host")) fmt::format_to(out, "Host: {}\r\n", target.authority());
     if (!user_agent.empty() && !fields.contains("User-Agent"))
         fmt::format_to(out, "User-Agent: {}\r\n", user_agent);
@@ -279,14 +284,24 @@ task<result<response_stream>>
 client::exchange(method m, url target, const headers& fields, std::string_view body,
                  std::optional<std::chrono::nanoseconds> connect_timeout,
                  std::optional<io::clock::time_point> deadline, request_timings& timings) {
-    const serialized_head head = serialize(m, target, fields, body.size(), options_.user_agent);
+    auto via = detail::proxy_for(options_.proxy, target);
+    if (!via) co_return via.error();
+    const url* proxy = via->has_value() ? &**via : nullptr;
+    // Plain requests through a proxy share its connections whatever their server; a tunnel
+    // belongs to one server.
+    const bool absolute = proxy != nullptr && !target.is_https();
+    const std::string pool_key = proxy == nullptr ? target.origin()
+                                 : absolute       ? "proxy " + proxy->origin()
+                                            : "proxy " + proxy->origin() + " " + target.origin();
+    const serialized_head head =
+        serialize(m, target, fields, body.size(), options_.user_agent, absolute);
     io::event_loop& loop = io::event_loop::current();
     for (int attempt = 0;; ++attempt) {
         timings = request_timings{};
         // A retry takes a new connection: the pool may hold more the server has closed.
         auto start = loop.now();
         timings.failed_in = "queue";
-        auto lease = co_await pool_.acquire(target.origin(), attempt == 0);
+        auto lease = co_await pool_.acquire(pool_key, attempt == 0);
         timings.queue = loop.now() - start;
         if (!lease) co_return lease.error();
         timings.failed_in = {};
@@ -298,7 +313,8 @@ client::exchange(method m, url target, const headers& fields, std::string_view b
                 tls = *context;
             }
             auto opened = co_await detail::client_connection::open(
-                target.host(), target.port(), tls, connect_timeout, connection_limits_, timings);
+                target.host(), target.port(), tls, connect_timeout, connection_limits_, timings,
+                proxy);
             if (!opened) co_return opened.error();
             lease->attach(std::move(*opened));
         }

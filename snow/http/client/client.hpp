@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "snow/core/export.hpp"
 #include "snow/core/result.hpp"
@@ -27,8 +28,24 @@
 
 namespace snow::http {
 
-/// Settings of a client as a whole: its connection pool, default deadlines, response limits
-/// and User-Agent. Pass it to the client's constructor.
+/// Proxies the client sends requests through. An http:// URL goes to `http` as an
+/// absolute-form request; an https:// URL is tunnelled through `https` with CONNECT, and
+/// the TLS handshake (and certificate check) is made with the origin server through it.
+struct proxy_options {
+    std::string http{};  ///< "http://host:port" for http:// URLs; empty: direct
+    std::string https{}; ///< "http://host:port" for https:// URLs; empty: direct
+    /// Hosts reached directly: a name matches itself and any name under it ("example.com"
+    /// covers "a.example.com"), "*" matches every host.
+    std::vector<std::string> no_proxy{};
+
+    /// The proxies of the conventional environment variables: http_proxy, https_proxy and
+    /// no_proxy (comma-separated), each also in upper case (lower case wins). HTTP_PROXY is
+    /// not read when REQUEST_METHOD is set, since a CGI request can set it (httpoxy).
+    SNOW_API static proxy_options from_environment();
+};
+
+/// Settings of a client as a whole: its connection pool, default deadlines, response limits,
+/// User-Agent, TLS checks and proxies. Pass it to the client's constructor.
 struct client_options {
     /// Connections per host:port, in use or idle; requests beyond it wait for one.
     std::size_t max_connections_per_host = 16;
@@ -49,6 +66,9 @@ struct client_options {
     /// How https servers are checked: against the system's CAs (or `tls.ca_file`), by
     /// name, unless `tls.insecure_skip_verify` says otherwise.
     net::tls_client_options tls{};
+    /// Proxies; none by default (proxy_options::from_environment() reads the usual
+    /// variables).
+    proxy_options proxy{};
 };
 
 /// Settings of one request: its deadline, connect timeout and redirect policy. Every request

@@ -27,6 +27,10 @@ std::string_view message_for(client_error e) noexcept {
         return "too many 1xx responses before the final response";
     case client_error::unsupported_method:
         return "the client cannot send this method";
+    case client_error::proxy_refused:
+        return "the proxy refused to open a tunnel to the server";
+    case client_error::proxy_url:
+        return "the proxy is not an http://host:port URL";
     }
     return "HTTP client error";
 }
@@ -113,7 +117,10 @@ client_failure classify(std::error_code error) noexcept {
         case client_error::too_many_interim:
             return client_failure::protocol;
         case client_error::unsupported_method:
+        case client_error::proxy_url:
             return client_failure::url;
+        case client_error::proxy_refused:
+            return client_failure::connect;
         }
         return client_failure::io;
     }

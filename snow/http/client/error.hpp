@@ -21,6 +21,8 @@ enum class client_error {
     unexpected_upgrade, ///< 101 Switching Protocols to a request that asked for no upgrade
     too_many_interim,   ///< more 1xx responses before the final one than the client accepts
     unsupported_method, ///< CONNECT or method::other: the client sends neither
+    proxy_refused,      ///< the proxy answered CONNECT with something other than 2xx
+    proxy_url,          ///< a proxy that is not an "http://host:port" URL
 };
 
 /// The class of any error the client returns: an error_condition, so `==` with an

@@ -37,9 +37,6 @@ struct SNOW_API network_faults {
     static network_faults draw(random& r) noexcept;
 };
 
-/// One endpoint's view of what a blocked operation may do now.
-enum class readiness : std::uint8_t { blocked, ready };
-
 /// The in-memory TCP/IP of one simulated kernel. Descriptors it hands out are numbered from
 /// first_descriptor up, far above any real one, so a socket call that bypassed the seam
 /// fails with EBADF instead of touching a real file.
@@ -54,7 +51,9 @@ public:
     /// Whether `fd` is one of this network's descriptors.
     static bool is_simulated(int fd) noexcept { return fd >= first_descriptor; }
 
-    // --- the system calls io::sys forwards here: libc's contract, -1 and errno ---
+    // The system calls io::sys forwards here, with libc's contract (-1 and errno).
+    ///@{
+    /// As the libc call of the same name, on this network's sockets.
     int socket(int family, int type, int protocol);
     int bind(int fd, const sockaddr* address, socklen_t length);
     int listen(int fd, int backlog);
@@ -63,6 +62,7 @@ public:
     int getsockname(int fd, sockaddr* address, socklen_t* length);
     int getpeername(int fd, sockaddr* address, socklen_t* length);
     int close(int fd);
+    ///@}
     /// recv(2) with MSG_DONTWAIT (and optionally MSG_PEEK): never blocks.
     long recv_now(int fd, void* buffer, std::size_t length, int flags);
 
@@ -102,6 +102,7 @@ public:
         std::uint64_t bytes = 0;        ///< bytes delivered
         std::uint64_t emfile = 0;       ///< accepts failed for want of a descriptor
     };
+    /// What the network has done so far.
     const counters& stats() const noexcept { return counters_; }
 
 private:

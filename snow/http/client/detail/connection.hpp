@@ -18,6 +18,7 @@
 #include "snow/http/client/timings.hpp"
 #include "snow/http/method.hpp"
 #include "snow/http/parser.hpp"
+#include "snow/http/url.hpp"
 #include "snow/io/timer_queue.hpp"
 #include "snow/net/receive_buffer.hpp"
 #include "snow/net/stream.hpp"
@@ -40,7 +41,12 @@ public:
     static task<result<std::unique_ptr<client_connection>>>
     open(std::string host, std::uint16_t port, const net::tls_context* tls,
          std::optional<std::chrono::nanoseconds> timeout, parser_limits limits,
-         request_timings& timings);
+         request_timings& timings, const url* proxy);
+
+    /// Asks the proxy at the other end of `tcp` for a tunnel to host:port (CONNECT) and reads
+    /// its answer. Errors: client_error::proxy_refused for an answer other than 2xx.
+    static task<result<void>> open_tunnel(net::tcp_stream& tcp, const std::string& host,
+                                          std::uint16_t port);
 
     /// Sends a request: `head` then `body`, gathered. Both must stay valid until it returns.
     task<result<void>> send(std::string_view head, std::string_view body);
