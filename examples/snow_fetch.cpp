@@ -7,6 +7,7 @@
 // then `snow-fetch -n 1000 --summary json http://127.0.0.1:8012/index/`.
 // Exit status: 0 when every request succeeded, 1 when one failed, 2 for a usage error.
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fcntl.h>
@@ -20,6 +21,8 @@
 #include <fstream>
 #include <iterator>
 #include <optional>
+#include <random>
+#include <span>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -35,6 +38,7 @@
 #include "snow/core/when_all.hpp"
 #include "snow/http/client/client.hpp"
 #include "snow/http/json.hpp"
+#include "snow/io/ops.hpp"
 #include "snow/io/run.hpp"
 #include "snow/sync/event.hpp"
 #include "snow/time/sleep.hpp"
@@ -43,6 +47,7 @@
 #include "fetch/input_line.hpp"
 #include "fetch/input_source.hpp"
 #include "fetch/record_writer.hpp"
+#include "fetch/retry_policy.hpp"
 #include "fetch/summary.hpp"
 #include "stop_signal.hpp"
 
@@ -71,8 +76,35 @@ Requests:
   Methods: GET, HEAD, POST, PUT, DELETE, OPTIONS, TRACE, PATCH. -d and --data-binary send
   Content-Type application/x-www-form-urlencoded unless -H sets one. --timeout covers
   connecting, sending and the whole response, from the moment the request has one of the
-  --concurrency slots; the wait for a slot does not count. Bodies are read and counted, not
-  kept. HTTP/1.1 only: the client has no HTTP/1.0 mode.
+  --concurrency slots; the wait for a slot does not count. It applies to each attempt.
+  --per-host N caps the connections to one host:port; a request beyond the cap waits for one
+  (its "queue" phase), and that wait does count against --timeout. Bodies are read and
+  counted, not kept. HTTP/1.1 only: the client has no HTTP/1.0 mode.
+
+Retries (--retries N): a request is tried again, up to N more times, when it fails with
+  timeout, connect, dns or truncated, or is answered 429, 502, 503 or 504 (its body is read
+  first). Only GET, HEAD, PUT, DELETE, OPTIONS and TRACE are retried, unless --retry-all.
+  The wait before retry k is random in [0, min(5 s, 100 ms * 2^(k-1))] ("full jitter"); a
+  429 or 503 with Retry-After (seconds or an HTTP date) waits that long instead, and is not
+  retried when it asks for more than 60 s or for more than -z has left. The record is the
+  last attempt's, its "ms" counts from the first attempt's start, waits included.
+
+Pacing (--rate R): request k starts at k/R seconds into the run, whatever the latency of
+  the others (an open loop), with at most --concurrency in flight. Its latency ("ms",
+  "total", the summary) counts from that scheduled start, so a request that had to wait for
+  a free slot behind a slow one reports the wait (as part of its "queue" phase): coordinated
+  omission is corrected.
+
+Saving bodies: -o FILE saves the body of the one URL given (one URL argument, no -i, -n or
+  -z). --output-dir DIR saves the body of each request to DIR/INDEX, where INDEX counts the
+  request lines of the input from 0 in the order read (an input record takes its number
+  too), over every pass. A body is written a chunk at a time through io_uring as it
+  arrives, so memory does not grow with its size, and the writing is part of the request's
+  "body" phase; a failure to write makes the record's error io. A retried request's file
+  holds the last attempt's body. Without either flag bodies are counted, not kept.
+
+Progress: when stderr is a terminal and stdout is not, a line on stderr (done, in flight,
+  errors, requests per second) is redrawn ten times a second, and cleared at the end.
 
 Output (stdout): one JSON line per request, in completion order, written by a thread of its
 own so that a slow reader does not show in the timings (when --output-queue records wait, no
@@ -89,9 +121,13 @@ new request starts until some are written; none is dropped):
           body); null otherwise
   remote  the server's address, "IP:port"; null when no connection was made
   reused  true when the request went over a pooled keep-alive connection
+  attempts  the attempts made (more than 1 only with --retries); 0 for an input record
+  file    with -o or --output-dir, where the body was saved; null when none was (no
+          response, or neither flag)
   phases  microseconds spent in each phase, from the loop's clock: queue (waiting for a
-          connection slot to the host), dns, connect, tls (zero on a reused connection),
-          send, ttfb (request written to response head read), body, and total
+          connection slot to the host, and with --rate for a free slot), dns, connect, tls
+          (zero on a reused connection), send, ttfb (request written to response head
+          read), body, and total
 Summary: --summary text writes a few lines on stderr; json writes, as the last line on stdout,
   {"summary": {"v": 1, "requests": N, "ok": N, "failed": N, "aborted": N, "seconds": S,
    "rate": R, "bytes": N, "bytes_per_second": R, "status": {"200": N, ...},
@@ -122,6 +158,12 @@ struct settings {
     double timeout_seconds = 5;
     std::optional<double> connect_timeout_seconds;
     std::size_t concurrency = 64;
+    std::optional<std::size_t> per_host;
+    std::uint32_t retries = 0;
+    bool retry_all = false;
+    std::optional<double> rate;
+    std::string output_file;
+    std::string output_dir;
     std::string ca_file;
     bool insecure = false;
     bool fail = false;
@@ -258,6 +300,23 @@ settings parse_arguments(int argc, char** argv) {
     app.add_option("-c,--concurrency", s.concurrency, "Requests in flight at once (default 64)")
         ->check(range(1, 1'000'000))
         ->type_name("N");
+    app.add_option("--per-host", s.per_host, "Connections to one host:port at once (default -c)")
+        ->check(range(1, 1'000'000))
+        ->type_name("N");
+    app.add_option("--retries", s.retries, "Try a failed request again up to N times (default 0)")
+        ->check(range(0, 100))
+        ->type_name("N");
+    app.add_flag("--retry-all", s.retry_all, "Retry every method, not only idempotent ones")
+        ->disable_flag_override();
+    app.add_option("--rate", s.rate, "Start R requests a second, whatever the latency")
+        ->check(CLI::Range(0.001, 10'000'000.0).description(""))
+        ->type_name("R");
+    auto* output_file =
+        app.add_option("-o,--output", s.output_file, "Save the body of the one URL given to FILE")
+            ->type_name("FILE");
+    app.add_option("--output-dir", s.output_dir, "Save each body to DIR/INDEX (see \"file\")")
+        ->type_name("DIR")
+        ->excludes(output_file);
     app.add_flag("--fail", s.fail, "An HTTP status >= 400 fails the run (exit 1)")
         ->disable_flag_override();
     app.add_option("--summary", s.summary_mode, "auto, text, json or none (default auto)")
@@ -280,7 +339,30 @@ settings parse_arguments(int argc, char** argv) {
     if (!duration_text.empty()) s.duration = to_nanoseconds(*parse_duration(duration_text));
     s.repeat_given = app.count("--repeat") > 0;
     if (s.urls.empty() && s.input_file.empty()) usage_error("no URL given (arguments or -i FILE)");
+    if (!s.output_file.empty() &&
+        (s.urls.size() != 1 || !s.input_file.empty() || s.repeat_given || s.duration))
+        usage_error("-o saves the body of one URL argument; --output-dir saves many");
     return s;
+}
+
+/// Checks before any request that the bodies can be saved where asked, so that a typo is a
+/// usage error rather than a failure per request.
+void check_output(const settings& s) {
+    if (!s.output_file.empty()) {
+        const int fd = ::open(s.output_file.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0)
+            usage_error(
+                fmt::format("-o: cannot write '{}': {}", s.output_file, std::strerror(errno)));
+        ::close(fd);
+    }
+    if (!s.output_dir.empty()) {
+        struct stat info {};
+        if (::stat(s.output_dir.c_str(), &info) != 0 || !S_ISDIR(info.st_mode))
+            usage_error(fmt::format("--output-dir: '{}' is not a directory", s.output_dir));
+        if (::access(s.output_dir.c_str(), W_OK | X_OK) != 0)
+            usage_error(fmt::format("--output-dir: cannot write in '{}': {}", s.output_dir,
+                                    std::strerror(errno)));
+    }
 }
 
 request_defaults make_defaults(const settings& s) {
@@ -345,6 +427,7 @@ struct job {
     http::headers headers{};
     std::string body{};
     nanoseconds timeout{};
+    std::string save_to{}; ///< where the body goes (-o, --output-dir); empty: nowhere
 };
 
 /// The request an input line asks for, or why it is none.
@@ -384,7 +467,23 @@ struct fetched {
     std::uint64_t bytes = 0;
     nanoseconds elapsed{};
     http::request_timings timings{};
+    std::optional<std::string> retry_after{}; ///< the response's Retry-After, if it had one
+    std::uint32_t attempts = 1;
+    bool saved = false; ///< the body went to job::save_to
 };
+
+/// Writes all of `bytes` to `fd` through the ring: the kernel does a regular file's write on
+/// its own workers, so the loop thread never waits on the disk.
+snow::task<std::error_code> write_all(int fd, std::string_view bytes) {
+    auto rest = std::as_bytes(std::span(bytes.data(), bytes.size()));
+    while (!rest.empty()) {
+        auto n = co_await snow::io::write_op(fd, rest);
+        if (!n) co_return n.error();
+        if (*n == 0) co_return std::make_error_code(std::errc::io_error);
+        rest = rest.subspan(*n);
+    }
+    co_return std::error_code{};
+}
 
 /// Runs `j` and reads its body without keeping it.
 snow::task<fetched> fetch_one(http::client& client, job j, http::request_options options) {
@@ -396,22 +495,49 @@ snow::task<fetched> fetch_one(http::client& client, job j, http::request_options
                  .status = outcome.last_status,
                  .bytes = 0,
                  .elapsed = {},
-                 .timings = outcome.timings};
+                 .timings = outcome.timings,
+                 .retry_after = {},
+                 .attempts = 1};
     if (!outcome.stream) {
         done.error = outcome.stream.error();
     } else {
         http::response_stream& stream = *outcome.stream;
         done.status = stream.status();
-        for (;;) {
+        if (auto value = stream.headers().get("Retry-After"))
+            done.retry_after = std::string(*value);
+        // The body is saved a chunk at a time, each written before the next is read: memory
+        // stays one chunk whatever the body's size.
+        int fd = -1;
+        std::error_code save_error;
+        if (!j.save_to.empty()) {
+            auto opened = co_await snow::io::openat_op(
+                j.save_to.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+            if (opened) {
+                fd = *opened;
+                done.saved = true;
+            } else {
+                save_error = opened.error();
+            }
+        }
+        while (!save_error) {
             auto chunk = co_await stream.next_chunk();
             if (!chunk) {
                 done.error = chunk.error();
                 break;
             }
             if (chunk->empty()) break;
+            if (fd >= 0) save_error = co_await write_all(fd, *chunk);
+        }
+        if (fd >= 0) {
+            auto closed = co_await snow::io::close_op(fd);
+            if (!closed && !save_error) save_error = closed.error();
         }
         done.bytes = stream.body_bytes();
         done.timings = stream.timings();
+        if (save_error && !done.error) {
+            done.error = save_error;
+            done.timings.failed_in = "body";
+        }
     }
     done.elapsed = snow::io::clock::now() - start;
     co_return done;
@@ -426,11 +552,20 @@ struct fetch_run {
     fetch::record_writer& writer;
     fetch::summary& tally;
     http::request_options options{};
+    fetch::retry_policy retry{};
+    snow::io::clock::time_point started{};
+    std::optional<snow::io::clock::time_point> ends_at{}; // -z: when the run stops
+    std::uint64_t next_index = 0;                         // of the next request line read
+    std::uint64_t scheduled = 0;                          // --rate: requests given a start time
+    std::mt19937_64 random{};                             // backoff jitter
     snow::cancel_source abort{}; // cancels the requests in flight and the input read
     bool stopping = false;       // no new request starts
     bool reading = false;        // a worker is reading the input; the others wait
     snow::event read_idle{};
     bool failed = false;
+    std::uint64_t in_flight = 0; // for the progress line
+    std::uint64_t done = 0;
+    std::uint64_t errors = 0;
 };
 
 void stop(fetch_run& run) {
@@ -467,21 +602,69 @@ std::int64_t micros(nanoseconds d) {
 }
 
 std::string record_line(std::string_view url, std::optional<int> status, std::uint64_t bytes,
-                        nanoseconds elapsed, std::string_view error,
-                        const http::request_timings& t) {
+                        nanoseconds elapsed, std::string_view error, const http::request_timings& t,
+                        std::uint32_t attempts, std::string_view file) {
     const double ms = std::chrono::duration<double, std::milli>(elapsed).count();
     const bool connected = t.remote.port() != 0;
     return fmt::format(
         "{{\"v\": 1, \"url\": {}, \"status\": {}, \"bytes\": {}, \"ms\": {:.1f}, \"error\": {}, "
-        "\"phase\": {}, \"remote\": {}, \"reused\": {}, \"phases\": {{\"queue\": {}, \"dns\": {}, "
-        "\"connect\": {}, \"tls\": {}, \"send\": {}, \"ttfb\": {}, \"body\": {}, \"total\": "
-        "{}}}}}\n",
+        "\"phase\": {}, \"remote\": {}, \"reused\": {}, \"attempts\": {}, \"file\": {}, "
+        "\"phases\": {{\"queue\": {}, \"dns\": {}, \"connect\": {}, \"tls\": {}, \"send\": {}, "
+        "\"ttfb\": {}, \"body\": {}, \"total\": {}}}}}\n",
         json_string(url), status ? fmt::format("{}", *status) : "null", bytes, ms,
         error.empty() ? "null" : fmt::format("\"{}\"", error),
         error.empty() || t.failed_in.empty() ? "null" : fmt::format("\"{}\"", t.failed_in),
-        connected ? json_string(t.remote.to_string()) : "null", t.reused_connection,
-        micros(t.queue), micros(t.dns), micros(t.connect), micros(t.tls), micros(t.send),
-        micros(t.ttfb), micros(t.body), micros(elapsed));
+        connected ? json_string(t.remote.to_string()) : "null", t.reused_connection, attempts,
+        file.empty() ? "null" : json_string(file), micros(t.queue), micros(t.dns),
+        micros(t.connect), micros(t.tls), micros(t.send), micros(t.ttfb), micros(t.body),
+        micros(elapsed));
+}
+
+/// How long to wait before trying `done` again, or nothing when it is final: it succeeded,
+/// failed for good, or the server asks for a wait longer than the run has left.
+std::optional<nanoseconds> retry_wait(fetch_run& run, const fetched& done, std::uint32_t retry) {
+    if (done.error) {
+        if (run.abort.requested()) return std::nullopt;
+        const auto failure = http::classify(done.error);
+        if (failure != http::client_failure::timeout && failure != http::client_failure::connect &&
+            failure != http::client_failure::dns && failure != http::client_failure::truncated)
+            return std::nullopt;
+    } else if (!done.status || !fetch::is_retryable_status(*done.status)) {
+        return std::nullopt;
+    }
+    nanoseconds wait = fetch::backoff(run.retry, retry, run.random);
+    if (!done.error && done.retry_after && (*done.status == 429 || *done.status == 503)) {
+        auto asked = fetch::parse_retry_after(*done.retry_after, std::chrono::system_clock::now());
+        if (asked) {
+            if (*asked > run.retry.max_retry_after) return std::nullopt;
+            wait = *asked;
+        }
+    }
+    if (run.ends_at && snow::io::clock::now() + wait >= *run.ends_at) return std::nullopt;
+    return wait;
+}
+
+/// Runs `j`, and again while it fails in a way worth retrying and retries are left; the
+/// outcome is the last attempt's. Inherits the caller's cancellation: a stop during the
+/// backoff ends it with the previous attempt's outcome.
+snow::task<fetched> fetch_with_retries(fetch_run& run, job j) {
+    const bool may_retry =
+        run.retry.retries > 0 && (run.retry.all_methods || fetch::is_idempotent(j.method));
+    for (std::uint32_t attempt = 1;; ++attempt) {
+        const bool last = !may_retry || attempt > run.retry.retries;
+        job this_try = last ? std::move(j) : j;
+        fetched done = co_await fetch_one(run.client, std::move(this_try), run.options);
+        done.attempts = attempt;
+        if (last) co_return done;
+        const auto wait = retry_wait(run, done, attempt);
+        if (!wait) co_return done;
+        const bool waited = co_await snow::sleep(*wait);
+        if (!waited) co_return done;
+    }
+}
+
+snow::task<bool> wait_until(snow::io::clock::time_point when) {
+    co_return co_await snow::sleep_until(when);
 }
 
 /// Takes input lines and runs them one after another until the input ends or the run stops.
@@ -492,6 +675,8 @@ snow::task<void> worker(fetch_run& run) {
         std::string_view text = line->text;
         const auto kind = fetch::classify_line(text);
         if (kind == fetch::line_kind::skip) continue;
+        // Read one at a time, so the index is the line's place among the requests.
+        const std::uint64_t index = run.next_index++;
 
         auto prepared = line->too_long
                             ? std::variant<job, std::string>(fmt::format(
@@ -499,21 +684,44 @@ snow::task<void> worker(fetch_run& run) {
                             : make_job(run.defaults, kind, text);
         if (auto* why = std::get_if<std::string>(&prepared)) {
             run.failed = true;
+            ++run.done;
+            ++run.errors;
             run.tally.add(fetch::outcome::failed, 0, "input", 0, 0, 0);
             const std::string where =
                 line->number ? fmt::format("input line {}", line->number) : "argument";
             co_await run.writer.write(fmt::format("snow-fetch: {}: {}\n", where, *why),
                                       fetch::record_writer::stream::err);
             co_await run.writer.write(
-                record_line(text, std::nullopt, 0, {}, "input", http::request_timings{}),
+                record_line(text, std::nullopt, 0, {}, "input", http::request_timings{}, 0, {}),
                 fetch::record_writer::stream::out);
             continue;
         }
 
         job& j = std::get<job>(prepared);
-        std::string url = j.url;
-        fetched done = co_await snow::with_cancellation(
-            fetch_one(run.client, std::move(j), run.options), run.abort);
+        if (!run.s.output_file.empty()) j.save_to = run.s.output_file;
+        if (!run.s.output_dir.empty()) j.save_to = fmt::format("{}/{}", run.s.output_dir, index);
+        const std::string url = j.url;
+        const std::string save_to = j.save_to;
+        // With --rate, request number k starts at started + k/R whatever happened before it,
+        // and its latency counts from then: a request that had to wait for a worker (every
+        // one busy behind a slow response) reports that wait too, so coordinated omission
+        // does not hide it.
+        auto start = snow::io::clock::now();
+        nanoseconds late{};
+        if (run.s.rate) {
+            const auto slot =
+                run.started + to_nanoseconds(static_cast<double>(run.scheduled++) / *run.s.rate);
+            const bool due = co_await snow::with_cancellation(wait_until(slot), run.abort);
+            if (!due) co_return; // stopped before its time: never started
+            start = slot;
+            late = std::max(nanoseconds{}, snow::io::clock::now() - slot);
+        }
+        ++run.in_flight;
+        fetched done =
+            co_await snow::with_cancellation(fetch_with_retries(run, std::move(j)), run.abort);
+        --run.in_flight;
+        done.elapsed = snow::io::clock::now() - start;
+        done.timings.queue += late;
         std::string_view error;
         auto o = fetch::outcome::ok;
         if (done.error) {
@@ -527,7 +735,11 @@ snow::task<void> worker(fetch_run& run) {
         } else if (run.s.fail && done.status && *done.status >= 400) {
             o = fetch::outcome::failed;
         }
-        if (o == fetch::outcome::failed) run.failed = true;
+        if (o == fetch::outcome::failed) {
+            run.failed = true;
+            ++run.errors;
+        }
+        ++run.done;
         run.tally.add(o, done.status.value_or(0), error, done.bytes,
                       static_cast<std::uint64_t>(micros(done.elapsed)),
                       static_cast<std::uint64_t>(micros(done.timings.ttfb)));
@@ -537,9 +749,10 @@ snow::task<void> worker(fetch_run& run) {
             co_await run.writer.write(
                 fmt::format("snow-fetch: {}: {}\n", url, done.error.message()),
                 fetch::record_writer::stream::err);
-        co_await run.writer.write(
-            record_line(url, done.status, done.bytes, done.elapsed, error, done.timings),
-            fetch::record_writer::stream::out);
+        co_await run.writer.write(record_line(url, done.status, done.bytes, done.elapsed, error,
+                                              done.timings, done.attempts,
+                                              done.saved ? std::string_view(save_to) : ""),
+                                  fetch::record_writer::stream::out);
     }
 }
 
@@ -551,6 +764,22 @@ snow::task<void> stop_after(fetch_run& run, nanoseconds duration) {
 snow::task<void> stop_on_signal(fetch_run& run, snow::examples::stop_signal& signals) {
     const int received = co_await signals.wait();
     if (received == 0) stop(run);
+}
+
+/// Redraws the progress line on stderr (a terminal) ten times a second, until cancelled.
+snow::task<void> show_progress(fetch_run& run) {
+    for (;;) {
+        const bool slept = co_await snow::sleep(std::chrono::milliseconds(100));
+        if (!slept) co_return;
+        const double seconds =
+            std::chrono::duration<double>(snow::io::clock::now() - run.started).count();
+        // "\033[K" clears what a longer previous line left on the right.
+        co_await run.writer.write(
+            fmt::format("\rsnow-fetch: {} done, {} in flight, {} errors, {:.0f}/s\033[K", run.done,
+                        run.in_flight, run.errors,
+                        seconds > 0 ? static_cast<double>(run.done) / seconds : 0.0),
+            fetch::record_writer::stream::err);
+    }
 }
 
 long max_rss_kib() {
@@ -567,8 +796,10 @@ snow::task<int> run_all(settings s, request_defaults defaults, int input_fd) {
     auto signals = snow::examples::stop_signal::install();
     const std::size_t concurrency = std::min(s.concurrency, connection_budget());
     // One connection slot per request in flight, so no URL waits behind a slow one to the
-    // same server; keep-alive lets a slot serve URL after URL.
-    http::client_options options{.max_connections_per_host = concurrency,
+    // same server (unless --per-host asks for fewer); keep-alive lets a slot serve URL after
+    // URL. The client queues the requests beyond the cap, and reports the wait as `queue`.
+    const std::size_t per_host = std::min(s.per_host.value_or(concurrency), concurrency);
+    http::client_options options{.max_connections_per_host = per_host,
                                  .connect_timeout =
                                      defaults.connect_timeout.value_or(defaults.timeout)};
     options.tls.ca_file = s.ca_file;
@@ -587,17 +818,26 @@ snow::task<int> run_all(settings s, request_defaults defaults, int input_fd) {
                               .connect_timeout = defaults.connect_timeout,
                               .follow_redirects = s.follow,
                               .max_redirects = 5}};
+    run.retry.retries = s.retries;
+    run.retry.all_methods = s.retry_all;
+    run.random.seed(std::random_device{}());
 
     const auto started = snow::io::clock::now();
+    run.started = started;
+    if (s.duration) run.ends_at = snow::io::deadline_after(started, *s.duration);
     snow::task_group helpers;
     if (s.duration) helpers.spawn(stop_after(run, *s.duration));
     helpers.spawn(stop_on_signal(run, signals));
+    // A progress line would garble records written to the same terminal.
+    const bool progress = ::isatty(2) && !::isatty(1);
+    if (progress) helpers.spawn(show_progress(run));
     std::vector<snow::task<void>> workers;
     workers.reserve(concurrency);
     for (std::size_t i = 0; i < concurrency; ++i) workers.push_back(worker(run));
     co_await snow::when_all(std::move(workers));
     helpers.cancel();
     co_await helpers.join();
+    if (progress) co_await writer.write("\r\033[K", fetch::record_writer::stream::err);
     const double seconds = std::chrono::duration<double>(snow::io::clock::now() - started).count();
 
     const bool text = s.summary_mode == "text" || (s.summary_mode == "auto" && ::isatty(2));
@@ -623,6 +863,7 @@ int open_input(const settings& s) {
 int main(int argc, char** argv) {
     settings s = parse_arguments(argc, argv);
     request_defaults defaults = make_defaults(s);
+    check_output(s);
     const int input_fd = open_input(s);
     if (s.repeat > 1 && input_fd >= 0 && !fetch::input_source::rewindable(input_fd))
         usage_error("-n repeats the list, and this input cannot be read twice (a pipe?)");

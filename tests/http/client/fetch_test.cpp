@@ -6,16 +6,19 @@
 // route that uses the client inside the server.
 #include <doctest/doctest.h>
 
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -37,6 +40,7 @@
 #include "examples/child_process.hpp"
 #include "examples/fetch/histogram.hpp"
 #include "examples/fetch/input_line.hpp"
+#include "examples/fetch/retry_policy.hpp"
 #include "http/support/misbehaving_server.hpp"
 #include "support/test_certificates.hpp"
 
@@ -59,6 +63,8 @@ struct line {
     std::optional<std::string> phase;  // the phase a failure happened in
     std::optional<std::string> remote; // "IP:port"
     bool reused = false;
+    std::uint32_t attempts = 0;
+    std::optional<std::string> file;             // where the body was saved
     std::map<std::string, std::uint64_t> phases; // microseconds, by name
 };
 
@@ -70,7 +76,8 @@ line parse_line(const std::string& text) {
         R"re("error": (null|"(timeout|connect|dns|url|truncated|)re"
         R"re(protocol|redirects|io|tls|aborted|input)"), )re"
         R"re("phase": (null|"(queue|dns|connect|tls|send|ttfb|body)"), )re"
-        R"re("remote": (null|"([^"]+)"), "reused": (true|false), )re"
+        R"re("remote": (null|"([^"]+)"), "reused": (true|false), "attempts": ([0-9]+), )re"
+        R"re("file": (null|"([^"]*)"), )re"
         R"re("phases": \{"queue": ([0-9]+), "dns": ([0-9]+), "connect": ([0-9]+), )re"
         R"re("tls": ([0-9]+), "send": ([0-9]+), "ttfb": ([0-9]+), "body": ([0-9]+), )re"
         R"re("total": ([0-9]+)\}\}$)re");
@@ -85,8 +92,12 @@ line parse_line(const std::string& text) {
     if (m[7] != "null") l.phase = m[8];
     if (m[9] != "null") l.remote = m[10];
     l.reused = m[11] == "true";
+    l.attempts = static_cast<std::uint32_t>(std::stoul(m[12]));
+    // An input record made no attempt; every request made at least one.
+    CHECK((l.attempts == 0) == (l.error == "input"));
+    if (m[13] != "null") l.file = m[14];
     const char* names[] = {"queue", "dns", "connect", "tls", "send", "ttfb", "body", "total"};
-    for (std::size_t i = 0; i < std::size(names); ++i) l.phases[names[i]] = std::stoull(m[12 + i]);
+    for (std::size_t i = 0; i < std::size(names); ++i) l.phases[names[i]] = std::stoull(m[15 + i]);
     return l;
 }
 
@@ -223,6 +234,98 @@ snow::task<void> record_requests(snow::testing::peer& client, snow::testing::ser
     }
 }
 
+/// The connections the counting server has open now, and the most it had at once.
+struct connection_count {
+    std::atomic<int> open{0};
+    std::atomic<int> most{0};
+
+    void reset() {
+        open = 0;
+        most = 0;
+    }
+};
+
+connection_count& connections() {
+    static connection_count count;
+    return count;
+}
+
+/// Counts its open connections, and answers each request with 200 "ok" after 50 ms, so that
+/// requests overlap.
+snow::task<void> slow_counted(snow::testing::peer& client, snow::testing::server_state&) {
+    auto& count = connections();
+    const int now = ++count.open;
+    int most = count.most.load();
+    while (now > most && !count.most.compare_exchange_weak(most, now)) {
+    }
+    for (;;) {
+        auto request = co_await client.read_request();
+        if (!request) break;
+        const bool slept = co_await snow::sleep(50ms);
+        if (!slept) break;
+        const bool sent = co_await client.send("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        if (!sent) break;
+    }
+    --count.open;
+}
+
+/// The target of a request's request line.
+std::string target_of(const std::string& request) {
+    const auto from = request.find(' ') + 1;
+    return request.substr(from, request.find(' ', from) - from);
+}
+
+/// Requests seen per target by the unavailable_once server.
+struct target_counts {
+    std::mutex mutex;
+    std::map<std::string, int> seen;
+
+    int add(const std::string& target) {
+        std::lock_guard lock(mutex);
+        return ++seen[target];
+    }
+    int get(const std::string& target) {
+        std::lock_guard lock(mutex);
+        return seen[target];
+    }
+};
+
+target_counts& unavailable_seen() {
+    static target_counts counts;
+    return counts;
+}
+
+/// Answers the first request for each target with 503 and a Retry-After (1 s; 120 s for
+/// targets under /long), and every later one with 200 "ok".
+snow::task<void> unavailable_once(snow::testing::peer& client, snow::testing::server_state&) {
+    for (;;) {
+        auto request = co_await client.read_request();
+        if (!request) co_return;
+        const std::string target = target_of(*request);
+        std::string answer = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+        if (unavailable_seen().add(target) == 1)
+            answer = fmt::format("HTTP/1.1 503 Service Unavailable\r\nRetry-After: {}\r\n"
+                                 "Content-Length: 4\r\n\r\nbusy",
+                                 target.starts_with("/long") ? 120 : 1);
+        const bool sent = co_await client.send(std::move(answer));
+        if (!sent) co_return;
+    }
+}
+
+/// Answers /stall after 600 ms and anything else at once, 200 "ok" each.
+snow::task<void> stall_on_request(snow::testing::peer& client, snow::testing::server_state&) {
+    for (;;) {
+        auto request = co_await client.read_request();
+        if (!request) co_return;
+        if (target_of(*request) == "/stall") {
+            const bool slept = co_await snow::sleep(600ms);
+            if (!slept) co_return;
+        }
+        const bool sent = co_await client.send("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        if (!sent) co_return;
+    }
+}
+
 /// A file in the test's temporary directory, removed when the test ends.
 struct temporary_file {
     std::string path;
@@ -308,7 +411,7 @@ TEST_CASE("records give the server's address, reuse, phases in microseconds, a f
         // Each phase is part of the whole; phases start from the loop turn's clock, which may
         // be a little older than the request's own start.
         CHECK(parts <= l.phases.at("total") + 5000);
-        CHECK(l.phases.at("tls") == 0);              // plain http
+        CHECK(l.phases.at("tls") == 0); // plain http
         if (l.error) continue;
         CHECK_FALSE(l.phase.has_value());
         REQUIRE(l.remote.has_value());
@@ -377,6 +480,17 @@ TEST_CASE("usage errors exit 2 with one line and a hint on stderr, nothing on st
              {"-z", "0s", "http://127.0.0.1/"},
              {"--summary", "xml", "http://127.0.0.1/"},
              {"--output-queue", "0", "http://127.0.0.1/"},
+             {"--per-host", "0", "http://127.0.0.1/"},
+             {"--retries", "-1", "http://127.0.0.1/"},
+             {"--retries", "101", "http://127.0.0.1/"},
+             {"--retry-all=yes", "http://127.0.0.1/"},
+             {"--rate", "0", "http://127.0.0.1/"},
+             {"--rate", "fast", "http://127.0.0.1/"},
+             {"-o", "/nonexistent/dir/body", "http://127.0.0.1/"},
+             {"-o", "/tmp/snow-fetch-unused", "http://127.0.0.1/a", "http://127.0.0.1/b"},
+             {"-o", "/tmp/snow-fetch-unused", "-n", "2", "http://127.0.0.1/"},
+             {"-o", "/tmp/snow-fetch-unused", "--output-dir", "/tmp", "http://127.0.0.1/"},
+             {"--output-dir", "/nonexistent/dir", "http://127.0.0.1/"},
          }) {
         CAPTURE(fmt::format("{}", fmt::join(args, " ")));
         const auto start = clock_type::now();
@@ -580,29 +694,16 @@ TEST_CASE("--version names the tool and the project version; --help every flag a
     child_process help(example("snow-fetch"), {"--help"});
     const std::string h = help.read_all(10s);
     CHECK(help.wait_exit(5s) == 0);
-    for (std::string_view flag : {"--input",
-                                  "--repeat",
-                                  "--duration",
-                                  "--request",
-                                  "--header",
-                                  "--data",
-                                  "--data-binary",
-                                  "--user-agent",
-                                  "--follow",
-                                  "--timeout",
-                                  "--connect-timeout",
-                                  "--concurrency",
-                                  "--fail",
-                                  "--summary",
-                                  "--output-queue",
-                                  "--cacert",
-                                  "--insecure",
-                                  "--version",
-                                  "Exit status",
-                                  "\"summary\"",
-                                  "\"v\": 1",
-                                  "aborted",
-                                  "p99.9"}) {
+    for (std::string_view flag :
+         {"--input",    "--repeat",       "--duration",        "--request",
+          "--header",   "--data",         "--data-binary",     "--user-agent",
+          "--follow",   "--timeout",      "--connect-timeout", "--concurrency",
+          "--per-host", "--retries",      "--retry-all",       "Retry-After",
+          "--rate",     "omission",       "Progress",          "attempts",
+          "--output",   "--output-dir",   "\"file\"",          "--fail",
+          "--summary",  "--output-queue", "--cacert",          "--insecure",
+          "--version",  "Exit status",    "\"summary\"",       "\"v\": 1",
+          "aborted",    "p99.9"}) {
         CAPTURE(flag);
         CHECK(h.find(flag) != std::string::npos);
     }
@@ -869,9 +970,301 @@ TEST_CASE("a slow reader of stdout holds up fetching, loses no record and skews 
     CHECK(slow < 3 * fast + 50);
 }
 
+TEST_CASE("--per-host 1 keeps one connection to the server and reports the wait as queue") {
+    threaded_server srv(slow_counted);
+    std::vector<std::string> args{"-c", "8", "--per-host", "1"};
+    for (int i = 0; i < 8; ++i) args.push_back(srv.url(fmt::format("/{}", i)));
+    connections().reset();
+    auto capped = fetch(args);
+    CHECK(capped.exit_status == 0);
+    REQUIRE(capped.lines.size() == 8);
+    CHECK(connections().most == 1);
+    std::size_t queued = 0;
+    for (const auto& l : capped.lines) {
+        CHECK(l.status == 200);
+        // Each waits for the ones before it, 50 ms apiece; the phase is in microseconds.
+        queued += l.phases.at("queue") >= 20'000;
+    }
+    CHECK(queued >= 6);
+
+    // Without the cap the same requests overlap on connections of their own: the count above
+    // measures the cap, not the server.
+    args.erase(args.begin() + 2, args.begin() + 4);
+    connections().reset();
+    auto open = fetch(args);
+    CHECK(open.exit_status == 0);
+    CHECK(open.lines.size() == 8);
+    CHECK(connections().most >= 2);
+}
+
+TEST_CASE("--retries honours Retry-After on 503, retries idempotent methods only, counts tries") {
+    threaded_server srv(unavailable_once);
+    auto r = fetch({"--retries", "2", "--summary", "json", srv.url("/get")});
+    CHECK(r.exit_status == 0);
+    REQUIRE(r.lines.size() == 1);
+    CHECK(r.lines[0].status == 200);
+    CHECK(r.lines[0].attempts == 2);
+    CHECK(r.lines[0].ms >= 1000); // the server asked for a second; the first try counts
+    CHECK(r.lines[0].ms < 5000);
+    CHECK(unavailable_seen().get("/get") == 2);
+    REQUIRE(r.summary.has_value());
+    CHECK(summary_number(*r.summary, "200") == 1);
+
+    // A POST may not be safe to send twice: not retried unless --retry-all.
+    auto post = fetch({"--retries", "2", "-d", "x", srv.url("/post")});
+    REQUIRE(post.lines.size() == 1);
+    CHECK(post.lines[0].status == 503);
+    CHECK(post.lines[0].attempts == 1);
+    CHECK(unavailable_seen().get("/post") == 1);
+    auto post_all = fetch({"--retries", "2", "--retry-all", "-d", "x", srv.url("/post-all")});
+    REQUIRE(post_all.lines.size() == 1);
+    CHECK(post_all.lines[0].status == 200);
+    CHECK(post_all.lines[0].attempts == 2);
+
+    // Without --retries the 503 is the result; a Retry-After past 60 s is not waited for.
+    auto once = fetch({srv.url("/once"), "--retries", "0"});
+    REQUIRE(once.lines.size() == 1);
+    CHECK(once.lines[0].status == 503);
+    CHECK(once.lines[0].attempts == 1);
+    auto too_long = fetch({"--retries", "3", srv.url("/long")});
+    REQUIRE(too_long.lines.size() == 1);
+    CHECK(too_long.lines[0].status == 503);
+    CHECK(too_long.lines[0].attempts == 1);
+    CHECK(too_long.seconds < 30);
+}
+
+TEST_CASE("--retries backs off from a refused connection and gives up after N more tries") {
+    std::uint16_t closed_port = 0;
+    {
+        auto probe = snow::testing::make_loop();
+        auto listener = snow::net::tcp_listener::bind("127.0.0.1:0").value();
+        closed_port = listener.local_address().port();
+    }
+    const std::string refused = fmt::format("http://127.0.0.1:{}/", closed_port);
+    auto r = fetch({"--retries", "3", refused});
+    CHECK(r.exit_status == 1);
+    REQUIRE(r.lines.size() == 1);
+    CHECK(r.lines[0].error == "connect");
+    CHECK(r.lines[0].attempts == 4);
+    // Backoffs of at most 100, 200 and 400 ms.
+    CHECK(r.lines[0].ms < 5000);
+}
+
+TEST_CASE("--rate starts requests on schedule and counts latency from the scheduled start") {
+    threaded_server srv(stall_on_request);
+    // 100 requests at 200 a second: the last is due 0.495 s in, whatever the latency.
+    auto paced = fetch({"--rate", "200", "-n", "100", "--summary", "json", srv.url("/fast")});
+    CHECK(paced.exit_status == 0);
+    REQUIRE(paced.lines.size() == 100);
+    CHECK(paced.seconds >= 0.49);
+    CHECK(paced.seconds < 10);
+    REQUIRE(paced.summary.has_value());
+    CHECK(summary_number(*paced.summary, "seconds") >= 0.49);
+    CHECK(summary_number(*paced.summary, "rate") <= 205);
+
+    // One at a time, a request every 50 ms, the first stalling 600 ms: the next five are due
+    // while it stalls, start only after it, and report that wait.
+    std::vector<std::string> urls{srv.url("/stall")};
+    for (int i = 1; i <= 5; ++i) urls.push_back(srv.url(fmt::format("/after/{}", i)));
+    std::vector<std::string> args{"-c", "1", "--rate", "20"};
+    args.insert(args.end(), urls.begin(), urls.end());
+    auto stalled = fetch(args);
+    CHECK(stalled.exit_status == 0);
+    REQUIRE(stalled.lines.size() == 6);
+    CHECK(stalled.for_url(urls[0]).ms >= 600);
+    for (int i = 1; i <= 5; ++i) {
+        CAPTURE(i);
+        const line& l = stalled.for_url(urls[static_cast<std::size_t>(i)]);
+        // Due at 50*i ms, started no sooner than 600 ms.
+        CHECK(l.ms >= 600 - 50 * i - 5);
+        CHECK(l.phases.at("queue") >= static_cast<std::uint64_t>((600 - 50 * i - 5) * 1000));
+    }
+
+    // Without --rate, the same requests measure only their own time.
+    std::vector<std::string> closed{"-c", "1"};
+    closed.insert(closed.end(), urls.begin(), urls.end());
+    auto unpaced = fetch(closed);
+    REQUIRE(unpaced.lines.size() == 6);
+    CHECK(unpaced.for_url(urls[5]).ms < 300);
+}
+
+TEST_CASE("a progress line is redrawn on a terminal's stderr, and never written to a pipe") {
+    threaded_server srv(stall_on_request);
+    // 8 requests at 20 a second: about 0.35 s, several redraws.
+    child_process child(example("snow-fetch"),
+                        {"--rate", "20", "-n", "8", "--summary", "none", srv.url("/fast")},
+                        child_process::stderr_to::pipe);
+    child.close_stdin();
+    const std::string out = child.read_all(10s);
+    const std::string err = child.read_all_stderr(5s);
+    CHECK(child.wait_exit(5s) == 0);
+    CHECK(std::count(out.begin(), out.end(), '\n') == 8);
+    CHECK(err.empty());
+
+    // script(1) gives snow-fetch a terminal for stderr; stdout goes to a file.
+    if (::access("/usr/bin/script", X_OK) != 0) {
+        MESSAGE("skipped the terminal half: no /usr/bin/script");
+        return;
+    }
+    temporary_file records("");
+    child_process terminal("/usr/bin/script",
+                           {"-qec",
+                            fmt::format("{} --rate 20 -n 8 --summary none {} > {}",
+                                        example("snow-fetch"), srv.url("/fast"), records.path),
+                            "/dev/null"});
+    terminal.close_stdin();
+    const std::string screen = terminal.read_all(10s);
+    CHECK(terminal.wait_exit(5s) == 0);
+    CHECK(screen.find("\rsnow-fetch: ") != std::string::npos);
+    CHECK(screen.find(" in flight, 0 errors, ") != std::string::npos);
+    CHECK(screen.ends_with("\r\033[K")); // cleared at the end
+    std::ifstream written(records.path);
+    const std::string saved((std::istreambuf_iterator<char>(written)),
+                            std::istreambuf_iterator<char>());
+    CHECK(std::count(saved.begin(), saved.end(), '\n') == 8);
+    CHECK(saved.find('\r') == std::string::npos);
+}
+
+/// The whole of the file at `path`.
+std::string file_contents(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+/// The byte at `offset` of big_body's body.
+char big_body_byte(std::size_t offset) {
+    return static_cast<char>('a' + offset % 26);
+}
+constexpr std::size_t big_body_bytes = 16 << 20;
+
+/// Answers with a 16 MiB body made 64 KiB at a time, so that this process never holds it: a
+/// child's peak RSS counts what its parent had resident when it forked.
+snow::task<void> big_body(snow::testing::peer& client, snow::testing::server_state&) {
+    auto request = co_await client.read_request();
+    if (!request) co_return;
+    bool sent = co_await client.send(
+        fmt::format("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", big_body_bytes));
+    std::string piece(64 << 10, '\0');
+    for (std::size_t at = 0; sent && at < big_body_bytes; at += piece.size()) {
+        for (std::size_t i = 0; i < piece.size(); ++i) piece[i] = big_body_byte(at + i);
+        sent = co_await client.send(piece);
+    }
+    co_await client.wait_for_close();
+}
+
+TEST_CASE("-o saves one body, streamed: a 16 MiB body costs no 16 MiB of memory") {
+    // A child's peak RSS includes what this process had resident when it forked, so the
+    // baseline, a 2-byte body, runs first, and the big file is read back only after both.
+    threaded_server small(snow::testing::answer_canned,
+                          "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    temporary_file small_saved("");
+    auto baseline = fetch({"-o", small_saved.path, "--summary", "json", small.url("/")});
+    CHECK(baseline.exit_status == 0);
+    CHECK(file_contents(small_saved.path) == "ok");
+
+    threaded_server big(big_body);
+    temporary_file saved("stale text to be replaced");
+    auto r = fetch({"-o", saved.path, "--summary", "json", big.url("/big")}, 60s);
+    CHECK(r.exit_status == 0);
+    REQUIRE(r.lines.size() == 1);
+    CHECK(r.lines[0].bytes == big_body_bytes);
+    CHECK(r.lines[0].file == saved.path);
+    REQUIRE(r.summary.has_value());
+    REQUIRE(baseline.summary.has_value());
+    const double large_kib = summary_number(*r.summary, "max_rss_kib");
+    const double small_kib = summary_number(*baseline.summary, "max_rss_kib");
+    MESSAGE("peak RSS: ", small_kib, " KiB saving 2 bytes, ", large_kib, " KiB saving 16 MiB");
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+    CHECK(large_kib < small_kib + 4096); // holding the body would add 16 MiB
+#endif
+    const std::string written = file_contents(saved.path);
+    REQUIRE(written.size() == big_body_bytes);
+    std::size_t wrong = 0;
+    for (std::size_t i = 0; i < written.size(); ++i) wrong += written[i] != big_body_byte(i);
+    CHECK(wrong == 0);
+}
+
+TEST_CASE("--output-dir saves each body under its request's index, named in the record") {
+    demo d;
+    temporary_file directory("");
+    std::remove(directory.path.c_str());
+    REQUIRE(::mkdir(directory.path.c_str(), 0700) == 0);
+    const std::map<std::string, std::string> bodies{{d.url("/index/"), "OK"},
+                                                    {d.url("/home/"), "home"},
+                                                    {d.url("/plaintext"), "Hello, World!"}};
+    temporary_file input(fmt::format("{}\n# skipped\n{}\n{}\n", d.url("/index/"), d.url("/home/"),
+                                     d.url("/plaintext")));
+    auto r = fetch({"--output-dir", directory.path, "-i", input.path});
+    CHECK(r.exit_status == 0);
+    REQUIRE(r.lines.size() == 3);
+    std::vector<std::string> files;
+    for (const auto& l : r.lines) {
+        CAPTURE(l.url);
+        REQUIRE(l.file.has_value());
+        files.push_back(*l.file);
+        CHECK(file_contents(*l.file) == bodies.at(l.url));
+    }
+    // Named by input order, whatever the completion order; comments take no number.
+    CHECK(r.for_url(d.url("/index/")).file == directory.path + "/0");
+    CHECK(r.for_url(d.url("/home/")).file == directory.path + "/1");
+    CHECK(r.for_url(d.url("/plaintext")).file == directory.path + "/2");
+    for (const auto& f : files) std::remove(f.c_str());
+    CHECK(::rmdir(directory.path.c_str()) == 0); // nothing else was written there
+
+    // Without a response there is nothing to save, and the record says so.
+    threaded_server silent(snow::testing::never_answer);
+    REQUIRE(::mkdir(directory.path.c_str(), 0700) == 0);
+    auto failed = fetch({"--output-dir", directory.path, "--timeout", "0.3", silent.url("/")});
+    REQUIRE(failed.lines.size() == 1);
+    CHECK(failed.lines[0].error == "timeout");
+    CHECK_FALSE(failed.lines[0].file.has_value());
+    CHECK(::rmdir(directory.path.c_str()) == 0);
+}
+
 TEST_SUITE_END();
 
 TEST_SUITE_BEGIN("examples.fetch");
+
+TEST_CASE("backoff is full jitter under a doubling ceiling, capped") {
+    snow::examples::fetch::retry_policy policy{.retries = 10};
+    std::mt19937_64 random(7);
+    for (std::uint32_t retry = 1; retry <= 10; ++retry) {
+        CAPTURE(retry);
+        const auto ceiling = std::min<std::chrono::nanoseconds>(100ms * (1 << (retry - 1)), 5s);
+        std::chrono::nanoseconds longest{};
+        for (int i = 0; i < 200; ++i) {
+            const auto wait = snow::examples::fetch::backoff(policy, retry, random);
+            CHECK(wait >= 0ns);
+            CHECK(wait <= ceiling);
+            longest = std::max(longest, wait);
+        }
+        CHECK(longest > ceiling / 2); // spread over the range, not stuck at its bottom
+    }
+    CHECK(snow::examples::fetch::is_idempotent(snow::http::method::put));
+    CHECK_FALSE(snow::examples::fetch::is_idempotent(snow::http::method::post));
+    CHECK_FALSE(snow::examples::fetch::is_idempotent(snow::http::method::patch));
+    CHECK(snow::examples::fetch::is_retryable_status(503));
+    CHECK_FALSE(snow::examples::fetch::is_retryable_status(500));
+}
+
+TEST_CASE("Retry-After reads delay-seconds and IMF-fixdates, and nothing else") {
+    using snow::examples::fetch::parse_retry_after;
+    using std::chrono::system_clock;
+    // Sun, 06 Nov 1994 08:49:37 GMT
+    const system_clock::time_point now{std::chrono::seconds(784111777)};
+    CHECK(parse_retry_after("120", now) == 120s);
+    CHECK(parse_retry_after(" 0 ", now) == 0s);
+    CHECK(parse_retry_after("Sun, 06 Nov 1994 08:50:07 GMT", now) == 30s);
+    CHECK(parse_retry_after("Sun, 06 Nov 1994 08:49:00 GMT", now) == 0s); // past: at once
+    CHECK(parse_retry_after("Mon, 07 Nov 1994 08:49:37 GMT", now) == 24h);
+    for (std::string_view bad :
+         {"", "-1", "1.5", "soon", "12345678901", "Sunday, 06-Nov-94 08:49:37 GMT",
+          "Sun, 31 Feb 1994 08:49:37 GMT", "Sun, 06 Foo 1994 08:49:37 GMT",
+          "Sun, 06 Nov 1994 25:49:37 GMT"}) {
+        CAPTURE(bad);
+        CHECK_FALSE(parse_retry_after(bad, now).has_value());
+    }
+}
 
 TEST_CASE("the histogram keeps small values exactly and large ones within 1/64") {
     snow::examples::fetch::histogram h;
