@@ -190,10 +190,9 @@ TEST_CASE("a second connection to the same name resumes the first one's session"
             };
             auto [client, server] =
                 co_await when_all(connect_side(at, client_ctx), accept_side(listener, server_ctx));
-            REQUIRE_MESSAGE(client, "round ", round, ": ",
-                            client ? std::string() : client.error().message());
-            REQUIRE_MESSAGE(server, "round ", round, ": ",
-                            server ? std::string() : server.error().message());
+            // Plain checks: clang 14 cannot capture a structured binding in a message.
+            REQUIRE(client.has_value());
+            REQUIRE(server.has_value());
             seen.push_back(client->resumed());
             CHECK(client->resumed() == server->resumed());
         }

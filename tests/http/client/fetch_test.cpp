@@ -861,7 +861,10 @@ TEST_CASE("-n repeats the list; the JSON summary is the last line and agrees wit
 
     // text goes to stderr, whether or not it is a terminal once asked for; auto and none write
     // nothing there when it is not one.
-    for (const auto& [mode, wanted] : {std::pair{"text", true}, {"auto", false}, {"none", false}}) {
+    for (const auto& choice : {std::pair{"text", true}, {"auto", false}, {"none", false}}) {
+        // Named copies: clang 14 cannot capture a structured binding, as CAPTURE does.
+        const char* const mode = choice.first;
+        const bool wanted = choice.second;
         CAPTURE(mode);
         child_process child(example("snow-fetch"), {"--summary", mode, d.url("/index/")},
                             child_process::stderr_to::pipe);
