@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs, from Debian 12's packages, whatever snow needs to build and test that is missing.
 # Run as root (a fresh container) or with the packages already installed. An argument names
-# an extra group a script needs: `consumers` (scripts/check-consumers.sh builds programs
-# against an installed snow with make, CMake and clang too), `docs` (scripts/docs.sh).
+# an extra group a script needs: `metrics` (promtool, which the metrics test runs when it is
+# there), `consumers` (scripts/check-consumers.sh builds programs against an installed snow
+# with make, CMake and clang too), `docs` (scripts/docs.sh).
 set -euo pipefail
 
 packages=(g++ meson ninja-build pkg-config liburing-dev libfmt-dev doctest-dev libre2-dev libssl-dev libc-ares-dev libcli11-dev
@@ -11,7 +12,8 @@ for group in "$@"; do
     case $group in
         consumers) packages+=(make cmake clang) ;;
         docs) packages+=(doxygen doxygen-awesome-css) ;;
-        *) echo "install-deps: unknown group $group (known: consumers, docs)" >&2; exit 2 ;;
+        metrics) packages+=(prometheus) ;; # promtool, which checks the /metrics text
+        *) echo "install-deps: unknown group $group (known: consumers, docs, metrics)" >&2; exit 2 ;;
     esac
 done
 missing=()

@@ -72,9 +72,16 @@ struct series_less {
 
 std::atomic<std::uint64_t> next_registry_id{1};
 
-std::string_view method_label(const request& req) noexcept {
-    if (req.method_name().empty()) return "none"; // rejected before the method was read
-    const std::string_view known = to_string(req.method());
+/// The method as one byte: the enum's value, or `no_method` for a request rejected before
+/// its method was read. Compared on every request, where a label's text would cost a memcmp.
+constexpr std::uint8_t no_method = 0xff;
+std::uint8_t method_code(const request& req) noexcept {
+    return req.method_name().empty() ? no_method : static_cast<std::uint8_t>(req.method());
+}
+
+std::string_view method_label(std::uint8_t code) noexcept {
+    if (code == no_method) return "none";
+    const std::string_view known = to_string(static_cast<http::method>(code));
     return known.empty() ? std::string_view("other") : known;
 }
 
@@ -103,14 +110,17 @@ struct metrics::shard {
     std::size_t index = 0;
     std::mutex mutex; // taken by this thread only to add a series, and by scrapes
     std::map<series_key, tally, series_less> requests;
-    // Series used lately, in slots chosen by the route's address and the status: a
-    // request whose series is there is counted after one comparison of its labels, not the
-    // several of a search in the map.
+    // Series used lately, in slots chosen by the route's address and the status. A request
+    // finds its series by integers alone: the route pattern's address and length (patterns
+    // live in the router, so one route's label always has the same address), the status
+    // and the method's code. The cache is emptied when a server using it stops (the
+    // `finish` hook), before its router, and so those addresses, can go away.
     struct recent {
-        const series_key* key = nullptr;
+        const char* route = nullptr;
+        std::uint64_t labels = 0; // length << 32 | status << 8 | method code
         tally* series = nullptr;
     };
-    std::array<recent, 16> cache{};
+    std::array<recent, 32> cache{};
     std::uint32_t until_snapshot = 0;
     std::array<tally, bucket_count> buckets;
     tally duration_ns;
@@ -162,16 +172,16 @@ struct metrics::registry {
     void count(const request& req, const response& resp, std::chrono::nanoseconds elapsed) {
         shard& s = local();
         const std::string_view route = req.route().empty() ? "unmatched" : req.route();
-        const std::string_view method = method_label(req);
-        const auto slot = (reinterpret_cast<std::uintptr_t>(route.data()) >> 4 ^
+        const std::uint8_t method = method_code(req);
+        const std::uint64_t labels = std::uint64_t{route.size()} << 32 |
+                                     std::uint64_t{static_cast<std::uint16_t>(resp.status)} << 8 |
+                                     method;
+        const auto slot = (reinterpret_cast<std::uintptr_t>(route.data()) >> 3 ^
                            static_cast<std::uintptr_t>(resp.status)) %
                           s.cache.size();
         shard::recent& hit = s.cache[slot];
-        if (hit.key == nullptr || hit.key->status != resp.status || hit.key->route != route ||
-            hit.key->method != method) {
-            auto& entry = series(s, method, route, resp.status);
-            hit = {&entry.first, &entry.second};
-        }
+        if (hit.route != route.data() || hit.labels != labels) [[unlikely]]
+            remember(hit, s, route, labels, method, resp.status);
         hit.series->add();
         const std::int64_t ns = elapsed.count() < 0 ? 0 : elapsed.count();
         std::size_t bucket = 0;
@@ -183,6 +193,16 @@ struct metrics::registry {
             s.snapshot_loop();
         }
     }
+
+    /// A series not in the cache: found or added in the map, then kept in `hit`. Out of
+    /// line, so the common path above stays short.
+    [[gnu::noinline]] static void remember(shard::recent& hit, shard& s, std::string_view route,
+                                           std::uint64_t labels, std::uint8_t method, int status) {
+        hit = {route.data(), labels, &series(s, method_label(method), route, status).second};
+    }
+
+    /// Forgets this thread's cached series addresses (the series themselves stay).
+    void forget_routes() { local().cache = {}; }
 
     /// One series of `s` (its labels and tally), added if new. Map nodes never move.
     static std::pair<const series_key, tally>& series(shard& s, std::string_view method,
@@ -312,7 +332,10 @@ middleware metrics::counter() {
             .after = [reg = registry_](
                          const request& req, response& resp,
                          std::chrono::nanoseconds elapsed) { reg->count(req, resp, elapsed); },
-            .finish = nullptr};
+            .finish = [reg = registry_]() -> task<void> {
+                reg->forget_routes();
+                co_return;
+            }};
 }
 
 handler metrics::endpoint(const server_stats* stats) {
