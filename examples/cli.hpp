@@ -1,117 +1,136 @@
-// examples/cli.hpp: what every example shares at its edges: hand-parsed `--name value` flags
-// (--host and --port everywhere; a bad flag prints the usage on stderr and exits 2), the
-// flushed "listening on HOST:PORT" start-up line tests wait for, and running main's body
+// examples/cli.hpp: what every example shares at its edges: its flags, parsed by CLI11 (--host
+// and --port everywhere, --help and --version; a bad flag is one line on stderr and exit status
+// 2), the flushed "listening on HOST:PORT" start-up line tests wait for, and running main's body
 // so that a failure to start (no io_uring) is one line on stderr and exit status 1.
 #pragma once
 
-#include <cerrno>
+#include <algorithm>
+#include <concepts>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
-#include <functional>
-#include <map>
-#include <set>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
-#include <vector>
 
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include "snow/core/task.hpp"
 #include "snow/io/run.hpp"
 #include "snow/net/address.hpp"
 
+// examples/meson.build passes the project's version to every example.
+#ifndef SNOW_VERSION
+#define SNOW_VERSION "unknown"
+#endif
+
 namespace snow::examples {
 
+/// The version --version prints after the program's name.
+inline constexpr std::string_view version = SNOW_VERSION;
+
+/// A program's flags, parsed by CLI11. Every flag takes a value, written `--port 9000` or
+/// `--port=9000`; given twice, the last one counts. -h/--help and --version print on stdout and
+/// exit 0. An unknown flag, a bad value or a stray argument prints one line on stderr and exits
+/// 2, before the program starts anything.
 class command_line {
 public:
-    /// Every flag takes a value (`--port 9000` or `--port=9000`) except --help; anything
-    /// else is positional. `usage` is the text after "usage: PROGRAM".
-    command_line(int argc, char** argv, std::string_view usage)
-        : program_(argc > 0 ? argv[0] : "example")
-        , usage_(usage) {
-        for (int i = 1; i < argc; ++i) {
-            std::string_view arg = argv[i];
-            if (arg == "--help" || arg == "-h") {
-                fmt::print("usage: {} {}\n", program_, usage_);
-                std::exit(0);
-            }
-            if (arg == "--") {
-                for (++i; i < argc; ++i) positional_.emplace_back(argv[i]);
-                break;
-            }
-            if (!arg.starts_with("--")) {
-                positional_.emplace_back(arg);
-                continue;
-            }
-            arg.remove_prefix(2);
-            if (auto eq = arg.find('='); eq != std::string_view::npos) {
-                flags_.insert_or_assign(std::string(arg.substr(0, eq)),
-                                        std::string(arg.substr(eq + 1)));
-            } else if (i + 1 < argc) {
-                flags_.insert_or_assign(std::string(arg), std::string(argv[++i]));
-            } else {
-                fail(fmt::format("--{} needs a value", arg));
-            }
+    command_line(const std::string& program, std::string description)
+        : app_(std::move(description), program) {
+        app_.set_version_flag("--version", fmt::format("{} {}", program, version),
+                              "Print the version and exit");
+        app_.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+    }
+
+    /// --FLAG TEXT; `value` holds the default, and the flag's value after parse().
+    CLI::Option* text(const std::string& flag, std::string& value, std::string_view help,
+                      const std::string& type_name = "TEXT") {
+        const std::string described =
+            value.empty() ? std::string(help) : fmt::format("{} (default {})", help, value);
+        return app_.add_option(flag, value, described)->type_name(type_name);
+    }
+
+    /// --FLAG N: a decimal number from `min` to `max`; `value` holds the default, and the
+    /// number after parse().
+    template <std::unsigned_integral Number>
+    CLI::Option* number(const std::string& flag, Number& value, std::type_identity_t<Number> min,
+                        std::type_identity_t<Number> max, std::string_view help,
+                        const std::string& type_name = "N") {
+        return app_
+            .add_option(flag, value,
+                        fmt::format("{} ({} to {}; default {})", help, min, max, value))
+            ->type_name(type_name)
+            ->check(decimal())
+            ->check(CLI::Range(min, max).description(""));
+    }
+
+    /// --host (a numeric IPv4 or IPv6 address, default 127.0.0.1) and --port (0 to 65535; for
+    /// a server, 0 picks a free one). address() combines them after parse().
+    void endpoint(std::uint16_t default_port, std::string_view host_help,
+                  std::string_view port_help) {
+        text("--host", host_, host_help, "ADDRESS")
+            ->check(CLI::Validator(
+                [](std::string& value) -> std::string {
+                    return net::address::from_ip(value, 0)
+                               ? std::string{}
+                               : fmt::format("wants a numeric IPv4 or IPv6 address, not '{}'",
+                                             value);
+                },
+                ""));
+        port_ = default_port;
+        number("--port", port_, 0, 65535, port_help, "PORT");
+    }
+
+    /// The --host and --port of endpoint(), after parse() (which has checked the address).
+    net::address address() const { return *net::address::from_ip(host_, port_); }
+
+    /// For what the helpers above do not cover (positional arguments).
+    CLI::App& app() noexcept { return app_; }
+
+    /// Parses the flags, or exits: 0 after --help or --version, 2 after one line on a usage
+    /// error.
+    void parse(int argc, char** argv) {
+        try {
+            app_.parse(argc, argv);
+        } catch (const CLI::ParseError& e) {
+            if (e.get_exit_code() == 0) std::exit(app_.exit(e)); // --help, --version: stdout
+            fail(e.what());
         }
     }
 
-    std::string text(std::string_view name, std::string_view fallback) {
-        used_.emplace(name);
-        auto it = flags_.find(name);
-        return it == flags_.end() ? std::string(fallback) : it->second;
-    }
-
-    /// A decimal number in [min, max].
-    std::uint64_t number(std::string_view name, std::uint64_t fallback, std::uint64_t min,
-                         std::uint64_t max) {
-        used_.emplace(name);
-        auto it = flags_.find(name);
-        if (it == flags_.end()) return fallback;
-        const std::string& value = it->second;
-        char* end = nullptr;
-        errno = 0;
-        unsigned long long n = std::strtoull(value.c_str(), &end, 10);
-        if (value.empty() || value.front() == '-' || *end != '\0' || errno != 0 || n < min ||
-            n > max)
-            fail(fmt::format("--{} wants a number from {} to {}, not '{}'", name, min, max, value));
-        return n;
-    }
-
-    /// --host (a numeric IPv4 or IPv6 address, default 127.0.0.1) and --port (for a server, 0
-    /// picks a free one).
-    net::address endpoint(std::uint16_t default_port) {
-        std::string host = text("host", "127.0.0.1");
-        auto port = static_cast<std::uint16_t>(number("port", default_port, 0, 65535));
-        auto parsed = net::address::from_ip(host, port);
-        if (!parsed) fail(fmt::format("--host wants a numeric address, not '{}'", host));
-        return *parsed;
-    }
-
-    const std::vector<std::string>& positional() const noexcept { return positional_; }
-
-    /// Rejects flags no query asked about, and positional arguments unless `allow_positional`.
-    /// Call after the last query.
-    void finish(bool allow_positional = false) const {
-        for (const auto& [name, value] : flags_)
-            if (!used_.contains(name)) fail(fmt::format("unknown flag --{}", name));
-        if (!allow_positional && !positional_.empty())
-            fail(fmt::format("unexpected argument '{}'", positional_.front()));
-    }
-
+    /// A usage error found after parse(), such as two flags that go together: one line on
+    /// stderr, then exit status 2.
     [[noreturn]] void fail(std::string_view message) const {
-        fmt::print(stderr, "{}: {}\nusage: {} {}\n", program_, message, program_, usage_);
+        const std::string& program = app_.get_name();
+        std::string line = fmt::format("{}: {} (see {} --help)", program, message, program);
+        std::replace(line.begin(), line.end(), '\n', ' '); // one line, whatever CLI11 says
+        line.push_back('\n');
+        std::fwrite(line.data(), 1, line.size(), stderr);
         std::exit(2);
     }
 
 private:
-    std::string program_;
-    std::string usage_;
-    std::map<std::string, std::string, std::less<>> flags_;
-    std::set<std::string, std::less<>> used_;
-    std::vector<std::string> positional_;
+    /// Digits only, as the flags were always documented: no sign, and no 0x or leading-zero
+    /// octal, which CLI11's own conversion would accept.
+    static CLI::Validator decimal() {
+        return CLI::Validator(
+            [](std::string& value) -> std::string {
+                if (value.empty() || !std::all_of(value.begin(), value.end(),
+                                                  [](char c) { return c >= '0' && c <= '9'; }))
+                    return fmt::format("wants a decimal number, not '{}'", value);
+                const auto first = value.find_first_not_of('0');
+                value.erase(0, std::min(first, value.size() - 1)); // 010 is ten
+                return {};
+            },
+            "");
+    }
+
+    CLI::App app_;
+    std::string host_ = "127.0.0.1";
+    std::uint16_t port_ = 0;
 };
 
 /// One line on stdout, flushed at once: a pipe would otherwise hold it back for a reader

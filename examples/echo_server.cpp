@@ -50,9 +50,10 @@ task<int> serve(snow::net::address local) {
 } // namespace
 
 int main(int argc, char** argv) {
-    snow::examples::command_line cli(argc, argv, "[--host ADDRESS] [--port PORT]");
-    auto local = cli.endpoint(9000);
-    cli.finish();
+    snow::examples::command_line cli("echo_server", "Sends back whatever each client sends.");
+    cli.endpoint(9000, "Numeric IPv4 or IPv6 address to listen on", "TCP port; 0 picks a free one");
+    cli.parse(argc, argv);
+    auto local = cli.address();
     auto stop = snow::examples::stop_signal::install();
     return snow::examples::run_main(snow::examples::serve_until_stopped(serve(local), stop));
 }

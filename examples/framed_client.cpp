@@ -102,11 +102,17 @@ task<int> run_client(std::string host, std::uint16_t port, std::uint64_t repeat_
 
 int main(int argc, char** argv) {
     snow::examples::command_line cli(
-        argc, argv, "[--host HOST] [--port PORT] [--repeat N --message TEXT]  (or < lines)");
-    std::string host = cli.text("host", "127.0.0.1");
-    auto port = static_cast<std::uint16_t>(cli.number("port", 9003, 1, 65535));
-    std::uint64_t repeat_count = cli.number("repeat", 0, 0, 100'000'000);
-    std::string message = cli.text("message", "echo hello");
-    cli.finish();
+        "framed_client", "Sends each stdin line to framed_server as a frame and prints the "
+                         "reply; with --repeat N, sends --message N times instead.");
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 9003;
+    std::uint64_t repeat_count = 0;
+    std::string message = "echo hello";
+    cli.text("--host", host, "The server's host name or address", "HOST");
+    cli.number("--port", port, 1, 65535, "The server's TCP port", "PORT");
+    cli.number("--repeat", repeat_count, 0, 100'000'000,
+               "Send --message this many times back to back instead of stdin's lines");
+    cli.text("--message", message, "The frame --repeat sends");
+    cli.parse(argc, argv);
     return snow::examples::run_main(run_client(host, port, repeat_count, message));
 }

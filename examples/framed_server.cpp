@@ -86,9 +86,12 @@ task<int> serve(snow::net::address local, server_stats* stats) {
 } // namespace
 
 int main(int argc, char** argv) {
-    snow::examples::command_line cli(argc, argv, "[--host ADDRESS] [--port PORT]");
-    auto local = cli.endpoint(9003);
-    cli.finish();
+    snow::examples::command_line cli(
+        "framed_server",
+        "Answers length-prefixed frames: time, echo TEXT, stats; anything else is an error.");
+    cli.endpoint(9003, "Numeric IPv4 or IPv6 address to listen on", "TCP port; 0 picks a free one");
+    cli.parse(argc, argv);
+    auto local = cli.address();
     // Here, not in serve(): connections still running when serve() returns at a stop
     // signal are torn down later, with the loop.
     server_stats stats;

@@ -106,11 +106,14 @@ task<void> run_loop(tcp_listener listener, std::size_t loop_index,
 } // namespace
 
 int main(int argc, char** argv) {
-    snow::examples::command_line cli(argc, argv, "[--host ADDRESS] [--port PORT] [--threads N]");
-    auto local = cli.endpoint(9005);
-    std::size_t threads =
-        cli.number("threads", std::max(1U, std::thread::hardware_concurrency()), 1, 1024);
-    cli.finish();
+    snow::examples::command_line cli(
+        "greeter", "Greets each client and answers each message with \"response\".");
+    cli.endpoint(9005, "Numeric IPv4 or IPv6 address to listen on", "TCP port; 0 picks a free one");
+    std::size_t threads = std::max(1U, std::thread::hardware_concurrency());
+    cli.number("--threads", threads, 1, 1024,
+               "Event loops, one per thread; one per core by default");
+    cli.parse(argc, argv);
+    auto local = cli.address();
 
     // Bind every listener up front: a bad address fails before any thread starts, and with
     // port 0 the first listener picks the port the others then share.

@@ -54,11 +54,13 @@ task<int> serve(snow::net::address local, std::size_t max_line) {
 } // namespace
 
 int main(int argc, char** argv) {
-    snow::examples::command_line cli(argc, argv,
-                                     "[--host ADDRESS] [--port PORT] [--max-line BYTES]");
-    auto local = cli.endpoint(9004);
-    std::size_t max_line = cli.number("max-line", 1024, 1, 64 * 1024 * 1024);
-    cli.finish();
+    snow::examples::command_line cli("line_logger", "Prints each line each client sends.");
+    cli.endpoint(9004, "Numeric IPv4 or IPv6 address to listen on", "TCP port; 0 picks a free one");
+    std::size_t max_line = 1024;
+    cli.number("--max-line", max_line, 1, 64 * 1024 * 1024,
+               "Longest line; a client sending a longer one is dropped", "BYTES");
+    cli.parse(argc, argv);
+    auto local = cli.address();
     auto stop = snow::examples::stop_signal::install();
     return snow::examples::run_main(
         snow::examples::serve_until_stopped(serve(local, max_line), stop));

@@ -203,51 +203,74 @@ snow::http::router routes() {
 } // namespace
 
 int main(int argc, char** argv) {
-    snow::examples::command_line cli(
-        argc, argv,
-        "[--host 127.0.0.1] [--port 8012] [--threads N] [--max-body BYTES]\n"
-        "       [--header-timeout-ms MS] [--idle-timeout-ms MS] [--shutdown-timeout-ms MS]\n"
-        "       [--log-level error|warn|info|debug] [--access-log -|1|FILE]\n"
-        "       [--access-log-format combined|json] [--metrics PATH] [--metrics-address "
-        "HOST:PORT]\n"
-        "       [--health 1] [--systemd 1] [--tls-cert FILE --tls-key FILE]");
+    snow::examples::command_line cli("snow_demo",
+                                     "The Snow framework's demo app on snow's HTTP server.");
     snow::http::server_options options;
-    options.host = cli.text("host", "127.0.0.1");
     options.announce = true; // the tests and scripts read the port from this line
-    options.port = static_cast<std::uint16_t>(cli.number("port", 8012, 0, 65535));
-    options.threads = cli.number("threads", 1, 1, 256);
-    options.limits.max_body_bytes = cli.number("max-body", 1 << 20, 0, 1ull << 32);
-    options.header_timeout =
-        std::chrono::milliseconds(cli.number("header-timeout-ms", 10'000, 1, 30'000));
-    options.idle_timeout =
-        std::chrono::milliseconds(cli.number("idle-timeout-ms", 60'000, 1, 3'600'000));
-    options.shutdown_timeout =
-        std::chrono::milliseconds(cli.number("shutdown-timeout-ms", 10'000, 0, 600'000));
+    options.port = 8012;
+    cli.text("--host", options.host, "Address to listen on", "ADDRESS");
+    cli.number("--port", options.port, 0, 65535, "TCP port; 0 picks a free one", "PORT");
+    cli.number("--threads", options.threads, 1, 256, "Event loops, one per thread");
+    cli.number("--max-body", options.limits.max_body_bytes, 0, 1ULL << 32,
+               "Largest request body (413 beyond)", "BYTES");
+    std::uint64_t header_timeout_ms = 10'000;
+    std::uint64_t idle_timeout_ms = 60'000;
+    std::uint64_t shutdown_timeout_ms = 10'000;
+    cli.number("--header-timeout-ms", header_timeout_ms, 1, 30'000, "Time to send a request head",
+               "MS");
+    cli.number("--idle-timeout-ms", idle_timeout_ms, 1, 3'600'000,
+               "Time an idle keep-alive connection waits", "MS");
+    cli.number("--shutdown-timeout-ms", shutdown_timeout_ms, 0, 600'000,
+               "Time requests get to finish on a graceful stop", "MS");
     // Operations. The access log: "-" is stderr, "1" stdout (as this flag meant before),
     // anything else a file that SIGHUP or SIGUSR1 reopens after logrotate.
-    const std::string level = cli.text("log-level", "");
-    if (!level.empty()) {
-        options.log_level = snow::log::parse_level(level);
-        if (!options.log_level) cli.fail(fmt::format("--log-level: unknown level '{}'", level));
-    }
-    options.access_log = cli.text("access-log", "");
+    std::string level;
+    cli.text("--log-level", level,
+             "error, warn, info or debug (default: SNOW_LOG_LEVEL, else info)", "LEVEL")
+        ->check(CLI::Validator(
+            [](std::string& value) -> std::string {
+                return value.empty() || snow::log::parse_level(value)
+                           ? std::string{}
+                           : fmt::format("unknown level '{}'", value);
+            },
+            ""));
+    cli.text("--access-log", options.access_log, "Log requests to - (stderr), 1 (stdout) or FILE",
+             "-|1|FILE");
+    std::string format = "combined";
+    cli.text("--access-log-format", format, "combined or json", "FORMAT")
+        ->check(CLI::Validator(
+            [](std::string& value) -> std::string {
+                return snow::http::parse_access_log_format(value)
+                           ? std::string{}
+                           : fmt::format("unknown format '{}'", value);
+            },
+            ""));
+    cli.text("--metrics", options.metrics_path, "Serve Prometheus metrics at this path", "PATH");
+    cli.text("--metrics-address", options.metrics_address,
+             "Serve the metrics on a port of their own", "HOST:PORT");
+    unsigned health = 0;
+    unsigned systemd = 0;
+    cli.number("--health", health, 0, 1, "1: answer /livez and /readyz", "0|1");
+    // Under systemd: the socket of a .socket unit (fd 3), and READY=1 / STOPPING=1.
+    cli.number("--systemd", systemd, 0, 1,
+               "1: serve a systemd socket unit's socket, notify systemd", "0|1");
+    // HTTPS on --port instead of HTTP: the certificate chain and the key, PEM files.
+    cli.text("--tls-cert", options.tls_certificate_file,
+             "Serve HTTPS with this certificate chain (PEM)", "FILE");
+    cli.text("--tls-key", options.tls_key_file, "The private key of --tls-cert (PEM)", "FILE");
+    cli.parse(argc, argv);
+
+    options.header_timeout = std::chrono::milliseconds(header_timeout_ms);
+    options.idle_timeout = std::chrono::milliseconds(idle_timeout_ms);
+    options.shutdown_timeout = std::chrono::milliseconds(shutdown_timeout_ms);
+    if (!level.empty()) options.log_level = snow::log::parse_level(level);
     if (options.access_log == "0") options.access_log.clear();
     if (options.access_log == "1") options.access_log = "/dev/stdout";
-    const std::string format = cli.text("access-log-format", "combined");
-    auto parsed_format = snow::http::parse_access_log_format(format);
-    if (!parsed_format) cli.fail(fmt::format("--access-log-format: unknown format '{}'", format));
-    options.access_log_format = *parsed_format;
-    options.metrics_path = cli.text("metrics", "");
-    options.metrics_address = cli.text("metrics-address", "");
-    options.health_checks = cli.number("health", 0, 0, 1) == 1;
-    // Under systemd: the socket of a .socket unit (fd 3), and READY=1 / STOPPING=1.
-    options.systemd = cli.number("systemd", 0, 0, 1) == 1;
-    // HTTPS on --port instead of HTTP: the certificate chain and the key, PEM files.
-    options.tls_certificate_file = cli.text("tls-cert", "");
-    options.tls_key_file = cli.text("tls-key", "");
+    options.access_log_format = *snow::http::parse_access_log_format(format);
+    options.health_checks = health == 1;
+    options.systemd = systemd == 1;
     if (options.tls_certificate_file.empty() != options.tls_key_file.empty())
         cli.fail("--tls-cert and --tls-key go together");
-    cli.finish();
 
     // Signals are the server's (server_options::handle_signals): the first SIGINT or SIGTERM
     // drains, a second stops at once, SIGHUP and SIGUSR1 reopen the access log.

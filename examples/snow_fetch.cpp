@@ -51,10 +51,6 @@
 #include "fetch/summary.hpp"
 #include "stop_signal.hpp"
 
-#ifndef SNOW_FETCH_VERSION
-#define SNOW_FETCH_VERSION "unknown"
-#endif
-
 namespace {
 
 namespace fetch = snow::examples::fetch;
@@ -253,7 +249,8 @@ settings parse_arguments(int argc, char** argv) {
     CLI::App app("Fetches URLs concurrently over io_uring and prints one JSON line per request, "
                  "then a summary.",
                  "snow-fetch");
-    app.set_version_flag("--version", "snow-fetch " SNOW_FETCH_VERSION, "Print the version");
+    app.set_version_flag("--version", fmt::format("snow-fetch {}", snow::examples::version),
+                         "Print the version");
     app.footer(std::string(footer));
     app.get_formatter()->column_width(28);
 

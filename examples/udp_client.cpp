@@ -77,9 +77,14 @@ task<int> talk(snow::net::address server, std::vector<std::string> messages,
 
 int main(int argc, char** argv) {
     snow::examples::command_line cli(
-        argc, argv, "[--host ADDRESS] [--port PORT] [--timeout-ms MS] [MESSAGE...]  (or < lines)");
-    auto server = cli.endpoint(9002);
-    std::chrono::milliseconds timeout(cli.number("timeout-ms", 2000, 1, 3'600'000));
-    cli.finish(/*allow_positional=*/true);
-    return snow::examples::run_main(talk(server, cli.positional(), timeout));
+        "udp_client",
+        "Sends each MESSAGE (with none, each stdin line) to udp_server and prints the reply.");
+    cli.endpoint(9002, "Numeric IPv4 or IPv6 address of the server", "UDP port of the server");
+    std::uint64_t timeout_ms = 2000;
+    cli.number("--timeout-ms", timeout_ms, 1, 3'600'000, "Wait for each reply", "MS");
+    std::vector<std::string> messages;
+    cli.app().add_option("MESSAGE", messages, "Datagrams to send (none: read stdin)");
+    cli.parse(argc, argv);
+    return snow::examples::run_main(
+        talk(cli.address(), std::move(messages), std::chrono::milliseconds(timeout_ms)));
 }

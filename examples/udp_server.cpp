@@ -51,9 +51,11 @@ task<int> serve(snow::net::address local) {
 } // namespace
 
 int main(int argc, char** argv) {
-    snow::examples::command_line cli(argc, argv, "[--host ADDRESS] [--port PORT]");
-    auto local = cli.endpoint(9002);
-    cli.finish();
+    snow::examples::command_line cli("udp_server",
+                                     "Prints each datagram with its sender and answers ok.");
+    cli.endpoint(9002, "Numeric IPv4 or IPv6 address to listen on", "UDP port; 0 picks a free one");
+    cli.parse(argc, argv);
+    auto local = cli.address();
     auto stop = snow::examples::stop_signal::install();
     return snow::examples::run_main(snow::examples::serve_until_stopped(serve(local), stop));
 }

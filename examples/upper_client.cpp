@@ -53,9 +53,12 @@ task<int> talk(std::string host, std::uint16_t port) {
 } // namespace
 
 int main(int argc, char** argv) {
-    snow::examples::command_line cli(argc, argv, "[--host HOST] [--port PORT]  < lines");
-    std::string host = cli.text("host", "127.0.0.1");
-    auto port = static_cast<std::uint16_t>(cli.number("port", 9001, 1, 65535));
-    cli.finish();
+    snow::examples::command_line cli("upper_client",
+                                     "Sends each stdin line to upper_server and prints the reply.");
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 9001;
+    cli.text("--host", host, "The server's host name or address", "HOST");
+    cli.number("--port", port, 1, 65535, "The server's TCP port", "PORT");
+    cli.parse(argc, argv);
     return snow::examples::run_main(talk(host, port));
 }

@@ -51,9 +51,11 @@ task<int> serve(snow::net::address local) {
 } // namespace
 
 int main(int argc, char** argv) {
-    snow::examples::command_line cli(argc, argv, "[--host ADDRESS] [--port PORT]");
-    auto local = cli.endpoint(9001);
-    cli.finish();
+    snow::examples::command_line cli("upper_server",
+                                     "Sends back in upper case whatever each client sends.");
+    cli.endpoint(9001, "Numeric IPv4 or IPv6 address to listen on", "TCP port; 0 picks a free one");
+    cli.parse(argc, argv);
+    auto local = cli.address();
     auto stop = snow::examples::stop_signal::install();
     return snow::examples::run_main(snow::examples::serve_until_stopped(serve(local), stop));
 }
