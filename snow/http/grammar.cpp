@@ -3,6 +3,8 @@
 #include "snow/http/grammar.hpp"
 
 #include <algorithm>
+#include <cstdint>
+#include <cstring>
 
 namespace snow::http {
 namespace {
@@ -43,7 +45,23 @@ bool is_scheme(std::string_view s) noexcept {
 
 bool is_field_value(std::string_view s) noexcept {
     if (!s.empty() && (is_ows(s.front()) || is_ows(s.back()))) return false;
-    return std::all_of(s.begin(), s.end(), is_field_char);
+    // Eight bytes at a time: a word with no byte below 0x20 and none equal to DEL holds only
+    // field bytes. A word that may hold one (HTAB is below 0x20 and allowed) is looked at
+    // byte by byte. The word tests never miss a byte they look for; a false alarm only costs
+    // the byte-wise look.
+    constexpr std::uint64_t ones = 0x0101010101010101;
+    constexpr std::uint64_t highs = 0x8080808080808080;
+    const char* at = s.data();
+    const char* const end = at + s.size();
+    for (; end - at >= 8; at += 8) {
+        std::uint64_t word = 0;
+        std::memcpy(&word, at, sizeof word);
+        const std::uint64_t del = word ^ (0x7f * ones);
+        const std::uint64_t below_space = (word - 0x20 * ones) & ~word & highs;
+        const std::uint64_t is_del = (del - ones) & ~del & highs;
+        if ((below_space | is_del) != 0 && !std::all_of(at, at + 8, is_field_char)) return false;
+    }
+    return std::all_of(at, end, is_field_char);
 }
 
 bool list_contains(std::string_view list, std::string_view token) noexcept {

@@ -10,6 +10,7 @@
 
 #include "snow/core/result.hpp"
 #include "snow/http/errc.hpp"
+#include "snow/http/grammar.hpp"
 #include "snow/http/method.hpp"
 #include "snow/http/status.hpp"
 
@@ -85,6 +86,28 @@ TEST_CASE("is_token and is_field_value follow RFC 9110") {
     CHECK(is_field_value("a b\tc\x80"));
     CHECK_FALSE(is_field_value("a\x7f"));
     CHECK_FALSE(is_field_value("a "));
+}
+
+TEST_CASE("is_field_value agrees with the byte-wise rule for every byte at every place") {
+    // The check looks at eight bytes at a time: each byte value is planted at each position
+    // of values from 1 to 24 bytes, so it is seen in a word, in the tail, and at both ends.
+    for (std::size_t length = 1; length <= 24; ++length) {
+        for (std::size_t at = 0; at < length; ++at) {
+            for (int byte = 0; byte < 256; ++byte) {
+                std::string value(length, 'v');
+                value[at] = static_cast<char>(byte);
+                const char c = value[at];
+                const bool expected =
+                    is_field_char(c) && !((at == 0 || at == length - 1) && (c == ' ' || c == '\t'));
+                if (is_field_value(value) != expected) {
+                    FAIL_CHECK("byte " << byte << " at " << at << " of " << length);
+                    return;
+                }
+            }
+        }
+    }
+    CHECK(is_field_value("text/plain; charset=utf-8, and more than twenty-four bytes"));
+    CHECK_FALSE(is_field_value("text/plain; charset=utf-8\r\nSet-Cookie: a=1"));
 }
 
 TEST_CASE("a header_list views fields it does not own") {

@@ -123,8 +123,8 @@ void write_response(std::string& out, const response& r, const write_context& co
 }
 
 bool wants_close(const response& r) noexcept {
-    for (std::string_view value : r.headers.get_all("Connection"))
-        if (has_close_option(value)) return true;
+    for (const header_field field : r.headers)
+        if (iequals(field.name, "Connection") && has_close_option(field.value)) return true;
     return false;
 }
 
