@@ -286,13 +286,14 @@ client::exchange(method m, url target, const headers& fields, std::string_view b
                  std::optional<io::clock::time_point> deadline, request_timings& timings) {
     auto via = detail::proxy_for(options_.proxy, target);
     if (!via) co_return via.error();
-    const url* proxy = via->has_value() ? &**via : nullptr;
-    // Plain requests through a proxy share its connections whatever their server; a tunnel
-    // belongs to one server.
-    const bool absolute = proxy != nullptr && !target.is_https();
+    const detail::proxy_route* proxy = via->has_value() ? &**via : nullptr;
+    // Plain requests through an HTTP proxy share its connections whatever their server; a
+    // tunnel (CONNECT, SOCKS5) belongs to one server.
+    const bool absolute = proxy != nullptr && proxy->kind == detail::proxy_route::protocol::http &&
+                          !target.is_https();
     const std::string pool_key = proxy == nullptr ? target.origin()
-                                 : absolute       ? "proxy " + proxy->origin()
-                                            : "proxy " + proxy->origin() + " " + target.origin();
+                                 : absolute       ? proxy->key()
+                                                  : proxy->key() + " " + target.origin();
     const serialized_head head =
         serialize(m, target, fields, body.size(), options_.user_agent, absolute);
     io::event_loop& loop = io::event_loop::current();

@@ -28,12 +28,18 @@
 
 namespace snow::http {
 
-/// Proxies the client sends requests through. An http:// URL goes to `http` as an
-/// absolute-form request; an https:// URL is tunnelled through `https` with CONNECT, and
-/// the TLS handshake (and certificate check) is made with the origin server through it.
+/// Proxies the client sends requests through. Through an HTTP proxy, an http:// URL goes
+/// as an absolute-form request and an https:// URL is tunnelled with CONNECT. Through a
+/// SOCKS5 proxy, every request goes through a tunnel the proxy connects (RFC 1928), with
+/// a username and password (RFC 1929) when the URL gives them: `socks5h://` lets the proxy
+/// resolve the server's name, `socks5://` resolves it here and sends the address. In a
+/// tunnel, the TLS handshake (and certificate check) is made with the origin server.
 struct proxy_options {
-    std::string http{};  ///< "http://host:port" for http:// URLs; empty: direct
-    std::string https{}; ///< "http://host:port" for https:// URLs; empty: direct
+    /// For http:// URLs: "http://host:port" (or "host:port"), "socks5://[user:password@]
+    /// host:port" or "socks5h://…"; empty: direct.
+    std::string http{};
+    /// For https:// URLs, the same forms; empty: direct.
+    std::string https{};
     /// Hosts reached directly: a name matches itself and any name under it ("example.com"
     /// covers "a.example.com"), "*" matches every host.
     std::vector<std::string> no_proxy{};

@@ -8,6 +8,7 @@
 #include "snow/core/error.hpp"
 #include "snow/http/errc.hpp"
 #include "snow/http/url.hpp"
+#include "snow/net/socks5.hpp"
 #include "snow/net/tls_error.hpp"
 
 namespace snow::http {
@@ -125,6 +126,7 @@ client_failure classify(std::error_code error) noexcept {
         return client_failure::io;
     }
     if (category == url_error_category()) return client_failure::url;
+    if (category == net::socks5_category()) return client_failure::connect;
     if (net::is_tls_error(error))
         return error == net::tls_errc::truncated ? client_failure::truncated : client_failure::tls;
     if (category == http::error_category())

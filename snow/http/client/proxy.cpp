@@ -55,15 +55,48 @@ proxy_options proxy_options::from_environment() {
 
 namespace detail {
 
-result<std::optional<url>> proxy_for(const proxy_options& proxies, const url& target) {
+std::string proxy_route::key() const {
+    return std::string(kind == protocol::http ? "proxy "
+                       : remote_dns           ? "socks5h "
+                                              : "socks5 ") +
+           address.origin();
+}
+
+result<std::optional<proxy_route>> proxy_for(const proxy_options& proxies, const url& target) {
     const std::string& chosen = target.is_https() ? proxies.https : proxies.http;
-    if (chosen.empty()) return std::optional<url>{};
+    if (chosen.empty()) return std::optional<proxy_route>{};
     for (const std::string& entry : proxies.no_proxy)
-        if (matches(target.host(), entry)) return std::optional<url>{};
-    // "host:port" alone is taken as http://host:port, as curl takes it.
-    auto parsed = url::parse(chosen.find("://") == std::string::npos ? "http://" + chosen : chosen);
-    if (!parsed || parsed->is_https()) return make_error_code(client_error::proxy_url);
-    return std::optional<url>(std::move(*parsed));
+        if (matches(target.host(), entry)) return std::optional<proxy_route>{};
+    std::string_view text = chosen;
+    proxy_route::protocol kind = proxy_route::protocol::http;
+    bool remote_dns = false;
+    net::socks5_credentials credentials;
+    if (text.starts_with("socks5://") || text.starts_with("socks5h://")) {
+        kind = proxy_route::protocol::socks5;
+        remote_dns = text.starts_with("socks5h://");
+        text.remove_prefix(text.find("://") + 3);
+        // user:password@ is the SOCKS5 login (RFC 1929); url::parse takes no userinfo.
+        const auto at = text.substr(0, text.find('/')).rfind('@');
+        if (at != std::string_view::npos) {
+            const std::string_view login = text.substr(0, at);
+            const auto colon = login.find(':');
+            credentials.username = login.substr(0, colon);
+            if (colon != std::string_view::npos) credentials.password = login.substr(colon + 1);
+            text.remove_prefix(at + 1);
+        }
+    } else if (text.find("://") == std::string_view::npos) {
+        // "host:port" alone is taken as http://host:port, as curl takes it.
+    } else if (!text.starts_with("http://")) {
+        return make_error_code(client_error::proxy_url);
+    } else {
+        text.remove_prefix(7);
+    }
+    auto parsed = url::parse("http://" + std::string(text));
+    if (!parsed) return make_error_code(client_error::proxy_url);
+    return std::optional<proxy_route>(proxy_route{.kind = kind,
+                                                  .address = std::move(*parsed),
+                                                  .remote_dns = remote_dns,
+                                                  .credentials = std::move(credentials)});
 }
 
 } // namespace detail

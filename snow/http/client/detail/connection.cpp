@@ -11,11 +11,13 @@
 
 #include <fmt/format.h>
 
+#include "snow/http/client/detail/proxy.hpp"
 #include "snow/http/client/error.hpp"
 #include "snow/io/event_loop.hpp"
 #include "snow/io/syscalls.hpp"
 #include "snow/net/happy_eyeballs.hpp"
 #include "snow/net/resolver.hpp"
+#include "snow/net/socks5.hpp"
 
 namespace snow::http::detail {
 namespace {
@@ -64,18 +66,32 @@ client_connection::client_connection(net::stream stream, const parser_limits& li
 task<result<std::unique_ptr<client_connection>>>
 client_connection::open(std::string host, std::uint16_t port, const net::tls_context* tls,
                         std::optional<std::chrono::nanoseconds> timeout, parser_limits limits,
-                        request_timings& timings, const url* proxy) {
+                        request_timings& timings, const proxy_route* proxy) {
     io::event_loop& loop = io::event_loop::current();
     auto start = loop.now();
     timings.failed_in = "dns";
-    // Through a proxy, the TCP connection is to the proxy; TLS (over a CONNECT tunnel) is
-    // still made with, and checks the certificate of, the origin server.
+    const bool socks = proxy != nullptr && proxy->kind == proxy_route::protocol::socks5;
+    // Through a proxy, the TCP connection is to the proxy; TLS (over a tunnel) is still made
+    // with, and checks the certificate of, the origin server.
     // One await: GCC 12 compiles an await in each arm of a conditional expression wrongly.
-    std::string lookup_host = proxy != nullptr ? std::string(proxy->host()) : host;
-    const std::uint16_t lookup_port = proxy != nullptr ? proxy->port() : port;
+    std::string lookup_host = proxy != nullptr ? proxy->address.host() : host;
+    const std::uint16_t lookup_port = proxy != nullptr ? proxy->address.port() : port;
     auto addresses = co_await net::resolve(std::move(lookup_host), lookup_port);
+    if (!addresses) {
+        timings.dns = loop.now() - start;
+        co_return addresses.error();
+    }
+    // socks5:// names the server to the proxy by an address resolved here.
+    std::string destination = host;
+    if (socks && !proxy->remote_dns) {
+        auto resolved = co_await net::resolve(host, port);
+        if (!resolved) {
+            timings.dns = loop.now() - start;
+            co_return resolved.error();
+        }
+        destination = resolved->front().ip();
+    }
     timings.dns = loop.now() - start;
-    if (!addresses) co_return addresses.error();
     start = loop.now();
     timings.failed_in = "connect";
     auto tcp = co_await net::connect_first(std::move(*addresses), {.timeout = timeout},
@@ -90,7 +106,12 @@ client_connection::open(std::string host, std::uint16_t port, const net::tls_con
         co_return error;
     }
     if (auto peer = tcp->peer_address()) timings.remote = *peer;
-    if (proxy != nullptr && tls != nullptr) {
+    if (socks) {
+        auto tunnelled =
+            co_await net::socks5_connect(*tcp, std::move(destination), port, proxy->credentials);
+        timings.connect = loop.now() - start;
+        if (!tunnelled) co_return tunnelled.error();
+    } else if (proxy != nullptr && tls != nullptr) {
         auto tunnelled = co_await open_tunnel(*tcp, host, port);
         timings.connect = loop.now() - start;
         if (!tunnelled) co_return tunnelled.error();

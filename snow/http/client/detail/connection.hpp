@@ -26,6 +26,8 @@
 
 namespace snow::http::detail {
 
+struct proxy_route;
+
 class client_connection {
 public:
     client_connection(net::stream stream, const parser_limits& limits);
@@ -41,7 +43,7 @@ public:
     static task<result<std::unique_ptr<client_connection>>>
     open(std::string host, std::uint16_t port, const net::tls_context* tls,
          std::optional<std::chrono::nanoseconds> timeout, parser_limits limits,
-         request_timings& timings, const url* proxy);
+         request_timings& timings, const proxy_route* proxy);
 
     /// Asks the proxy at the other end of `tcp` for a tunnel to host:port (CONNECT) and reads
     /// its answer. Errors: client_error::proxy_refused for an answer other than 2xx.
