@@ -151,6 +151,7 @@ struct settings {
     std::optional<std::string> data_binary;
     std::optional<std::string> user_agent;
     bool follow = false;
+    bool http_1_0 = false;
     double timeout_seconds = 5;
     std::optional<double> connect_timeout_seconds;
     std::size_t concurrency = 64;
@@ -287,6 +288,8 @@ settings parse_arguments(int argc, char** argv) {
     app.add_option("-A,--user-agent", s.user_agent, "User-Agent (default snow/0.1; '' for none)")
         ->type_name("AGENT");
     app.add_flag("--follow", s.follow, "Follow up to 5 redirects")->disable_flag_override();
+    app.add_flag("--http1.0", s.http_1_0, "Send HTTP/1.0 requests, one per connection")
+        ->disable_flag_override();
     app.add_option("--timeout", s.timeout_seconds, "Deadline per request (default 5)")
         ->check(seconds_check())
         ->type_name("SECONDS");
@@ -814,7 +817,8 @@ snow::task<int> run_all(settings s, request_defaults defaults, int input_fd) {
                   .options = {.timeout = {},
                               .connect_timeout = defaults.connect_timeout,
                               .follow_redirects = s.follow,
-                              .max_redirects = 5}};
+                              .max_redirects = 5,
+                              .version_minor = s.http_1_0 ? 0 : 1}};
     run.retry.retries = s.retries;
     run.retry.all_methods = s.retry_all;
     run.random.seed(std::random_device{}());

@@ -53,13 +53,13 @@ struct serialized_head {
 
 /// The request head. `absolute` sends the target in absolute form, as a proxy needs it.
 serialized_head serialize(method m, const url& target, const headers& fields, std::size_t body_size,
-                          std::string_view user_agent, bool absolute) {
+                          std::string_view user_agent, bool absolute, int version_minor) {
     serialized_head head;
     auto out = std::back_inserter(head.text);
-    if (absolute)
-        fmt::format_to(out, "{} {} HTTP/1.1\r\n", to_string(m), target.to_string());
-    else
-        fmt::format_to(out, "{} {} HTTP/1.1\r\n", to_string(m), target.target());
+    fmt::format_to(out, "{} {} HTTP/1.{}\r\n", to_string(m),
+                   absolute ? target.to_string() : target.target(), version_minor == 0 ? 0 : 1);
+    // An HTTP/1.0 request without "Connection: keep-alive" ends its connection.
+    head.close = version_minor == 0;
     if (!fields.contains("Host")) fmt::format_to(out, "Host: {}\r\n", target.authority());
     if (!user_agent.empty() && !fields.contains("User-Agent"))
         fmt::format_to(out, "User-Agent: {}\r\n", user_agent);
@@ -240,8 +240,9 @@ task<client::open_outcome> client::open_traced(method m, std::string url_text, s
     if (!target) co_return open_outcome{target.error(), std::nullopt, {}};
     for (int hop = 0;; ++hop) {
         request_timings timings;
-        auto stream = co_await bounded(
-            deadline, exchange(m, *target, fields, body, connect_timeout, deadline, timings));
+        auto stream =
+            co_await bounded(deadline, exchange(m, *target, fields, body, connect_timeout, deadline,
+                                                options.version_minor, timings));
         if (!stream) co_return open_outcome{stream.error(), std::nullopt, std::move(timings)};
         stream->url_ = target->to_string();
         stream->redirects_ = hop;
@@ -283,7 +284,8 @@ task<client::open_outcome> client::open_traced(method m, std::string url_text, s
 task<result<response_stream>>
 client::exchange(method m, url target, const headers& fields, std::string_view body,
                  std::optional<std::chrono::nanoseconds> connect_timeout,
-                 std::optional<io::clock::time_point> deadline, request_timings& timings) {
+                 std::optional<io::clock::time_point> deadline, int version_minor,
+                 request_timings& timings) {
     auto via = detail::proxy_for(options_.proxy, target);
     if (!via) co_return via.error();
     const detail::proxy_route* proxy = via->has_value() ? &**via : nullptr;
@@ -295,7 +297,7 @@ client::exchange(method m, url target, const headers& fields, std::string_view b
                                  : absolute       ? proxy->key()
                                                   : proxy->key() + " " + target.origin();
     const serialized_head head =
-        serialize(m, target, fields, body.size(), options_.user_agent, absolute);
+        serialize(m, target, fields, body.size(), options_.user_agent, absolute, version_minor);
     io::event_loop& loop = io::event_loop::current();
     for (int attempt = 0;; ++attempt) {
         timings = request_timings{};

@@ -91,6 +91,9 @@ struct request_options {
     bool follow_redirects = false;
     /// Redirects followed before the request fails with client_error::too_many_redirects.
     int max_redirects = 5;
+    /// 1 sends HTTP/1.1; 0 sends HTTP/1.0, for servers that speak nothing newer, and closes
+    /// the connection after the response, since an HTTP/1.0 request asks for no reuse.
+    int version_minor = 1;
 };
 
 /// A whole response.
@@ -239,7 +242,7 @@ private:
                                            std::string_view body,
                                            std::optional<std::chrono::nanoseconds> connect_timeout,
                                            std::optional<io::clock::time_point> deadline,
-                                           request_timings& timings);
+                                           int version_minor, request_timings& timings);
 
     /// The TLS context, made on the first https request and shared by its connections.
     result<const net::tls_context*> tls_context();

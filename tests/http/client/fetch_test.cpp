@@ -740,6 +740,21 @@ TEST_CASE("-X, -H, -d, --data-binary and -A reach the server as given") {
     CHECK(seen[0].ends_with(std::string("\r\n\r\nbin\0ary\n", 12)));
 }
 
+TEST_CASE("--http1.0 sends HTTP/1.0 requests, one per connection") {
+    recorded().take();
+    threaded_server srv(record_requests);
+    auto r = fetch({"-c", "1", "--http1.0", srv.url("/a"), srv.url("/b")});
+    CHECK(r.exit_status == 0);
+    REQUIRE(r.lines.size() == 2);
+    CHECK(r.lines[0].status == 200);
+    CHECK(r.lines[1].status == 200);
+    CHECK(r.lines[1].reused == false);
+    auto seen = recorded().take();
+    REQUIRE(seen.size() == 2);
+    CHECK(seen[0].starts_with("GET /a HTTP/1.0\r\n"));
+    CHECK(seen[1].starts_with("GET /b HTTP/1.0\r\n"));
+}
+
 TEST_CASE("--fail makes a status of 400 or more fail the run, and the summary counts it") {
     demo d;
     auto plain = fetch({"--summary", "json", d.url("/index/"), d.url("/nope")});

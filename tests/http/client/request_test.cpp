@@ -68,6 +68,31 @@ TEST_CASE("the request line carries path and query, and Host carries a port othe
     }());
 }
 
+TEST_CASE("an HTTP/1.0 request says so, and its connection is not reused") {
+    run_test([]() -> task<void> {
+        misbehaving_server srv(testing::answer_canned);
+        srv.state().canned = std::string(ok_response); // HTTP/1.1, which would keep it open
+        client http;
+        const http::request_options old{.version_minor = 0};
+        auto first = co_await http.get(srv.url("/one"), old);
+        REQUIRE_MESSAGE(first.has_value(), first.error().message());
+        CHECK(srv.state().last_request.starts_with("GET /one HTTP/1.0\r\nHost: "));
+        auto second = co_await http.get(srv.url("/two"), old);
+        REQUIRE(second.has_value());
+        CHECK_FALSE(second->timings.reused_connection);
+        CHECK(srv.state().accepted == 2);
+
+        local_server snow_server; // and snow's own server answers it as HTTP/1.0 asks
+        auto answered = co_await http.get(snow_server.url("/index/"), old);
+        REQUIRE_MESSAGE(answered.has_value(), answered.error().message());
+        CHECK(answered->status == 200);
+        CHECK(answered->version_minor == 0);
+        CHECK(answered->body == "OK");
+        co_await snow_server.stop();
+        co_await srv.stop();
+    }());
+}
+
 TEST_CASE("POST sends its body and snow's server echoes it") {
     run_test([]() -> task<void> {
         local_server srv;
