@@ -11,10 +11,15 @@
 #include <fmt/format.h>
 #include <system_error>
 
+#include "snow/io/detail/planted_bug.hpp"
+
 namespace snow::io {
 namespace {
 thread_local event_loop* current_loop = nullptr;
 }
+
+// The test-only switch of detail/planted_bug.hpp: 0 (no bug) unless a simulation test sets it.
+int detail::planted_bug = 0;
 
 namespace {
 /// An unsigned from the environment, if it is set and whole.
@@ -164,8 +169,8 @@ buffer_pool* event_loop::receive_buffers() {
     return receive_buffers_.get();
 }
 
-void event_loop::reap() {
-    ring_.for_each_completion([](const io_uring_cqe& cqe) {
+unsigned event_loop::reap() {
+    return ring_.for_each_completion([](const io_uring_cqe& cqe) {
         if (cqe.user_data == 0) return;
         auto* c = reinterpret_cast<completion*>(cqe.user_data);
         c->on_complete(c, cqe);
@@ -181,7 +186,8 @@ void event_loop::turn(const bool& done) {
         ready_.pop().resume();
     }
     now_ = clock::now();
-    stats_.timers_fired += timers_.expire(now_);
+    const std::size_t fired = timers_.expire(now_);
+    stats_.timers_fired += fired;
     if (!ready_.empty() || stop_requested_ || done) {
         ring_.submit();
     } else if (timers_.empty()) {
@@ -189,7 +195,7 @@ void event_loop::turn(const bool& done) {
     } else {
         ring_.submit_and_wait(timers_.next_deadline() - now_);
     }
-    reap();
+    if (reap() != 0 && fired != 0) ++stats_.timer_completion_turns;
     if (wakeup_.fired && !wakeup_.closing) {
         wakeup_.fired = false;
         drain_posted();

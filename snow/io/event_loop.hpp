@@ -37,6 +37,9 @@ struct loop_stats {
     std::uint64_t resumptions = 0; ///< coroutines resumed from the ready queue
     /// Timers that reached their deadline.
     std::uint64_t timers_fired = 0;
+    /// Turns in which a timer fired and a completion arrived too: the two raced, and the
+    /// turn's order (timers first, then completions) decided between them.
+    std::uint64_t timer_completion_turns = 0;
     /// Tasks given to spawn().
     std::uint64_t spawned = 0;
 };
@@ -177,7 +180,7 @@ private:
 
     void run_until(const bool& done);
     void turn(const bool& done);
-    void reap();
+    unsigned reap();
     void arm_wakeup();
     void drain_posted();
     loop_service* find_service(const void* key) noexcept;

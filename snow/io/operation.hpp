@@ -15,6 +15,7 @@
 
 #include "snow/core/result.hpp"
 #include "snow/io/completion.hpp"
+#include "snow/io/detail/planted_bug.hpp"
 #include "snow/io/event_loop.hpp"
 
 namespace snow::io {
@@ -111,19 +112,7 @@ public:
             return false;
         }
         loop_ = &event_loop::current();
-        ring& r = loop_->io();
-        // A linked pair must reach the kernel in one submission: next_sqe() flushes a full
-        // SQ, which would split it, so room for both is made before either is taken.
-        r.reserve(timeout_ ? 2 : 1);
-        io_uring_sqe& sqe = r.next_sqe();
-        static_cast<Derived*>(this)->prepare(sqe);
-        io_uring_sqe_set_data(&sqe, static_cast<completion*>(this));
-        if (timeout_) {
-            sqe.flags |= IOSQE_IO_LINK;
-            io_uring_sqe& link = r.next_sqe();
-            io_uring_prep_link_timeout(&link, &*timeout_, 0);
-            io_uring_sqe_set_data64(&link, 0);
-        }
+        submit();
         waiter_ = waiter;
         state_ = state::in_flight;
         on_cancel_.attach(source, &operation::request_cancel, this);
@@ -144,6 +133,8 @@ public:
 protected:
     /// The flags of the completion (a provided buffer's id, IORING_CQE_F_MORE).
     std::uint32_t cqe_flags() const noexcept { return flags_; }
+    /// Whether the awaiting task (or a wait_handle) asked for this request to end early.
+    bool cancel_requested() const noexcept { return cancelled_; }
 
     /// For the destructor of an operation whose completion can carry a resource (a provided
     /// buffer): ends the request as the base destructor would, and returns the CQE flags of
@@ -166,9 +157,38 @@ protected:
 private:
     enum class state : std::uint8_t { idle, in_flight, done };
 
+    void submit() noexcept {
+        ring& r = loop_->io();
+        // A linked pair must reach the kernel in one submission: next_sqe() flushes a full
+        // SQ, which would split it, so room for both is made before either is taken.
+        r.reserve(timeout_ ? 2 : 1);
+        io_uring_sqe& sqe = r.next_sqe();
+        static_cast<Derived*>(this)->prepare(sqe);
+        io_uring_sqe_set_data(&sqe, static_cast<completion*>(this));
+        if (timeout_) {
+            sqe.flags |= IOSQE_IO_LINK;
+            io_uring_sqe& link = r.next_sqe();
+            io_uring_prep_link_timeout(&link, &*timeout_, 0);
+            io_uring_sqe_set_data64(&link, 0);
+        }
+    }
+
     static void complete(completion* self, const io_uring_cqe& cqe) noexcept {
         auto* op = static_cast<operation*>(self);
-        op->result_ = cqe.res;
+        int res = cqe.res;
+        if (res == -EINTR) [[unlikely]] {
+            // Only a cancel interrupts a request: the kernel signals the worker that runs a
+            // blocking one, for our cancel, a linked timeout or the ring's exit. It ends
+            // here as cancelled; submitted again, it would outlive the cancel.
+            if (io::detail::planted_bug == io::detail::plant::retry_interrupted) [[unlikely]] {
+                if (!op->abandoned_) {
+                    op->submit();
+                    return;
+                }
+            }
+            res = -ECANCELED;
+        }
+        op->result_ = res;
         op->flags_ = cqe.flags;
         op->state_ = state::done;
         op->on_cancel_.reset();
@@ -180,6 +200,15 @@ private:
         auto* op = static_cast<operation*>(self);
         op->cancelled_ = true;
         op->loop_->cancel(op);
+        // The waiter resumes from complete() alone: until the kernel's completion arrives,
+        // the request may still write into its buffer, which the waiter owns again then.
+        if (io::detail::planted_bug == io::detail::plant::resume_at_cancel) [[unlikely]] {
+            op->result_ = -ECANCELED;
+            op->abandoned_ = true; // the completion, when it comes, resumes nobody
+            op->state_ = state::done;
+            op->release_handle();
+            op->loop_->schedule(op->waiter_);
+        }
     }
 
     static void from_handle(void* self, wait_handle::action what) noexcept {

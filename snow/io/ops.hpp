@@ -68,6 +68,12 @@ public:
     result<pooled_bytes> finish(int res) noexcept {
         if (res < 0) return system_error_code(-res);
         if ((cqe_flags() & IORING_CQE_F_BUFFER) == 0) return pooled_bytes{};
+        // Bytes that beat a cancel are the caller's like any others: the buffer the kernel
+        // picked for them goes back to the ring only when they are dropped.
+        if (cancel_requested()) [[unlikely]] {
+            if (detail::planted_bug == detail::plant::drop_pooled_buffer) [[unlikely]]
+                return std::make_error_code(std::errc::operation_canceled);
+        }
         return pooled_bytes(pool_, buffer_id(cqe_flags()), static_cast<std::size_t>(res));
     }
     ///@}

@@ -214,63 +214,75 @@ struct server_totals {
     std::uint64_t parked = 0;
 };
 
-sim::totals run_http_server(const char* name, std::uint64_t seeds, io::loop_options options,
-                            server_totals& totals) {
-    return sim::run_seeds(
-        name, seeds,
-        [&](sim::context& ctx) -> task<void> {
-            event released;
-            http::server srv(routes(released));
-            auto listener = net::tcp_listener::bind("127.0.0.1:0");
-            REQUIRE(listener);
-            const net::address at = listener->local_address();
-            // Half the seeds stop the server at a random instant while clients are busy; the
-            // others once every client is done, when each must have been answered in full.
-            const bool stop_midway = ctx.random().chance(0.5);
-            client_tally tally;
-            task_group server_side;
-            server_side.spawn(srv.serve(std::move(*listener), quick_options()));
-            {
-                task_group clients;
-                const std::size_t n = 1 + ctx.random().below(6);
-                for (std::size_t i = 0; i < n; ++i)
-                    clients.spawn(
-                        pipelining_client(ctx, at, random_paths(ctx, i), !stop_midway, tally));
-                // A long poll and, a little later, the request that releases it.
-                clients.spawn(pipelining_client(ctx, at, std::vector<std::string>{"/req/parked"},
-                                                !stop_midway, tally));
-                clients.spawn(release_later(ctx, at, !stop_midway, tally));
-                if (stop_midway) clients.spawn(stop_later(srv, ctx.any_duration(40ms)));
-                co_await clients.join();
-            }
-            if (!stop_midway) srv.stop();
-            co_await server_side.join();
-            CHECK(tally.out_of_order == 0);
-            CHECK(tally.missing == 0);
-            totals.complete += tally.complete;
-            totals.aborted += tally.aborted;
-            totals.parked += tally.parked;
-        },
-        options);
+/// The HTTP server under 1-6 pipelining clients, a long poll and its releaser.
+sim::scenario http_server(server_totals& totals) {
+    return [&totals](sim::context& ctx) -> task<void> {
+        event released;
+        http::server srv(routes(released));
+        auto listener = net::tcp_listener::bind("127.0.0.1:0");
+        REQUIRE(listener);
+        const net::address at = listener->local_address();
+        // Half the seeds stop the server at a random instant while clients are busy; the
+        // others once every client is done, when each must have been answered in full.
+        const bool stop_midway = ctx.random().chance(0.5);
+        client_tally tally;
+        task_group server_side;
+        server_side.spawn(srv.serve(std::move(*listener), quick_options()));
+        {
+            task_group clients;
+            const std::size_t n = 1 + ctx.random().below(6);
+            for (std::size_t i = 0; i < n; ++i)
+                clients.spawn(
+                    pipelining_client(ctx, at, random_paths(ctx, i), !stop_midway, tally));
+            // A long poll and, a little later, the request that releases it.
+            clients.spawn(pipelining_client(ctx, at, std::vector<std::string>{"/req/parked"},
+                                            !stop_midway, tally));
+            clients.spawn(release_later(ctx, at, !stop_midway, tally));
+            if (stop_midway) clients.spawn(stop_later(srv, ctx.any_duration(40ms)));
+            co_await clients.join();
+        }
+        if (!stop_midway) srv.stop();
+        co_await server_side.join();
+        CHECK(tally.out_of_order == 0);
+        CHECK(tally.missing == 0);
+        totals.complete += tally.complete;
+        totals.aborted += tally.aborted;
+        totals.parked += tally.parked;
+    };
 }
+
+/// Rings squeezed so that the SQ fills, the CQ overflows and the buffer ring runs dry.
+io::loop_options tiny_rings() {
+    io::loop_options tiny;
+    tiny.ring.entries = 4;
+    tiny.ring.cq_factor = 1;
+    tiny.receive_buffers = {.count = 2, .size = 256};
+    return tiny;
+}
+
+server_totals listed_server_totals;
+const sim::listed server_listed("http server", [] { return http_server(listed_server_totals); });
+const sim::listed tiny_listed(
+    "http server, tiny rings", [] { return http_server(listed_server_totals); }, tiny_rings());
 
 } // namespace
 
 TEST_CASE("the HTTP server under random pipelining clients, aborts, long polls and a stop") {
+    using sim::mark;
     server_totals totals;
-    (void)run_http_server("http server", 150, {}, totals);
+    (void)sim::run_seeds("http server", 200, http_server(totals),
+                         {mark::short_send_resumed, mark::timer_and_completion});
     CHECK(totals.complete > 0);
     CHECK(totals.aborted > 0);
     CHECK(totals.parked > 0);
 }
 
 TEST_CASE("the same with tiny rings: a full SQ, CQ overflow and an empty buffer ring") {
+    using sim::mark;
     server_totals totals;
-    io::loop_options tiny;
-    tiny.ring.entries = 4;
-    tiny.ring.cq_factor = 1;
-    tiny.receive_buffers = {.count = 2, .size = 256};
-    const sim::totals seen = run_http_server("http server, tiny rings", 100, tiny, totals);
+    const sim::totals seen =
+        sim::run_seeds("http server, tiny rings", 200, http_server(totals),
+                       {mark::multishot_overflowed, mark::no_buffers_rearmed}, tiny_rings());
     CHECK(totals.complete > 0);
     CHECK(seen.sum.overflowed > 0);
     CHECK(seen.sum.no_buffers > 0);
@@ -321,11 +333,19 @@ task<void> hostile_server(net::tcp_listener& listener, hostile kind, task_group&
 
 } // namespace
 
-TEST_CASE(
-    "fetch_all against silent, dripping, resetting and vacant servers: one outcome each, on time") {
+namespace {
+
+/// What fetch_all saw over all the seeds of a run.
+struct fetch_totals {
     std::uint64_t timeouts = 0;
     std::uint64_t successes = 0;
-    sim::run_seeds("fetch_all hostile", 150, [&](sim::context& ctx) -> task<void> {
+};
+
+/// fetch_all over 4-15 requests, each to a fine, silent, dripping, resetting or vacant server.
+sim::scenario fetch_hostile(fetch_totals& totals) {
+    return [&totals](sim::context& ctx) -> task<void> {
+        std::uint64_t& timeouts = totals.timeouts;
+        std::uint64_t& successes = totals.successes;
         // Each outcome is checked against what its server does, down to the phase a
         // failure happened in.
         event released;
@@ -418,7 +438,20 @@ TEST_CASE(
         co_await servers.join();
         connections.cancel();
         co_await connections.join();
-    });
-    CHECK(timeouts > 0);
-    CHECK(successes > 0);
+    };
+}
+
+fetch_totals listed_fetch_totals;
+const sim::listed fetch_listed("fetch_all hostile",
+                               [] { return fetch_hostile(listed_fetch_totals); });
+
+} // namespace
+
+TEST_CASE(
+    "fetch_all against silent, dripping, resetting and vacant servers: one outcome each, on time") {
+    fetch_totals totals;
+    sim::run_seeds("fetch_all hostile", 200, fetch_hostile(totals),
+                   {sim::mark::timer_and_completion});
+    CHECK(totals.timeouts > 0);
+    CHECK(totals.successes > 0);
 }

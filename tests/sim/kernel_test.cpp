@@ -23,10 +23,13 @@ namespace {
 
 // Odds fixed so that each test expects one outcome: nothing held back, no interruptions,
 // no virtual time spent per enter.
-io::sim::kernel_options calm(std::uint64_t seed = 1) {
+io::sim::kernel_options calm(std::uint64_t seed = 1, double worker_reads = 0) {
     return {.seed = seed,
-            .odds =
-                io::sim::faults{.defer = 0, .cancel_wins = 1, .interrupt = 0, .enter_cost = 0ns}};
+            .odds = io::sim::faults{.defer = 0,
+                                    .cancel_wins = 1,
+                                    .interrupt = 0,
+                                    .worker_reads = worker_reads,
+                                    .enter_cost = 0ns}};
 }
 
 io::ring make_ring(io::sim::kernel& k, unsigned entries = 8, unsigned cq_factor = 8) {
@@ -106,6 +109,24 @@ TEST_CASE("ASYNC_CANCEL ends a blocked read with -ECANCELED and reports 0") {
     io_uring_sqe_set_data64(&cancel, 7);
     r.submit_and_wait(std::nullopt);
     CHECK(sorted(reap(r)) == cqes{{6, -ECANCELED}, {7, 0}});
+    ::close(fd);
+}
+
+TEST_CASE("a cancel that finds a blocking read on a worker interrupts it: -EINTR") {
+    io::sim::kernel k(calm(1, 1.0));
+    io::ring r = make_ring(k);
+    const int fd = eventfd(0, EFD_CLOEXEC);
+    std::uint64_t value = 0;
+    io_uring_sqe& read = r.next_sqe();
+    io_uring_prep_read(&read, fd, &value, sizeof value, 0);
+    io_uring_sqe_set_data64(&read, 12);
+    r.submit();
+    io_uring_sqe& cancel = r.next_sqe();
+    io_uring_prep_cancel64(&cancel, 12, 0);
+    io_uring_sqe_set_data64(&cancel, 13);
+    r.submit_and_wait(std::nullopt);
+    CHECK(sorted(reap(r)) == cqes{{12, -EINTR}, {13, 0}});
+    CHECK(k.stats().cancel_interrupted == 1);
     ::close(fd);
 }
 

@@ -1,6 +1,7 @@
-// snow/io/sim/kernel.cpp: the simulated kernel's submission, timers, cancellation races and
-// completion posting. Each rule below names the real kernel's behaviour it imitates: the
-// simulation may choose among outcomes the kernel could produce, never invent one.
+// snow/io/sim/kernel.cpp: the simulated kernel's submission, timers and completion posting
+// (cancellation races: kernel_cancel.cpp; sockets: kernel_sockets.cpp). Each rule below names
+// the real kernel's behaviour it imitates: the simulation may choose among outcomes the
+// kernel could produce, never invent one.
 #include "snow/io/sim/kernel.hpp"
 
 #include <fcntl.h>
@@ -68,8 +69,9 @@ faults faults::draw(random& r) noexcept {
 }
 
 std::string faults::describe() const {
-    return fmt::format("defer={:.3f} cancel_wins={:.3f} interrupt={:.3f} enter_cost={}ns", defer,
-                       cancel_wins, interrupt, enter_cost.count());
+    return fmt::format("defer={:.3f} cancel_wins={:.3f} interrupt={:.3f} worker_reads={:.3f} "
+                       "enter_cost={}ns",
+                       defer, cancel_wins, interrupt, worker_reads, enter_cost.count());
 }
 
 kernel::kernel(std::uint64_t seed) : kernel(kernel_options{.seed = seed}) {}
@@ -101,6 +103,15 @@ void kernel::fail(const std::string& what) const {
     std::fprintf(stderr, "snow sim: %s\n  replay: %s\n%s", what.c_str(), describe().c_str(),
                  in_flight_report().c_str());
     std::abort();
+}
+
+bool kernel::hang(const std::string& what) {
+    if (!on_hang_) fail(what);
+    // Once only: a run whose teardown hangs again cannot be ended from here.
+    if (stats_.hangs > 0) fail(what + " (again, in the teardown of the run that hung)");
+    ++stats_.hangs;
+    on_hang_(what + "\n" + in_flight_report());
+    return true;
 }
 
 std::string kernel::describe() const {
@@ -300,12 +311,15 @@ int kernel::enter(bool wait, std::optional<std::chrono::nanoseconds> timeout) {
             jump_to(*until); // the wait timed out (-ETIME)
             break;
         }
-        if (readers_.empty())
-            fail("the loop waits for a completion that can never come (a hang on a real kernel)");
+        if (readers_.empty() &&
+            hang("the loop waits for a completion that can never come (a hang on a real kernel)"))
+            break;
         // Only a real descriptor (another thread's post to the loop's eventfd) can end
         // this wait: check it now and then, in real time, up to a limit.
-        if (std::chrono::steady_clock::now() - real_start > real_wait_limit_)
-            fail("the loop waited on a real descriptor past the real-time limit");
+        if (std::chrono::steady_clock::now() - real_start > real_wait_limit_ &&
+            hang("nothing in flight can complete: only a real descriptor could end the wait, "
+                 "and none did within the real-wait limit"))
+            break;
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
         poll_readers();
     }
@@ -378,6 +392,7 @@ void kernel::submit_one(const io_uring_sqe& sqe, const io_uring_sqe* next, bool&
     case IORING_OP_RECV:
     case IORING_OP_SEND:
     case IORING_OP_SENDMSG:
+        note_retry(sqe);
         if (!network::is_simulated(sqe.fd))
             fail(fmt::format("{} on real descriptor {}: only simulated sockets are",
                              opcode_name(sqe.opcode), sqe.fd));
@@ -390,74 +405,6 @@ void kernel::submit_one(const io_uring_sqe& sqe, const io_uring_sqe* next, bool&
     default:
         fail(fmt::format("opcode {} is not simulated yet", static_cast<unsigned>(sqe.opcode)));
     }
-}
-
-// --- cancellation ---
-
-bool kernel::try_cancel(op& o) {
-    if (o.sqe.opcode == IORING_OP_READ) {
-        // Data may have reached the descriptor while the cancel was on its way. The kernel
-        // lets either side win then (a poll wake-up already queued, or the cancel first);
-        // with no data there is nothing to race and the cancel always wins.
-        if (!random_.chance(odds_.cancel_wins) && try_read(o)) {
-            std::erase(readers_, o.id);
-            return false;
-        }
-        std::erase(readers_, o.id);
-    } else if (o.sqe.opcode == IORING_OP_RECV || o.sqe.opcode == IORING_OP_SEND ||
-               o.sqe.opcode == IORING_OP_SENDMSG || o.sqe.opcode == IORING_OP_CONNECT) {
-        // As for a read: bytes (or room, or the handshake) that came while the cancel was on
-        // its way may win; with nothing there the cancel does.
-        if (!random_.chance(odds_.cancel_wins) && try_network(o)) {
-            std::erase(sockets_waiting_, o.id);
-            return false;
-        }
-        std::erase(sockets_waiting_, o.id);
-    } else if (o.sqe.opcode == IORING_OP_ACCEPT) {
-        std::erase(sockets_waiting_, o.id);
-    }
-    o.cancelled = true;
-    make_ready(o, -ECANCELED);
-    return true;
-}
-
-int kernel::cancel(std::uint64_t user_data, bool all) {
-    int cancelled = 0;
-    bool completed = false; // a match whose own result came first
-    for (;;) {
-        // The oldest match still running. One whose result is decided is no longer in the
-        // kernel's cancel tables, so the cancel does not find it.
-        op* target = nullptr;
-        auto [first, last] = by_data_.equal_range(user_data);
-        for (auto it = first; it != last; ++it) {
-            op& o = ops_.at(it->second);
-            if (o.state == phase::ready) {
-                completed = completed || !o.cancelled;
-                continue;
-            }
-            if (target == nullptr || o.id < target->id) target = &o;
-        }
-        if (target == nullptr) break;
-        if (!try_cancel(*target)) {
-            ++stats_.cancel_lost;
-            return cancelled > 0 ? cancelled : -EALREADY;
-        }
-        ++stats_.cancel_won;
-        ++cancelled;
-        if (!all) return 0;
-    }
-    if (cancelled > 0) return cancelled;
-    if (completed) ++stats_.cancel_lost;
-    return -ENOENT;
-}
-
-int kernel::remove_timeout(std::uint64_t user_data) {
-    op* target = find(user_data);
-    if (target == nullptr || target->sqe.opcode != IORING_OP_TIMEOUT) return -ENOENT;
-    if (target->state == phase::ready) return -EALREADY; // it fired already
-    disarm_timer(*target);
-    make_ready(*target, -ECANCELED);
-    return 0;
 }
 
 // --- completion ---

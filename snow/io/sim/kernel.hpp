@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -32,6 +33,9 @@ struct SNOW_API faults {
     double defer = 0.3;       ///< a ready completion is held back to a later enter
     double cancel_wins = 0.5; ///< a cancel beats data that arrived while it was on its way
     double interrupt = 0.05;  ///< a waiting enter returns early, as io_uring_enter's -EINTR
+    /// A cancel that wins against a read of a descriptor in blocking mode finds it on an
+    /// io-wq worker, which it interrupts: the read ends with -EINTR. Not drawn from the seed.
+    double worker_reads = 0.5;
     std::chrono::nanoseconds enter_cost{20000}; ///< the most virtual time one enter takes
 
     /// Odds drawn from `r`, for a run whose options fix none.
@@ -52,21 +56,27 @@ struct kernel_options {
 
 /// What a run did: the coverage marks a scenario prints to show it reached the races.
 struct kernel_stats {
-    std::uint64_t submitted = 0;           ///< SQEs submitted
-    std::uint64_t completed = 0;           ///< CQEs posted
-    std::uint64_t enters = 0;              ///< calls to enter()
-    std::uint64_t interrupted_waits = 0;   ///< waits ended early (-EINTR)
-    std::uint64_t clock_jumps = 0;         ///< idle waits that skipped to the next timer
-    std::uint64_t deferred = 0;            ///< ready completions held back past an enter
-    std::uint64_t cancels = 0;             ///< ASYNC_CANCEL requests submitted
-    std::uint64_t cancel_won = 0;          ///< the target ended with -ECANCELED
-    std::uint64_t cancel_lost = 0;         ///< the target's own completion came first
-    std::uint64_t link_timeouts_fired = 0; ///< LINK_TIMEOUTs that expired
-    std::uint64_t timeouts_fired = 0;      ///< TIMEOUTs that expired (-ETIME)
-    std::uint64_t overflowed = 0;          ///< CQEs held back by a full CQ (NODROP)
-    std::uint64_t no_buffers = 0;          ///< receives that found the buffer ring empty
-    std::uint64_t multishot_ended = 0;     ///< multishot accepts the kernel ended early
-    std::uint64_t buffers_kept = 0;        ///< provided buffers not returned at unregister
+    std::uint64_t submitted = 0;            ///< SQEs submitted
+    std::uint64_t completed = 0;            ///< CQEs posted
+    std::uint64_t enters = 0;               ///< calls to enter()
+    std::uint64_t interrupted_waits = 0;    ///< waits ended early (-EINTR)
+    std::uint64_t clock_jumps = 0;          ///< idle waits that skipped to the next timer
+    std::uint64_t deferred = 0;             ///< ready completions held back past an enter
+    std::uint64_t cancels = 0;              ///< ASYNC_CANCEL requests submitted
+    std::uint64_t cancel_won = 0;           ///< the target ended (-ECANCELED, or -EINTR)
+    std::uint64_t cancel_lost = 0;          ///< the target's own completion came first
+    std::uint64_t cancel_interrupted = 0;   ///< a won cancel ended a worker's read with -EINTR
+    std::uint64_t pooled_cancel_lost = 0;   ///< pooled receives whose bytes beat their cancel
+    std::uint64_t link_timeouts_fired = 0;  ///< LINK_TIMEOUTs that expired while the op ran
+    std::uint64_t timeouts_fired = 0;       ///< TIMEOUTs that expired (-ETIME)
+    std::uint64_t overflowed = 0;           ///< CQEs held back by a full CQ (NODROP)
+    std::uint64_t no_buffers = 0;           ///< receives that found the buffer ring empty
+    std::uint64_t no_buffers_rearmed = 0;   ///< pooled receives submitted again after -ENOBUFS
+    std::uint64_t short_sends_resumed = 0;  ///< sends submitted again after a short one
+    std::uint64_t multishot_ended = 0;      ///< multishot accepts the kernel ended early
+    std::uint64_t multishot_overflowed = 0; ///< multishot accepts a full CQ stopped
+    std::uint64_t buffers_kept = 0;         ///< provided buffers not returned at unregister
+    std::uint64_t hangs = 0; ///< waits nothing could ever end, reported to the hang handler
 };
 
 /// The simulated kernel behind one ring. While it lives, io::clock on the thread that
@@ -142,6 +152,15 @@ public:
     std::string describe() const;
     /// One line per request still in flight, for a teardown that found some.
     std::string in_flight_report() const;
+    /// Whether a request not yet completed may still read or write any of the `length`
+    /// bytes at `address`: the memory stays the kernel's until the request's CQE is posted,
+    /// however early its awaiter was told it had ended.
+    bool holds(const void* address, std::size_t length) const noexcept;
+    /// Makes a hang (the loop waits for a completion nothing can ever bring, or for a real
+    /// descriptor past the real-wait limit) call `handler` with a description, once, and
+    /// end that wait as an interrupted one, instead of aborting the run: the handler can
+    /// record the failure and stop the loop. A second hang in the same run aborts it.
+    void on_hang(std::function<void(const std::string&)> handler) { on_hang_ = std::move(handler); }
 
 private:
     enum class phase : std::uint8_t { blocked, ready };
@@ -180,6 +199,9 @@ private:
     };
 
     [[noreturn]] void fail(const std::string& what) const;
+    /// A wait that nothing can end: reported to the hang handler (true: end the wait), or
+    /// fail(), if there is none or it was told already.
+    bool hang(const std::string& what);
     void submit_one(const io_uring_sqe& sqe, const io_uring_sqe* next, bool& skip_next);
     op& add(const io_uring_sqe& sqe);
     void arm_timer(op& o);
@@ -201,6 +223,8 @@ private:
     /// Tries every blocked socket op, in submission order, until none can move.
     void poll_network();
     bool try_receive_pooled(op& o);
+    /// Counts a socket request that takes up what the last one on its socket left undone.
+    void note_retry(const io_uring_sqe& sqe);
     std::optional<clock::time_point> next_event() const;
     void advance(clock::duration by);
     void jump_to(clock::time_point when);
@@ -232,6 +256,9 @@ private:
     std::vector<std::uint64_t> readers_;         // reads of real descriptors still waiting
     std::vector<std::uint64_t> sockets_waiting_; // socket ops still waiting, by id
     std::map<std::uint16_t, provided_ring> buffer_rings_;
+    std::set<int> without_buffer_; // sockets whose last pooled receive found no buffer
+    std::set<int> sent_short_;     // sockets whose last send moved fewer bytes than asked
+    std::function<void(const std::string&)> on_hang_;
     class network network_;
 
     std::uint64_t trace_ = 0xcbf29ce484222325ull;

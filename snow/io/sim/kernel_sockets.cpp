@@ -36,6 +36,7 @@ bool kernel::try_receive_pooled(op& o) {
     const auto tail = __atomic_load_n(&r.ring->tail, __ATOMIC_ACQUIRE);
     if (tail == r.head) {
         ++stats_.no_buffers;
+        without_buffer_.insert(fd);
         make_ready(o, -ENOBUFS);
         return true;
     }
@@ -68,6 +69,12 @@ bool kernel::try_network(op& o) {
                 ++stats_.multishot_ended;
                 break;
             }
+            // A multishot never overflows the CQ: when it is full the kernel stops the
+            // request, and this connection comes in its last CQE.
+            if (!overflow_.empty() || cq_.size() >= cq_entries_) {
+                ++stats_.multishot_overflowed;
+                break;
+            }
             post_cqe(o.id, sqe.user_data, *res, IORING_CQE_F_MORE);
         }
         break;
@@ -80,11 +87,16 @@ bool kernel::try_network(op& o) {
     case IORING_OP_SEND: {
         const iovec part{.iov_base = reinterpret_cast<void*>(sqe.addr), .iov_len = sqe.len};
         res = network_.send(sqe.fd, std::span<const iovec>(&part, 1));
+        if (res && *res >= 0 && static_cast<std::size_t>(*res) < sqe.len)
+            sent_short_.insert(sqe.fd);
         break;
     }
     case IORING_OP_SENDMSG: {
         const auto& message = *reinterpret_cast<const msghdr*>(sqe.addr);
         res = network_.send(sqe.fd, std::span<const iovec>(message.msg_iov, message.msg_iovlen));
+        std::size_t asked = 0;
+        for (std::size_t i = 0; i < message.msg_iovlen; ++i) asked += message.msg_iov[i].iov_len;
+        if (res && *res >= 0 && static_cast<std::size_t>(*res) < asked) sent_short_.insert(sqe.fd);
         break;
     }
     default:
@@ -93,6 +105,15 @@ bool kernel::try_network(op& o) {
     if (!res) return false;
     make_ready(o, *res);
     return true;
+}
+
+void kernel::note_retry(const io_uring_sqe& sqe) {
+    if (sqe.opcode == IORING_OP_RECV) {
+        const bool after_none = without_buffer_.erase(sqe.fd) != 0;
+        if (after_none && (sqe.flags & IOSQE_BUFFER_SELECT) != 0) ++stats_.no_buffers_rearmed;
+    } else if (sqe.opcode == IORING_OP_SEND || sqe.opcode == IORING_OP_SENDMSG) {
+        if (sent_short_.erase(sqe.fd) != 0) ++stats_.short_sends_resumed;
+    }
 }
 
 void kernel::poll_network() {
