@@ -1,10 +1,11 @@
 // snow/io/run.hpp: the entry points a program starts from: snow::run drives a fresh loop on
 // the calling thread until a task completes; snow::spawn starts a detached task on the
-// current loop; snow::run_threads runs one loop per thread.
+// current loop; snow::run_threads runs one loop per thread, optionally one per CPU.
 #pragma once
 
 #include <cstddef>
 #include <functional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -56,9 +57,13 @@ SNOW_API int run_main(task<int> t, io::loop_options options = {}) noexcept;
 
 /// Runs `body(index)` on `threads` threads, each with its own loop (index 0 on the calling
 /// thread), and returns when all have finished. The first exception is rethrown.
+/// Thread i is pinned to `cpus[i]` before its loop is made, so the ring's memory is allocated
+/// near that CPU; threads past the end of `cpus` (all, when it is empty) are not pinned. A
+/// thread that cannot be pinned says so (log::warn) and runs unpinned; the calling thread
+/// gets its own CPUs back on return.
 SNOW_API void run_threads(std::size_t threads,
                           const std::function<task<void>(std::size_t index)>& body,
-                          io::loop_options options = {});
+                          io::loop_options options = {}, std::span<const int> cpus = {});
 
 /// Yields to other ready coroutines and pending I/O: resumes on the next loop turn. A task
 /// destroyed while it yields (or a loop stopped and run again) takes its wake-up back.

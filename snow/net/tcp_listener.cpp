@@ -8,6 +8,7 @@
 
 #include <cerrno>
 
+#include "snow/io/detail/planted_bug.hpp"
 #include "snow/io/event_loop.hpp"
 #include "snow/io/syscalls.hpp"
 
@@ -34,6 +35,11 @@ struct tcp_listener::accept_queue : io::completion {
             loop->cancel_and_wait(this, [this] { return !armed; });
         }
         for (int s : accepted) io::sys::close(s);
+        // `waiters`, destroyed next, wakes every task still in accept() as abandoned: none
+        // is left waiting on a listener that is gone.
+        if (io::detail::planted_bug == io::detail::plant::forget_accept_waiters) [[unlikely]]
+            while (waiters.pop() != nullptr) {
+            }
     }
 
     void arm() {
@@ -60,7 +66,12 @@ struct tcp_listener::accept_queue : io::completion {
 
     static void complete(io::completion* self, const io_uring_cqe& cqe) noexcept {
         auto* q = static_cast<accept_queue*>(self);
-        if (!(cqe.flags & IORING_CQE_F_MORE)) q->armed = false;
+        // A CQE without MORE is the request's last: the next accept() must arm a new one.
+        if (!(cqe.flags & IORING_CQE_F_MORE)) [[unlikely]] {
+            q->armed = false;
+            if (io::detail::planted_bug == io::detail::plant::ignore_missing_more) [[unlikely]]
+                q->armed = true; // taken for one more
+        }
         if (q->waiters_closing) {
             if (cqe.res >= 0) io::sys::close(cqe.res);
             return;
