@@ -15,9 +15,11 @@ stream::stream(stream&&) noexcept = default;
 stream& stream::operator=(stream&&) noexcept = default;
 stream::~stream() = default;
 
-task<result<stream>> stream::handshake(tcp_stream tcp, tls_context context, std::string host) {
+task<result<stream>> stream::handshake(tcp_stream tcp, tls_context context, std::string host,
+                                       std::span<const std::byte> received) {
     auto session = detail::tls_session::create(context, host);
     if (!session) co_return session.error();
+    (*session)->put_input(received); // copied before the first suspension
     stream s(std::move(tcp));
     s.tls_ = std::move(*session);
     auto shaken = co_await detail::tls_session::handshake(s.tls_, s.tcp_);
@@ -26,11 +28,16 @@ task<result<stream>> stream::handshake(tcp_stream tcp, tls_context context, std:
 }
 
 task<result<stream>> stream::connect_tls(tcp_stream tcp, tls_context context, std::string host) {
-    return handshake(std::move(tcp), std::move(context), std::move(host));
+    return handshake(std::move(tcp), std::move(context), std::move(host), {});
 }
 
 task<result<stream>> stream::accept_tls(tcp_stream tcp, tls_context context) {
-    return handshake(std::move(tcp), std::move(context), {});
+    return handshake(std::move(tcp), std::move(context), {}, {});
+}
+
+task<result<stream>> stream::accept_tls(tcp_stream tcp, tls_context context,
+                                        std::span<const std::byte> received) {
+    return handshake(std::move(tcp), std::move(context), {}, received);
 }
 
 stream::transfer<io::recv_op> stream::recv(std::span<std::byte> buffer,

@@ -49,6 +49,10 @@ public:
     static task<result<stream>> connect_tls(tcp_stream tcp, tls_context context, std::string host);
     /// TLS over `tcp` as a server, after a completed handshake.
     static task<result<stream>> accept_tls(tcp_stream tcp, tls_context context);
+    /// The same when the first bytes of the handshake were read from `tcp` already (they
+    /// followed a PROXY header): the session starts with a copy of `received`.
+    static task<result<stream>> accept_tls(tcp_stream tcp, tls_context context,
+                                           std::span<const std::byte> received);
 
     /// What recv() and send() return: for TCP the bare io_uring request `Op`, awaited in
     /// place; for TLS the session's coroutine.
@@ -121,7 +125,8 @@ public:
     const tcp_stream& tcp() const noexcept { return tcp_; }
 
 private:
-    static task<result<stream>> handshake(tcp_stream tcp, tls_context context, std::string host);
+    static task<result<stream>> handshake(tcp_stream tcp, tls_context context, std::string host,
+                                          std::span<const std::byte> received);
 
     tcp_stream tcp_;
     std::shared_ptr<detail::tls_session> tls_;

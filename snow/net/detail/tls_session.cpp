@@ -133,6 +133,12 @@ std::size_t tls_session::take_input(std::span<std::byte> into) noexcept {
     return n;
 }
 
+void tls_session::put_input(std::span<const std::byte> bytes) {
+    if (input_.size() - input_end_ < bytes.size()) input_.resize(input_end_ + bytes.size());
+    if (!bytes.empty()) std::memcpy(input_.data() + input_end_, bytes.data(), bytes.size());
+    input_end_ += bytes.size();
+}
+
 void tls_session::put_output(std::span<const std::byte> bytes) {
     output_.insert(output_.end(), bytes.begin(), bytes.end());
 }

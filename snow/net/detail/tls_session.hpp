@@ -49,6 +49,9 @@ public:
     bool resumed() const noexcept;
     bool broken() const noexcept { return broken_; }
 
+    /// Ciphertext read from the socket before the session existed, taken as if received.
+    void put_input(std::span<const std::byte> bytes);
+
     // For the BIO (tls_session.cpp): ciphertext in and out.
     std::size_t take_input(std::span<std::byte> into) noexcept;
     void put_output(std::span<const std::byte> bytes);
