@@ -1,15 +1,18 @@
-// snow/net/tls_context.cpp: building client and server SSL_CTXs with snow's defaults.
+// snow/net/tls_context.cpp: building client and server SSL_CTXs with snow's defaults, and a
+// server's choice of certificate by SNI.
 #include "snow/net/tls_context.hpp"
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 
+#include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
 #include <utility>
 
+#include "snow/net/detail/sni_table.hpp"
 #include "snow/net/tls_error.hpp"
 
 namespace snow::net {
@@ -116,6 +119,55 @@ int remember_session(SSL* ssl, SSL_SESSION* session) {
     return 0; // OpenSSL keeps (and frees) its own reference
 }
 
+/// A server context for one certificate, or null (the error queue cleared) if the files do
+/// not load or the key is not the certificate's.
+SSL_CTX* new_server_context(const std::string& certificate_file, const std::string& key_file) {
+    SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+    if (ctx == nullptr) {
+        ERR_clear_error();
+        return nullptr;
+    }
+    apply_common(ctx);
+    SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
+    SSL_CTX_set_ciphersuites(ctx, "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:"
+                                  "TLS_CHACHA20_POLY1305_SHA256");
+    SSL_CTX_set_cipher_list(ctx, "ECDHE+AESGCM:ECDHE+CHACHA20");
+    SSL_CTX_set_alpn_select_cb(ctx, &select_http11, nullptr);
+    if (SSL_CTX_use_certificate_chain_file(ctx, certificate_file.c_str()) != 1 ||
+        SSL_CTX_use_PrivateKey_file(ctx, key_file.c_str(), SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(ctx) != 1) {
+        ERR_clear_error();
+        SSL_CTX_free(ctx);
+        return nullptr;
+    }
+    return ctx;
+}
+
+int sni_index() {
+    static const int index = SSL_CTX_get_ex_new_index(
+        0, nullptr, nullptr, nullptr, [](void*, void* table, CRYPTO_EX_DATA*, int, long, void*) {
+            delete static_cast<detail::sni_table*>(table);
+        });
+    return index;
+}
+
+/// OpenSSL's server-name callback, run on the ClientHello: presents the certificate filed
+/// under the name the client sent. Every context switched to is set up alike (ALPN, ciphers),
+/// and OpenSSL keeps using the first one's session-ticket keys and session cache.
+int choose_identity(SSL* ssl, int*, void* table) {
+    const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+    if (name == nullptr) return SSL_TLSEXT_ERR_NOACK; // no SNI: the default certificate
+    SSL_CTX* chosen = static_cast<const detail::sni_table*>(table)->find(name);
+    if (chosen != nullptr && chosen != SSL_get_SSL_CTX(ssl) &&
+        SSL_set_SSL_CTX(ssl, chosen) == nullptr) {
+        ERR_clear_error();
+        return SSL_TLSEXT_ERR_ALERT_FATAL; // out of memory: the handshake fails
+    }
+    // No match leaves the default, which the client's certificate check will refuse unless
+    // it covers the name after all.
+    return SSL_TLSEXT_ERR_OK;
+}
+
 } // namespace
 
 SSL_SESSION* tls_context::take_session(const std::string& server_name) const {
@@ -153,21 +205,30 @@ result<tls_context> tls_context::client(const tls_client_options& options) {
 
 result<tls_context> tls_context::server(const tls_server_options& options) {
     ERR_clear_error();
-    SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+    SSL_CTX* ctx = new_server_context(options.certificate_file, options.key_file);
     if (ctx == nullptr) return make_error_code(tls_errc::configuration);
     tls_context context(ctx, true, false);
-    apply_common(ctx);
-    SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
-    SSL_CTX_set_ciphersuites(ctx, "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:"
-                                  "TLS_CHACHA20_POLY1305_SHA256");
-    SSL_CTX_set_cipher_list(ctx, "ECDHE+AESGCM:ECDHE+CHACHA20");
-    SSL_CTX_set_alpn_select_cb(ctx, &select_http11, nullptr);
-    if (SSL_CTX_use_certificate_chain_file(ctx, options.certificate_file.c_str()) != 1 ||
-        SSL_CTX_use_PrivateKey_file(ctx, options.key_file.c_str(), SSL_FILETYPE_PEM) != 1 ||
-        SSL_CTX_check_private_key(ctx) != 1) {
+    if (options.identities.empty()) return context;
+    auto table = std::make_unique<detail::sni_table>();
+    table->add(ctx, false);
+    for (const tls_identity& identity : options.identities) {
+        SSL_CTX* other = new_server_context(identity.certificate_file, identity.key_file);
+        if (other == nullptr) return make_error_code(tls_errc::configuration);
+        table->add(other, true);
+    }
+    // The table lives as long as the default context, which every session made from it
+    // keeps (as its session context) even after switching to another identity's.
+    detail::sni_table* names = table.get();
+    if (SSL_CTX_set_ex_data(ctx, sni_index(), names) != 1) {
         ERR_clear_error();
         return make_error_code(tls_errc::configuration);
     }
+    (void)table.release();
+    // SSL_CTX_set_tlsext_servername_callback() and _arg() are macros with C casts; these are
+    // what they expand to.
+    SSL_CTX_callback_ctrl(ctx, SSL_CTRL_SET_TLSEXT_SERVERNAME_CB,
+                          reinterpret_cast<void (*)()>(&choose_identity));
+    SSL_CTX_ctrl(ctx, SSL_CTRL_SET_TLSEXT_SERVERNAME_ARG, 0, names);
     return context;
 }
 

@@ -1,10 +1,11 @@
 // snow/net/tls_context.hpp: the TLS configuration shared by many sessions: an OpenSSL
 // SSL_CTX with snow's secure defaults (TLS 1.2 or later, peers verified against the system
 // bundle, no renegotiation). One context serves every loop thread, so session tickets work
-// across them.
+// across them. A server context may hold several certificates and pick one by SNI.
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "snow/core/export.hpp"
 #include "snow/core/result.hpp"
@@ -25,10 +26,24 @@ struct tls_client_options {
     bool insecure_skip_verify = false;
 };
 
+/// A certificate a server presents, with its private key.
+struct tls_identity {
+    std::string certificate_file{}; ///< PEM: the certificate, then its chain
+    std::string key_file{};         ///< PEM: the private key
+};
+
 /// What a server context presents.
 struct tls_server_options {
     std::string certificate_file{}; ///< PEM: the certificate, then its chain
     std::string key_file{};         ///< PEM: the private key
+    /// More certificates, chosen by the server name a client sends (SNI). Each is filed under
+    /// the names its certificate is for, read from its subjectAltName DNS entries (its
+    /// subject's CN if it has none), so no name is written twice: an exact name, or a
+    /// `*.example.com` wildcard that stands for one whole label, matched without regard to
+    /// case. certificate_file's pair comes first; an exact name wins over a wildcard, then
+    /// an earlier identity over a later one. A client that sends no name, or one no
+    /// certificate is for, is shown certificate_file's.
+    std::vector<tls_identity> identities{};
 };
 
 /// Shared ownership of one SSL_CTX. Copies refer to the same context.
@@ -37,8 +52,12 @@ public:
     /// A client context: TLS ≥ 1.2, ALPN http/1.1, peers verified unless the options say
     /// otherwise. Errors: tls_errc::configuration if the CA file cannot be loaded.
     static result<tls_context> client(const tls_client_options& options = {});
-    /// A server context presenting `options`' certificate. AES-128-GCM is preferred, being
-    /// the fastest per core here. Errors: tls_errc::configuration.
+    /// A server context presenting `options`' certificates. AES-128-GCM is preferred, being
+    /// the fastest per core here. With identities, each has an SSL_CTX of its own, switched
+    /// to when the ClientHello names it; all of them issue and accept the session tickets
+    /// of this one, so resumption works whichever certificate was shown. Errors:
+    /// tls_errc::configuration if any certificate or key cannot be loaded, or a key does
+    /// not match its certificate.
     static result<tls_context> server(const tls_server_options& options);
 
     tls_context() noexcept = default;

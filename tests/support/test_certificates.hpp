@@ -45,6 +45,11 @@ public:
         return dir_ + "/" + name + ".pem";
     }
     std::string key_file(const std::string& name) const { return dir_ + "/" + name + ".key"; }
+    /// Issues one more server certificate, valid now, for `alt_names` ("DNS:a.test,DNS:*.b.test"),
+    /// written as `name`.pem and `name`.key.
+    void add(const std::string& name, const std::string& alt_names) {
+        issue(name, alt_names, 0, 30);
+    }
 
 private:
     struct key_free {

@@ -21,17 +21,9 @@ result<void> server::prepare(const server_options& options) {
     if (prepared_) return {};
     prepared_ = true;
     if (options.log_level) log::set_level(*options.log_level);
-    if (!options.tls_certificate_file.empty() || !options.tls_key_file.empty()) {
-        auto context = net::tls_context::server(
-            {.certificate_file = options.tls_certificate_file, .key_file = options.tls_key_file});
-        if (!context) {
-            log::error("cannot load the TLS certificate {} and key {}: {}",
-                       options.tls_certificate_file, options.tls_key_file,
-                       context.error().message());
-            prepared_ = false; // every later start fails the same way
-            return context.error();
-        }
-        tls_ = std::move(*context);
+    if (auto loaded = load_tls(options); !loaded) {
+        prepared_ = false; // every later start fails the same way
+        return loaded.error();
     }
 
     std::vector<middleware> builtin;

@@ -1,20 +1,24 @@
 // tests/http/server/tls_test.cpp: the server over TLS, with a PKI made at test time: requests
 // from snow's verifying client on a kept-alive connection, streamed and large bodies, a half
-// ClientHello cut off at the head deadline, plain HTTP on the TLS port refused without
-// harm to others, and a graceful stop that closes an idle TLS connection at once.
+// ClientHello cut off at the head deadline, a client over the handshake cap waiting its
+// turn (and turned away by a graceful stop), plain HTTP on the TLS port refused without harm to
+// others, and a graceful stop that closes an idle TLS connection at once.
 #include "snow/http/server/server.hpp"
 
 #include <doctest/doctest.h>
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include <fmt/format.h>
 
+#include "snow/core/when_all.hpp"
 #include "snow/http/client/client.hpp"
 #include "support/test_certificates.hpp"
 
 #include "http/support/server_fixture.hpp"
+#include "http/support/tls_client.hpp"
 
 using namespace snow;
 using namespace snow::testing;
@@ -74,6 +78,81 @@ TEST_CASE("a half ClientHello is cut off at the head deadline") {
         CHECK(co_await raw.closed(3s));
     });
     CHECK(srv.stats().timeouts.load() == 1);
+}
+
+TEST_CASE("over the handshake cap a client waits, and completes once the stalled one is cut off") {
+    probe p;
+    http::server srv(test_routes(p));
+    auto options = tls_options();
+    options.header_timeout = 300ms;
+    options.max_concurrent_handshakes = 1;
+    std::vector<std::string> order;
+    run_server_test(srv, options, [&srv, &order](net::address at) -> task<void> {
+        // Half a ClientHello takes the one place, and keeps it until its deadline.
+        auto stalled = co_await connect_to(at);
+        REQUIRE(co_await stalled.send(std::string("\x16\x03\x01\x02\x00\x01", 6)));
+        REQUIRE(
+            co_await eventually([&srv] { return srv.stats().connections_accepted.load() == 1; }));
+        auto second = [](net::address to, std::vector<std::string>& seen) -> task<bool> {
+            auto s = co_await open_tls(to, trusting_context(shared_certificates().ca_file()),
+                                       "localhost");
+            seen.push_back(s ? "second handshake done" : "second handshake failed");
+            if (!s) co_return false;
+            co_return co_await says_hello(*s);
+        };
+        auto first = [](http::server& server, raw_client& c,
+                        std::vector<std::string>& seen) -> task<bool> {
+            const bool queued = co_await eventually(
+                [&server] { return server.stats().handshakes_waiting.load() == 1; });
+            seen.push_back(queued ? "second waits" : "second never queued");
+            const bool closed = co_await c.closed(3s);
+            seen.push_back(closed ? "stalled one cut off" : "stalled one still open");
+            co_return closed;
+        };
+        auto [answered, cut_off] = co_await when_all(second(at, order), first(srv, stalled, order));
+        CHECK(answered);
+        CHECK(cut_off);
+    });
+    const std::vector<std::string> expected{"second waits", "stalled one cut off",
+                                            "second handshake done"};
+    CHECK(order == expected);
+    CHECK(srv.stats().timeouts.load() == 1);
+    CHECK(srv.stats().handshakes_waiting.load() == 0);
+    CHECK(srv.stats().requests.load() == 1);
+}
+
+TEST_CASE("a graceful stop closes the connections waiting for a handshake at once") {
+    probe p;
+    http::server srv(test_routes(p));
+    auto options = tls_options();
+    options.header_timeout = 5s;
+    options.max_concurrent_handshakes = 1;
+    std::vector<std::string> order;
+    run_server_test(srv, options, [&srv, &order](net::address at) -> task<void> {
+        const std::string half_hello("\x16\x03\x01\x02\x00\x01", 6);
+        auto holder = co_await connect_to(at);
+        REQUIRE(co_await holder.send(half_hello));
+        REQUIRE(
+            co_await eventually([&srv] { return srv.stats().connections_accepted.load() == 1; }));
+        auto waiter = co_await connect_to(at);
+        REQUIRE(co_await waiter.send(half_hello));
+        REQUIRE(co_await eventually([&srv] { return srv.stats().handshakes_waiting.load() == 1; }));
+        srv.stop();
+        auto watch = [](raw_client& c, std::vector<std::string>& seen,
+                        std::string name) -> task<bool> {
+            const bool closed = co_await c.closed(4s);
+            seen.push_back(name);
+            co_return closed;
+        };
+        // The one mid-handshake is not idle: it ends only at the drain's hard stop.
+        auto [waiter_closed, holder_closed] =
+            co_await when_all(watch(waiter, order, "waiter"), watch(holder, order, "holder"));
+        CHECK(waiter_closed);
+        CHECK(holder_closed);
+    });
+    const std::vector<std::string> expected{"waiter", "holder"};
+    CHECK(order == expected);
+    CHECK(srv.stats().handshakes_waiting.load() == 0);
 }
 
 TEST_CASE("plain HTTP on the TLS port is refused, and TLS clients are served meanwhile") {

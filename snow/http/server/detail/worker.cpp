@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <exception>
+#include <system_error>
 #include <type_traits>
 
 #include "snow/http/server/detail/connection.hpp"
@@ -20,6 +21,7 @@ constexpr std::size_t max_spare_buffer_bytes = 16 * 1024;
 worker::worker(server& owner_server, net::tcp_listener listener, server_options opts)
     : owner(owner_server)
     , options(std::move(opts))
+    , handshakes(options.max_concurrent_handshakes, owner_server.mutable_stats().handshakes_waiting)
     , listener_(std::move(listener)) {
     drain_timer_.context = this;
     drain_timer_.on_expire = &worker::drain_deadline_passed;
@@ -68,6 +70,25 @@ void worker::give_back(std::unique_ptr<exchange_state> state) noexcept {
     state->side_bytes = 0;
     state->peer_gone = state->write_failed = false;
     spare_states_.push_back(std::move(state));
+}
+
+task<result<net::stream>> worker::accept_tls(net::tcp_stream tcp, std::span<const std::byte> early,
+                                             deadline& limit) {
+    if (!handshakes.try_enter()) {
+        // The line is the server's doing, not the client's: its head deadline stops while it
+        // waits (each handshake ahead is bounded by header_timeout, so the line moves), and
+        // starts afresh when its turn comes. A graceful stop ends the wait.
+        limit.disarm();
+        const bool entered = co_await handshakes.wait_turn();
+        if (!entered) co_return make_error_code(std::errc::operation_canceled);
+        limit.arm(options.header_timeout);
+    }
+    struct place {
+        handshake_gate& gate;
+        ~place() { gate.leave(); } // also when the frame is destroyed mid-handshake
+    };
+    const place held{handshakes};
+    co_return co_await net::stream::accept_tls(std::move(tcp), owner.current_tls(), early);
 }
 
 task<void> worker::accept_loop() {
@@ -136,6 +157,7 @@ void worker::begin_shutdown() {
     if (draining) return;
     draining = true;
     accept_scope_.request();
+    handshakes.close_line(); // connections that have not begun their handshake are closed
     for (connection* c = connections_; c != nullptr;) {
         connection* next = c->next;
         c->idle_wait.interrupt();

@@ -2,17 +2,21 @@
 // owns them in a task_group, recycles their exchange states, and drains them on stop.
 #pragma once
 
+#include <cstddef>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "snow/core/cancel.hpp"
 #include "snow/core/task.hpp"
 #include "snow/core/task_group.hpp"
+#include "snow/http/server/detail/deadline.hpp"
+#include "snow/http/server/detail/handshake_gate.hpp"
 #include "snow/http/server/server.hpp"
 #include "snow/io/event_loop.hpp"
 #include "snow/io/timer_queue.hpp"
+#include "snow/net/stream.hpp"
 #include "snow/net/tcp_listener.hpp"
-#include "snow/net/tls_context.hpp"
 
 namespace snow::http::detail {
 
@@ -37,13 +41,24 @@ public:
 
     server& owner;
     const server_options options;
-    /// The server's TLS context when it serves HTTPS, shared by every loop; null for HTTP.
-    const net::tls_context* tls = nullptr;
+    /// Whether the server serves HTTPS (see accept_tls).
+    bool tls = false;
+    /// This loop's share of max_concurrent_handshakes.
+    handshake_gate handshakes;
     bool draining = false;
     cancel_source hard_stop; ///< cancels every connection's I/O and handlers
     /// Cancels handlers at the drain deadline. Their responses still go out (with
     /// Connection: close); hard_stop follows a grace period later.
     cancel_source handlers_stop{&hard_stop};
+
+    /// The TLS handshake of a new connection, whose first ciphertext may be in `early` (read
+    /// with a PROXY header), under `limit` (the head deadline, already running). While the
+    /// loop has max_concurrent_handshakes under way it waits in line with `limit` stopped,
+    /// which then starts afresh. The context is the server's current one
+    /// (server::reload_tls), kept by the session for its lifetime. `early` must stay valid
+    /// until it returns.
+    task<result<net::stream>> accept_tls(net::tcp_stream tcp, std::span<const std::byte> early,
+                                         deadline& limit);
 
     void add(connection* c) noexcept;
     void remove(connection* c) noexcept;
