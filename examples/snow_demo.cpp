@@ -6,12 +6,15 @@
 //   GET /req/ parks until a GET /stop/ resolves the oldest parked request with "done"
 //   POST /echo → the request body
 //   GET /events/ → Server-Sent Events: a tick each second, and what POST /events/ broadcasts
+//   GET /ws/echo → WebSocket: each message back; /ws/chat → each text message to every member
 // Needs Linux 6.1+ (5.19 at least). Run: build/examples/snow_demo --port 8012 --threads 2
+// (--pin 1: loop i on CPU i, each connection served on the CPU that received it)
 // Poke: curl localhost:8012/index/;  curl localhost:8012/req/ & curl localhost:8012/stop/
 //   curl -N localhost:8012/events/ & curl -d hello localhost:8012/events/
 // HTTPS: --tls-cert FILE --tls-key FILE serve TLS on --port instead of plain HTTP.
 // Operate: --access-log FILE (reopened on SIGHUP/SIGUSR1), --metrics /metrics, --health 1
-// (/livez, /readyz), --log-level; SIGINT/SIGTERM drain, a second one stops at once.
+// (/livez, /readyz), --proxy-protocol 1 (behind a load balancer), --log-level; SIGINT/SIGTERM
+// drain, a second one stops at once.
 #include <fmt/format.h>
 
 #include <cstdint>
@@ -27,6 +30,8 @@
 #include "snow/http/server/event_hub.hpp"
 #include "snow/http/server/event_stream.hpp"
 #include "snow/http/server/server.hpp"
+#include "snow/http/server/websocket.hpp"
+#include "snow/http/server/websocket_hub.hpp"
 #include "snow/io/event_loop.hpp"
 #include "snow/sync/future.hpp"
 #include "snow/time/ready_after.hpp"
@@ -168,6 +173,28 @@ response broadcast(request& req) {
     return snow::http::text(fmt::format("sent to {} streams\n", news.size()));
 }
 
+// GET /ws/echo and /ws/chat: WebSocket, the two-way form of the same idea. An idle socket
+// holds no receive buffer; the hub frames each chat message once for every member.
+snow::http::websocket_hub chat_room; // thread-safe, like the event hub
+
+task<void> echo_messages(snow::http::websocket& ws) {
+    for (;;) {
+        auto m = co_await ws.recv(); // a message, or how the connection ended
+        if (!m) co_return;
+        auto sent = co_await ws.send(*m);
+        if (!sent) co_return;
+    }
+}
+
+task<void> chat(snow::http::websocket& ws) {
+    auto member = chat_room.subscribe(ws); // leaves the room when this returns
+    for (;;) {
+        auto m = co_await ws.recv();
+        if (!m) co_return;
+        if (m->is_text()) (void)chat_room.publish(m->text());
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 
 snow::http::router routes() {
@@ -191,6 +218,9 @@ snow::http::router routes() {
     r.get_regex("/events/",
                 [](request& req) { return snow::http::event_stream_response(req, ticks); });
     r.add_regex(method::post, "/events/", broadcast);
+    r.get("/ws/echo",
+          [](request& req) { return snow::http::websocket_response(req, echo_messages); });
+    r.get("/ws/chat", [](request& req) { return snow::http::websocket_response(req, chat); });
     r.post("/echo", [](request& req) -> task<response> {
         auto type = req.header("Content-Type");
         auto resp = snow::http::text(std::string(req.body()));
@@ -211,6 +241,8 @@ int main(int argc, char** argv) {
     cli.text("--host", options.host, "Address to listen on", "ADDRESS");
     cli.number("--port", options.port, 0, 65535, "TCP port; 0 picks a free one", "PORT");
     cli.number("--threads", options.threads, 1, 256, "Event loops, one per thread");
+    unsigned pin = 0;
+    cli.number("--pin", pin, 0, 1, "1: a CPU per loop, connections steered by CPU", "0|1");
     cli.number("--max-body", options.limits.max_body_bytes, 0, 1ULL << 32,
                "Largest request body (413 beyond)", "BYTES");
     std::uint64_t header_timeout_ms = 10'000;
@@ -254,6 +286,10 @@ int main(int argc, char** argv) {
     // Under systemd: the socket of a .socket unit (fd 3), and READY=1 / STOPPING=1.
     cli.number("--systemd", systemd, 0, 1,
                "1: serve a systemd socket unit's socket, notify systemd", "0|1");
+    // Behind a load balancer: each connection begins with a PROXY protocol header (v1 or v2).
+    unsigned proxy_protocol = 0;
+    cli.number("--proxy-protocol", proxy_protocol, 0, 1,
+               "1: each connection begins with a PROXY protocol header", "0|1");
     // HTTPS on --port instead of HTTP: the certificate chain and the key, PEM files.
     cli.text("--tls-cert", options.tls_certificate_file,
              "Serve HTTPS with this certificate chain (PEM)", "FILE");
@@ -267,7 +303,9 @@ int main(int argc, char** argv) {
     if (options.access_log == "0") options.access_log.clear();
     if (options.access_log == "1") options.access_log = "/dev/stdout";
     options.access_log_format = *snow::http::parse_access_log_format(format);
+    options.pin_threads = pin == 1;
     options.health_checks = health == 1;
+    options.proxy_protocol = proxy_protocol == 1;
     options.systemd = systemd == 1;
     if (options.tls_certificate_file.empty() != options.tls_key_file.empty())
         cli.fail("--tls-cert and --tls-key go together");

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The library's folders follow the data path, and each includes only the layers below it:
 
-    core → sync → io → time → net → http → http/server, http/client
+    core → sync → io → time → net → http → http/websocket → http/server, http/client
 
 A detail/ folder belongs to the layer around it. http/server and http/client are siblings and
 include neither the other. snow/snow.hpp, the umbrella, is the one file above every layer.
@@ -11,7 +11,7 @@ import pathlib
 import re
 import sys
 
-ORDER = ["core", "sync", "io", "time", "net", "http", "http/server", "http/client"]
+ORDER = ["core", "sync", "io", "time", "net", "http", "http/websocket", "http/server", "http/client"]
 SIBLINGS = {("http/server", "http/client"), ("http/client", "http/server")}
 MAX_LINES = 600
 UMBRELLA = "snow.hpp"

@@ -475,6 +475,62 @@ TEST_CASE("--metrics-address serves metrics on a port of their own, not on the p
     CHECK(*status == 0);
 }
 
+TEST_CASE("--proxy-protocol 1 logs the client the load balancer names, and closes the rest") {
+    snow::testing::temp_dir dir;
+    const std::string path = dir.file("access.log");
+    quiet_demo d({"--proxy-protocol", "1", "--access-log", path});
+    auto behind =
+        round_trip(d.port, "PROXY TCP4 203.0.113.7 127.0.0.1 40000 8012\r\n" + get("/index/"));
+    REQUIRE(behind.has_value());
+    CHECK(behind->status == 200);
+    CHECK(file_gets(path, "203.0.113.7 - - [", 3s));
+    // A client that skips the load balancer gets no answer at all.
+    CHECK_FALSE(round_trip(d.port, get("/index/")).has_value());
+    auto status = d.process.stop(10s);
+    REQUIRE(status.has_value());
+    CHECK(*status == 0);
+}
+
+TEST_CASE("the demo's /ws/echo echoes and /ws/chat reaches every member, from Python") {
+    if (std::system("/usr/bin/python3 -c 'import websockets' 2>/dev/null") != 0) {
+        MESSAGE("python3-websockets is not installed (Debian: python3-websockets): skipped");
+        return;
+    }
+    snow::testing::temp_dir dir;
+    const std::string script = dir.file("client.py");
+    const std::string output = dir.file("out");
+    // Bounded: the chat message is re-sent until the first member hears it (its handler
+    // may still be subscribing when the second member speaks), at most 50 times.
+    std::FILE* f = std::fopen(script.c_str(), "w");
+    REQUIRE(f != nullptr);
+    std::fputs(R"py(import asyncio, sys, websockets
+async def main(port):
+    base = f"ws://127.0.0.1:{port}"
+    async with websockets.connect(base + "/ws/echo") as ws:
+        await ws.send("hello")
+        print("echo", await ws.recv())
+    async with websockets.connect(base + "/ws/chat") as a, websockets.connect(base + "/ws/chat") as b:
+        for _ in range(50):
+            await b.send("hi all")
+            try:
+                print("chat", await asyncio.wait_for(a.recv(), 0.2))
+                break
+            except asyncio.TimeoutError:
+                pass
+asyncio.run(main(int(sys.argv[1])))
+)py",
+               f);
+    std::fclose(f);
+    demo d;
+    const std::string command =
+        fmt::format("timeout 30 /usr/bin/python3 {} {} > {} 2>&1", script, d.port, output);
+    const int status = std::system(command.c_str());
+    const std::string printed = snow::testing::read_file(output);
+    INFO(printed);
+    CHECK(status == 0);
+    CHECK(printed == "echo hello\nchat hi all\n");
+}
+
 TEST_CASE("--log-level error keeps the demo's informational lines off stderr") {
     quiet_demo d({"--log-level", "error"});
     auto status = d.process.stop(10s);

@@ -282,8 +282,10 @@ struct metrics::registry {
                           "Connections accepted.");
             fmt::format_to(sink, "snow_http_connections_accepted_total {}\n",
                            value(stats->connections_accepted));
-            append_family(out, "snow_http_requests_rejected_total", "counter",
-                          "Requests malformed or over a limit, answered 4xx/5xx and closed.");
+            append_family(
+                out, "snow_http_requests_rejected_total", "counter",
+                "Requests malformed or over a limit, answered 4xx/5xx and closed, and connections "
+                "closed for want of a valid PROXY protocol header.");
             fmt::format_to(sink, "snow_http_requests_rejected_total {}\n", value(stats->rejected));
             append_family(out, "snow_http_timeouts_total", "counter",
                           "Connections cut off by a deadline.");

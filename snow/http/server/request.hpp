@@ -62,7 +62,8 @@ public:
     /// The number of regex capture groups, group 0 included; 0 for a template route.
     std::size_t group_count() const noexcept { return groups_.size(); }
 
-    /// The address of the client (the TCP peer).
+    /// The address of the client: the TCP peer, or with server_options::proxy_protocol the
+    /// source the connection's PROXY header named.
     const net::address& peer() const noexcept { return peer_; }
     /// Whether the connection may carry another request after this one.
     bool keep_alive() const noexcept { return head_->keep_alive; }

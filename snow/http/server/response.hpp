@@ -14,6 +14,14 @@
 #include "snow/core/task.hpp"
 #include "snow/http/headers.hpp"
 
+namespace snow::io {
+class buffer_pool;
+}
+namespace snow::net {
+class stream;
+class receive_buffer;
+} // namespace snow::net
+
 namespace snow::http {
 
 /// A Set-Cookie value (RFC 6265 §4.1).
@@ -60,6 +68,26 @@ public:
     virtual cancel_source* server_stopping() noexcept { return nullptr; }
 };
 
+/// What a response that takes over its connection (an upgrade to another protocol, status
+/// 101) is handed once its head has gone out. All of it belongs to the connection, which
+/// closes when the upgrade function returns.
+struct upgraded_connection {
+    /// The connection, full duplex: one task may receive while another sends.
+    net::stream& stream;
+    /// Bytes the client sent after the request's head, already received: the new protocol's
+    /// first bytes, never lost. Receive more into it, or on the stream.
+    net::receive_buffer& input;
+    /// The loop's provided buffers, so that a wait for input holds no buffer of its own; null
+    /// over TLS (whose session decrypts into the caller's buffer) or without a pool.
+    io::buffer_pool* pool;
+    /// The connection's scope, which the upgrade function's task is bound to: requested at a
+    /// hard stop (the drain deadline), cancelling whatever the connection does.
+    cancel_source& io_scope;
+    /// Requested when the server begins a graceful stop (already, if it had begun): the
+    /// protocol should end cleanly, before the drain deadline.
+    cancel_source& stopping;
+};
+
 /// What a handler returns: a status, header fields and a body, or a function that streams
 /// the body. The server adds Date, Content-Length (or chunked framing) and Connection; the
 /// helpers text(), html(), json(), redirect() and status_page() make common ones.
@@ -77,6 +105,11 @@ struct response {
     /// When set, the body is produced by this function, written with chunked encoding
     /// (or until close for an HTTP/1.0 client), and `body` is ignored.
     std::function<task<result<void>>(body_writer&)> stream;
+    /// With status 101 (Switching Protocols): the server sends the head with `Connection:
+    /// Upgrade` (the handler adds Upgrade and the new protocol's fields), then hands the
+    /// connection to this function, and closes it when the function returns. `body` and
+    /// `stream` are ignored. websocket_response() makes one.
+    std::function<task<void>(upgraded_connection&)> upgrade;
 
     /// Adds a header field; returns the response for chaining.
     response& header(std::string_view name, std::string_view value) {

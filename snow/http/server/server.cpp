@@ -13,9 +13,11 @@
 #include <optional>
 
 #include "snow/http/server/detail/worker.hpp"
+#include "snow/io/cpu_affinity.hpp"
 #include "snow/io/ring.hpp"
 #include "snow/io/run.hpp"
 #include "snow/io/signal.hpp"
+#include "snow/net/reuseport.hpp"
 #include "snow/net/systemd.hpp"
 
 namespace snow::http {
@@ -52,7 +54,7 @@ task<void> server::serve(net::tcp_listener listener, server_options options) {
     if (auto prepared = prepare(options); !prepared) co_return;
     port_ = listener.local_address().port();
     detail::worker w(*this, std::move(listener), std::move(options));
-    w.tls = tls_ ? &*tls_ : nullptr;
+    w.tls = static_cast<bool>(current_tls());
     // The caller's cancellation stops this server gracefully, as stop() does. The worker
     // itself runs shielded from it: its join must not be cut short while connections
     // still refer to it.
@@ -98,7 +100,8 @@ std::string_view signal_name(int signal) noexcept {
 
 /// Waits on the ring for signals. The first SIGINT or SIGTERM stops the server gracefully;
 /// a second one ends the process at once, for an operator who will not wait for the drain.
-/// SIGHUP and SIGUSR1 reopen the access log (logrotate's postrotate sends one).
+/// SIGHUP and SIGUSR1 reopen the access log (logrotate's postrotate sends one); SIGHUP also
+/// reloads the TLS certificates (a renewal hook sends it).
 task<void> watch_signals(io::signal_set* signals, server& srv) {
     bool draining = false;
     for (;;) {
@@ -106,6 +109,8 @@ task<void> watch_signals(io::signal_set* signals, server& srv) {
         if (!received) co_return; // cancelled: the server has ended
         const int signal = *received;
         if (signal == SIGHUP || signal == SIGUSR1) {
+            // Certificates first: once the reopened log can be seen, so can the certificates.
+            if (signal == SIGHUP) (void)srv.reload_tls(); // it logs what it did
             auto reopened = co_await srv.reopen_logs();
             if (reopened)
                 log::info("{} received, access log reopened", signal_name(signal));
@@ -152,6 +157,39 @@ task<void> serve_loop(server& srv, net::tcp_listener listener, server_options op
     co_await srv.serve(std::move(listener), std::move(options));
     watchers.cancel();
     co_await watchers.join();
+}
+
+/// The CPU of each loop under pin_threads: loop i on the i-th CPU the process may run on.
+/// None with more loops than CPUs, where the scheduler spreads them better than fixed pairs.
+std::vector<int> loop_cpus(const server_options& options) {
+    if (!options.pin_threads) return {};
+    std::vector<int> cpus = io::allowed_cpus();
+    if (cpus.size() < options.threads) {
+        log::warn("pin_threads: {} threads on {} CPUs; no thread is pinned", options.threads,
+                  cpus.size());
+        return {};
+    }
+    cpus.resize(options.threads);
+    return cpus;
+}
+
+/// With loop i pinned on CPU i, a connection is best served by the loop on the CPU its
+/// packets arrive on. The program maps a raw CPU number to a socket index, so any other
+/// placement (taskset -c 2,3) keeps the kernel's hash rather than a lookup table.
+void steer_by_cpu(const std::vector<net::tcp_listener>& listeners, const std::vector<int>& cpus) {
+    if (listeners.size() < 2 || cpus.size() != listeners.size()) return;
+    for (std::size_t i = 0; i < cpus.size(); ++i) {
+        if (cpus[i] != static_cast<int>(i)) {
+            log::debug("loops are not on CPUs 0 to {}: connections are spread by hash",
+                       cpus.size() - 1);
+            return;
+        }
+    }
+    if (auto steered = net::steer_by_cpu(listeners[0].native_handle(), listeners.size()))
+        log::debug("connections go to the loop on the CPU that received them");
+    else
+        log::debug("cannot steer connections by CPU ({}): they are spread by hash",
+                   steered.error().message());
 }
 
 result<net::address> bind_address(const server_options& options) {
@@ -212,6 +250,8 @@ int server::run(server_options options) {
         if (i == 0) local->set_port(listener->local_address().port());
         listeners.push_back(std::move(*listener));
     }
+    const std::vector<int> cpus = loop_cpus(options);
+    if (inherited.empty()) steer_by_cpu(listeners, cpus); // systemd's duplicates are no group
     port_ = local->port();
 
     // Metrics on a port of their own are a second, private server on the first loop.
@@ -252,15 +292,18 @@ int server::run(server_options options) {
         net::systemd::notify("READY=1");
     }
     if (options.announce) {
-        fmt::print("snow: listening on {}://{}/ ({} thread{})\n", tls_ ? "https" : "http", *local,
-                   options.threads, options.threads == 1 ? "" : "s");
+        fmt::print("snow: listening on {}://{}/ ({} thread{})\n", current_tls() ? "https" : "http",
+                   *local, options.threads, options.threads == 1 ? "" : "s");
         std::fflush(stdout);
     }
 
-    run_threads(options.threads, [&](std::size_t index) -> task<void> {
-        return serve_loop(*this, std::move(listeners[index]), options,
-                          index == 0 ? &extras : nullptr);
-    });
+    run_threads(
+        options.threads,
+        [&](std::size_t index) -> task<void> {
+            return serve_loop(*this, std::move(listeners[index]), options,
+                              index == 0 ? &extras : nullptr);
+        },
+        {}, cpus);
     return 0;
 }
 

@@ -34,6 +34,12 @@ struct server_options {
     std::uint16_t port = 8080;      ///< 0 picks a free port; see server::port()
     std::size_t threads = 1;        ///< loops, one per thread, sharing the port (SO_REUSEPORT)
     parser_limits limits{};         ///< head 64 KiB, body 1 MiB, target 8 KiB by default
+    /// run() pins loop i to the i-th CPU the process may run on (taskset and cpusets narrow
+    /// the list), so each loop keeps its CPU's caches. With loop i on CPU i the kernel is also
+    /// told to hand a connection to the loop on the CPU that received it (net::steer_by_cpu),
+    /// not by its hash. With more threads than CPUs nothing is pinned. Off by default: a
+    /// library shares the machine with the rest of its program.
+    bool pin_threads = false;
 
     /// From the connection's first byte or its start (so silent connections are cut off
     /// too) until a request head is complete: what stops slowloris.
@@ -52,7 +58,8 @@ struct server_options {
     std::size_t max_connections = 16384;
     int backlog = 4096; ///< listen(2)'s queue of connections not yet accepted
     /// run() stops gracefully on SIGINT and SIGTERM, and at once on a second one; SIGHUP and
-    /// SIGUSR1 reopen the access log.
+    /// SIGUSR1 reopen the access log, and SIGHUP also reloads the TLS certificates
+    /// (server::reload_tls).
     bool handle_signals = true;
     /// run() prints "snow: listening on http://HOST:PORT/" once bound; quiet by default.
     bool announce = false;
@@ -62,6 +69,28 @@ struct server_options {
     /// the handshake must finish within header_timeout, like a request head.
     std::string tls_certificate_file{};
     std::string tls_key_file{}; ///< see tls_certificate_file
+    /// More certificates for HTTPS, each shown to the clients whose SNI names it: the names
+    /// are read from each certificate (net::tls_server_options::identities says how they
+    /// match). tls_certificate_file's pair is shown when no name matches; if it is empty, the
+    /// first of these is. server::reload_tls() reads every file again.
+    std::vector<net::tls_identity> tls_identities{};
+    /// TLS handshakes under way at once on each loop (each loop does its handshakes'
+    /// cryptography on its own thread). A connection over the cap is not reset but waits in
+    /// line, first come first served, so a burst of clients slows down instead of failing.
+    /// It holds no TLS state meanwhile, and its header_timeout, stopped while it waits for
+    /// the server, starts afresh when its turn comes (every handshake ahead of it is bounded
+    /// by header_timeout, so the line moves). A graceful stop closes the line. At least 1.
+    std::size_t max_concurrent_handshakes = 1024;
+
+    /// Behind a load balancer that sends the PROXY protocol (HAProxy's; versions 1 and 2 are
+    /// both accepted): every connection must begin with a PROXY header, read within
+    /// header_timeout and before TLS or the first request, and the client it names is the
+    /// peer that request::peer(), the access log and every other report of the peer show (a
+    /// LOCAL or UNKNOWN header keeps the connection's own). A connection that begins with
+    /// anything else is closed without a response and counted in server_stats::rejected.
+    /// Turn it on only when the proxy is the one way in: a client that can reach the port
+    /// directly may claim any address.
+    bool proxy_protocol = false;
 
     // --- Operations: each is off unless asked for. The first run() or serve() of a server
     // sets them up; later calls keep what it set up. ---
@@ -93,10 +122,13 @@ struct server_stats {
     std::atomic<std::uint64_t> connections_accepted{0}; ///< since the server started
     std::atomic<std::uint64_t> connections_open{0};     ///< now
     std::atomic<std::uint64_t> requests{0};             ///< handed to a handler
-    std::atomic<std::uint64_t> rejected{
-        0}; ///< malformed or over a limit: answered 4xx/5xx and closed
+    /// Malformed or over a limit: answered 4xx/5xx and closed; or, with proxy_protocol, closed
+    /// unanswered for want of a valid PROXY header.
+    std::atomic<std::uint64_t> rejected{0};
     std::atomic<std::uint64_t> timeouts{0};       ///< connections cut off by a deadline
     std::atomic<std::uint64_t> handler_errors{0}; ///< handlers that threw (answered 500)
+    /// TLS connections now waiting for a place under max_concurrent_handshakes.
+    std::atomic<std::uint64_t> handshakes_waiting{0};
 };
 
 namespace detail {
@@ -149,6 +181,13 @@ public:
     /// Opens the access log's file again, after logrotate moved it (run() does this on SIGHUP
     /// and SIGUSR1). Loop thread only. Succeeds at once without a log file.
     task<result<void>> reopen_logs();
+    /// Reads the TLS certificates and keys again (after a renewal) for the connections that
+    /// begin from now on; connections already open keep the ones they began with. run() does
+    /// this on SIGHUP. If a file does not load, one line says which, the certificates from
+    /// before stay in service, and the error (tls_errc::configuration) is returned. Safe from
+    /// any thread; it reads the files on the calling one. Does nothing, successfully, for
+    /// plain HTTP or before run() or serve() has loaded the certificates.
+    result<void> reload_tls();
     /// The metrics that server_options asked for, once the server started; null otherwise.
     const http::metrics* metrics() const noexcept { return metrics_.get(); }
 
@@ -174,7 +213,13 @@ private:
     bool prepared_ = false;
     std::unique_ptr<http::metrics> metrics_;
     std::shared_ptr<io::log_file> access_log_;
-    std::optional<net::tls_context> tls_; // when the options name a certificate
+    /// Loads the certificates the options name, once, for prepare() (tls_reload.cpp).
+    result<void> load_tls(const server_options& options);
+    /// The TLS context for a connection beginning now (empty for plain HTTP).
+    net::tls_context current_tls() const;
+    mutable std::mutex tls_mutex_;        // guards tls_ and tls_files_: reload_tls() swaps them
+    net::tls_context tls_;                // when the options name a certificate
+    net::tls_server_options tls_files_{}; // what reload_tls() reads again
     std::string metrics_path_;            // the route label of the metrics endpoint
     std::atomic<bool> notify_systemd_{false};
 };

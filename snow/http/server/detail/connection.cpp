@@ -388,9 +388,16 @@ task<void> connection::run([[maybe_unused]] std::unique_ptr<connection> self) {
     const server_options& options = owner_.options;
     server_stats& stats = owner_.owner.mutable_stats();
     deadline_.arm(options.header_timeout); // a connection that sends nothing is cut off too
-    if (owner_.tls != nullptr) {
+    if (options.proxy_protocol) {
+        const bool accepted = co_await accept_proxy_header();
+        if (!accepted) co_return;
+    }
+    if (owner_.tls) {
         // Under the head deadline just armed: a half ClientHello is cut off like a half head.
-        auto secure = co_await net::stream::accept_tls(std::move(stream_.tcp()), *owner_.tls);
+        // Bytes that came after a PROXY header begin the handshake.
+        const auto early = s_ ? s_->input.bytes() : std::span<const std::byte>{};
+        auto secure = co_await owner_.accept_tls(std::move(stream_.tcp()), early, deadline_);
+        if (s_) owner_.give_back(std::move(s_));
         if (!secure) {
             if (deadline_.expired()) ++stats.timeouts;
             co_return;
@@ -404,7 +411,7 @@ task<void> connection::run([[maybe_unused]] std::unique_ptr<connection> self) {
         // taken only then, so an idle connection holds neither. A graceful stop interrupts
         // only this wait (worker::begin_shutdown sets `draining`, then interrupts the waits
         // in flight): a request whose bytes completed it first is still served.
-        bool received = false;
+        bool received = s_ != nullptr; // bytes that came after a PROXY header
         // The pool runs dry only for a moment, when more receives complete in one turn than
         // it has buffers; the bytes wait in the socket, so try again on the next turns.
         for (int attempt = 0; pool != nullptr && !received && attempt < pooled_attempts;
@@ -553,6 +560,10 @@ task<bool> connection::exchange() {
 
         // --- the response ---
         deadline_.arm(options.write_timeout);
+        if (resp.upgrade && resp.status == 101) {
+            co_await take_over(resp, context);
+            co_return false;
+        }
         if (resp.stream && !head_request && !status_forbids_body(resp.status)) {
             const bool streamed = co_await send_streamed(resp, context);
             if (!streamed) co_return false;

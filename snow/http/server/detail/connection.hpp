@@ -72,6 +72,10 @@ public:
     connection* next = nullptr;
 
 private:
+    /// With server_options::proxy_protocol: reads and takes off the PROXY header, whose
+    /// source becomes the peer. False when the connection must close. Bytes that followed the
+    /// header stay in s_; without any, s_ is given back (proxy_header.cpp).
+    task<bool> accept_proxy_header();
     task<bool> exchange();
     task<result<std::size_t>> receive(bool head_complete);
     task<result<std::size_t>> receive_when_idle();
@@ -91,6 +95,9 @@ private:
     response handler_failed(const request& req, std::exception_ptr failure);
     task<void> watch(cancel_source& request_scope, cancel_source& watch_scope);
     task<result<void>> stream_body(response& resp, bool chunked);
+    /// Sends the head of a 101 response and hands the connection to its upgrade function
+    /// until that returns; the connection closes afterwards (upgrade.cpp).
+    task<void> take_over(response& resp, const write_context& context);
     void rebase_head(const char* old_base) noexcept;
     bool next_head_buffered() const noexcept;
     /// Room to receive into, with `wanted` bytes from the front; rebases a complete head.

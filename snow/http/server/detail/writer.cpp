@@ -110,7 +110,9 @@ void write_head(std::string& out, const response& r, const write_context& contex
         }
     }
     const bool closes = !context.keep_alive || (r.stream && context.version_minor == 0);
-    if (closes)
+    if (r.upgrade && r.status == 101)
+        head << "Connection: Upgrade\r\n"; // the connection switches protocols, then ends
+    else if (closes)
         head << "Connection: close\r\n";
     else if (context.version_minor == 0)
         head << "Connection: keep-alive\r\n";
