@@ -13,7 +13,9 @@ async def main(port: int, ca_file: str | None) -> None:
         url, context = f"ws://127.0.0.1:{port}/ws/echo", None
     else:
         url, context = f"wss://localhost:{port}/ws/echo", ssl.create_default_context(cafile=ca_file)
-    async with websockets.connect(url, subprotocols=["json"], ssl=context) as ws:
+    # The TCP connection goes to 127.0.0.1 whatever the URL names: a machine without
+    # /etc/hosts cannot resolve "localhost", which the certificate and SNI still use.
+    async with websockets.connect(url, subprotocols=["json"], ssl=context, host="127.0.0.1", port=port) as ws:
         print("subprotocol", ws.subprotocol)
         await ws.send("h\u00e9llo")
         print("text", await ws.recv())
