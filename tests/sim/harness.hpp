@@ -357,9 +357,29 @@ struct totals {
     }
 };
 
-/// Runs `body` for every seed (see seeds()), each twice: the second run must reproduce the
-/// first's trace exactly, and the totals must reach each of `marks` (see required()).
-/// Returns the totals, already printed.
+/// How many of a scenario's seeds run a second time, to check that the trace repeats.
+inline constexpr std::uint64_t seeds_run_twice = 200;
+
+/// The seeds every scenario of this process ran, printed once at exit: the suite's total.
+struct seed_tally {
+    std::uint64_t seeds = 0;
+    std::uint64_t twice = 0;
+    std::uint64_t scenarios = 0;
+    ~seed_tally() {
+        if (scenarios > 0)
+            std::printf("sim: %" PRIu64 " seeds over %" PRIu64 " scenarios, %" PRIu64
+                        " of them run twice with the same trace\n",
+                        seeds, scenarios, twice);
+    }
+};
+inline seed_tally& tally() {
+    static seed_tally all;
+    return all;
+}
+
+/// Runs `body` for every seed (see seeds()); the first seeds_run_twice of them run twice,
+/// and the second run must reproduce the first's trace exactly. The totals must reach each
+/// of `marks` (see required()). Returns the totals, already printed.
 inline totals run_seeds(const char* name, std::uint64_t count, const scenario& body,
                         std::initializer_list<mark> marks = {}, io::loop_options options = {}) {
     totals all;
@@ -369,10 +389,13 @@ inline totals run_seeds(const char* name, std::uint64_t count, const scenario& b
         std::vector<std::uint64_t> kept = kept_seeds(name);
         chosen.insert(chosen.begin(), kept.begin(), kept.end());
     }
+    std::uint64_t twice = 0;
     for (std::uint64_t seed : chosen) {
         const outcome first = run_one(name, seed, body, options);
         all.add(first);
         if (first.hung) continue; // reported once is enough
+        if (twice == seeds_run_twice) continue;
+        ++twice;
         const outcome second = run_one(name, seed, body, options);
         CHECK_MESSAGE(first.trace == second.trace, "seed ", seed, " of \"", name,
                       "\" is not deterministic: replay with SNOW_SIM_SEED=", seed);
@@ -380,6 +403,9 @@ inline totals run_seeds(const char* name, std::uint64_t count, const scenario& b
         if (chosen.size() == 1)
             std::printf("sim %s seed %" PRIu64 ": trace %016" PRIx64 "\n", name, seed, first.trace);
     }
+    tally().seeds += all.seeds;
+    tally().twice += twice;
+    ++tally().scenarios;
     all.print(name);
     all.require(name, marks);
     return all;

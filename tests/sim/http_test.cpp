@@ -270,7 +270,7 @@ const sim::listed tiny_listed(
 TEST_CASE("the HTTP server under random pipelining clients, aborts, long polls and a stop") {
     using sim::mark;
     server_totals totals;
-    (void)sim::run_seeds("http server", 200, http_server(totals),
+    (void)sim::run_seeds("http server", 3000, http_server(totals),
                          {mark::short_send_resumed, mark::timer_and_completion});
     CHECK(totals.complete > 0);
     CHECK(totals.aborted > 0);
@@ -281,7 +281,7 @@ TEST_CASE("the same with tiny rings: a full SQ, CQ overflow and an empty buffer 
     using sim::mark;
     server_totals totals;
     const sim::totals seen =
-        sim::run_seeds("http server, tiny rings", 200, http_server(totals),
+        sim::run_seeds("http server, tiny rings", 2000, http_server(totals),
                        {mark::multishot_overflowed, mark::no_buffers_rearmed}, tiny_rings());
     CHECK(totals.complete > 0);
     CHECK(seen.sum.overflowed > 0);
@@ -450,7 +450,7 @@ const sim::listed fetch_listed("fetch_all hostile",
 TEST_CASE(
     "fetch_all against silent, dripping, resetting and vacant servers: one outcome each, on time") {
     fetch_totals totals;
-    sim::run_seeds("fetch_all hostile", 200, fetch_hostile(totals),
+    sim::run_seeds("fetch_all hostile", 3000, fetch_hostile(totals),
                    {sim::mark::timer_and_completion});
     CHECK(totals.timeouts > 0);
     CHECK(totals.successes > 0);

@@ -186,14 +186,14 @@ const sim::listed echo_listed("tcp echo", [] { return echo(listed_echo_counts); 
 
 TEST_CASE("echo over the simulated network: every byte back, aborts absorbed, nothing left open") {
     echo_counts counts;
-    sim::run_seeds("tcp echo", 200, echo(counts), {sim::mark::short_send_resumed});
+    sim::run_seeds("tcp echo", 2000, echo(counts), {sim::mark::short_send_resumed});
     // The scenario exists for both kinds of client; a seed range that drew only one is no test.
     CHECK(counts.aborted > 0);
     CHECK(counts.finished > 0);
 }
 
 TEST_CASE("a connect to a port nobody listens on is refused; one to a full backlog times out") {
-    sim::run_seeds("tcp refused and black hole", 100, [&](sim::context&) -> task<void> {
+    sim::run_seeds("tcp refused and black hole", 1000, [&](sim::context&) -> task<void> {
         // A port that was bound and then let go: nothing listens there.
         net::address vacant;
         {
@@ -223,7 +223,7 @@ TEST_CASE("a connect to a port nobody listens on is refused; one to a full backl
 }
 
 TEST_CASE("happy eyeballs: a black-holed IPv6 address costs one attempt delay, then IPv4 wins") {
-    sim::run_seeds("happy eyeballs", 100, [&](sim::context& ctx) -> task<void> {
+    sim::run_seeds("happy eyeballs", 1000, [&](sim::context& ctx) -> task<void> {
         constexpr auto delay = 250ms;
         auto v4 = net::tcp_listener::bind("127.0.0.1:0");
         REQUIRE(v4);
@@ -251,7 +251,7 @@ TEST_CASE("happy eyeballs: a black-holed IPv6 address costs one attempt delay, t
 }
 
 TEST_CASE("happy eyeballs: a refused address starts the next one at once; all refused is refused") {
-    sim::run_seeds("happy eyeballs refused", 100, [&](sim::context&) -> task<void> {
+    sim::run_seeds("happy eyeballs refused", 1000, [&](sim::context&) -> task<void> {
         auto v4 = net::tcp_listener::bind("127.0.0.1:0");
         REQUIRE(v4);
         const std::uint16_t port = v4->local_address().port();

@@ -207,10 +207,10 @@ const sim::listed reads_listed("reads x64", [] { return readers(64); });
 
 } // namespace
 
-TEST_CASE("reads with linked timeouts and racing cancels each end once, over 200 seeds") {
+TEST_CASE("reads with linked timeouts and racing cancels each end once, over 3,000 seeds") {
     using sim::mark;
     const auto totals =
-        sim::run_seeds("reads x64", 200, readers(64),
+        sim::run_seeds("reads x64", 3000, readers(64),
                        {mark::cancel_lost, mark::link_timeout_fired, mark::timer_and_completion});
     if (totals.seeds > 1) {
         // The races this scenario exists for must actually happen.

@@ -210,13 +210,13 @@ sim::scenario graceful_stop(std::size_t count) {
 } // namespace
 
 TEST_CASE(
-    "with_timeout, when_any, futures and events end at the earlier deadline, over 200 seeds") {
-    sim::run_seeds("deadlines x200", 200, deadlines(200), {sim::mark::future_orphaned});
+    "with_timeout, when_any, futures and events end at the earlier deadline, over 2,000 seeds") {
+    sim::run_seeds("deadlines x200", 2000, deadlines(200), {sim::mark::future_orphaned});
 }
 
 TEST_CASE(
-    "a task_group stopped at a random virtual instant ends every child once, over 200 seeds") {
-    sim::run_seeds("graceful stop x100", 200, graceful_stop(100));
+    "a task_group stopped at a random virtual instant ends every child once, over 1,000 seeds") {
+    sim::run_seeds("graceful stop x100", 1000, graceful_stop(100));
 }
 
 TEST_SUITE_END();

@@ -83,8 +83,8 @@ sim::scenario sleepers(std::size_t count) {
 
 } // namespace
 
-TEST_CASE("2,000 sleepers with random cancels wake once each, over 200 seeds") {
-    sim::run_seeds("sleepers x2000", 200, sleepers(2000));
+TEST_CASE("2,000 sleepers with random cancels wake once each, over 1,000 seeds") {
+    sim::run_seeds("sleepers x2000", 1000, sleepers(2000));
 }
 
 TEST_CASE("100,000 timers with random cancels finish in virtual time, well under a second") {
