@@ -24,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "sim/commit.hpp"
 #include "snow/core/task.hpp"
 #include "snow/io/detail/planted_bug.hpp"
 #include "snow/io/event_loop.hpp"
@@ -43,9 +44,10 @@ inline thread_local std::uint64_t current_seed = 0;
 inline thread_local const char* current_scenario = "";
 
 inline void name_the_seed() {
-    std::fprintf(stderr,
-                 "snow sim: died in scenario \"%s\"; replay with SNOW_SIM_SEED=%" PRIu64 "\n",
-                 current_scenario, current_seed);
+    std::fprintf(
+        stderr,
+        "snow sim: died in scenario \"%s\" at commit %s; replay with SNOW_SIM_SEED=%" PRIu64 "\n",
+        current_scenario, SNOW_SIM_COMMIT, current_seed);
 }
 
 inline void install_death_note() {
@@ -224,8 +226,8 @@ inline outcome run_one(const char* name, std::uint64_t seed, const scenario& bod
     if (const int plant = planted_from_environment(); plant != 0) io::detail::planted_bug = plant;
     io::sim::kernel kernel({.seed = seed, .real_wait_limit = detail::real_wait_limit});
     // doctest would print a const char* as a pointer.
-    const std::string replay =
-        "scenario \"" + std::string(name) + "\", replay with " + kernel.describe();
+    const std::string replay = "scenario \"" + std::string(name) + "\" at commit " +
+                               SNOW_SIM_COMMIT + ", replay with " + kernel.describe();
     INFO(replay);
     const auto start = kernel.now();
     context ctx(seed, kernel);
