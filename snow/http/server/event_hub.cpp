@@ -1,159 +1,34 @@
-// snow/http/server/event_hub.cpp: subscribers kept per loop (a shard each), and broadcasts that
-// reach each shard on its own loop.
+// snow/http/server/event_hub.cpp: an event formatted once, its bytes fanned out to every
+// subscribed stream (detail/fan_out does the per-loop bookkeeping).
 #include "snow/http/server/event_hub.hpp"
 
-#include <algorithm>
-#include <atomic>
-#include <mutex>
 #include <utility>
-#include <vector>
 
-#include "snow/io/event_loop.hpp"
+#include "snow/http/server/detail/fan_out.hpp"
 
 namespace snow::http {
 
-/// One subscribed stream; its place in its shard's list, so leaving costs O(1).
-struct event_hub::member {
-    event_stream* stream;
-    std::size_t index;
-};
-
-/// The subscribers of one loop. `members` is touched only on that loop; the count is read
-/// by other threads (size(), publish()).
-struct event_hub::shard {
-    explicit shard(std::shared_ptr<io::loop_handle> l) noexcept : loop(std::move(l)) {}
-
-    /// Names the loop, and keeps its handle's address from being reused by another loop's.
-    std::shared_ptr<io::loop_handle> loop;
-    std::vector<member*> members;
-    std::atomic<std::size_t> count{0};
-    // While a broadcast walks `members`, a member that leaves only leaves a hole, filled in
-    // once the walk is over: the walk never skips or revisits anyone.
-    unsigned delivering = 0;
-    bool holes = false;
-};
-
-struct event_hub::state {
-    mutable std::mutex mutex;
-    std::vector<std::shared_ptr<shard>> shards; // under mutex
-};
-
-event_hub::event_hub() : state_(std::make_shared<state>()) {}
+event_hub::event_hub()
+    : members_(std::make_unique<detail::fan_out>(
+          [](void* stream, const std::shared_ptr<const std::string>& bytes) noexcept {
+              (void)static_cast<event_stream*>(stream)->offer(bytes);
+          })) {}
 
 event_hub::~event_hub() = default;
 
 event_hub::subscription event_hub::subscribe(event_stream& stream) {
-    std::shared_ptr<io::loop_handle> here = io::event_loop::current().handle();
-    std::shared_ptr<shard> home;
-    {
-        std::lock_guard lock(state_->mutex);
-        // Shards left empty by other loops go; a post still on its way keeps its own alive.
-        // Counting happens under this lock, so a shard being joined is never dropped.
-        // Acquire: pairs with the release in leave(), so that loop's last change to its
-        // members happens before this thread may free them.
-        std::erase_if(state_->shards, [&](const std::shared_ptr<shard>& s) {
-            return s->loop != here && s->count.load(std::memory_order_acquire) == 0;
-        });
-        for (const auto& s : state_->shards)
-            if (s->loop == here) home = s;
-        if (!home) home = state_->shards.emplace_back(std::make_shared<shard>(here));
-        home->count.fetch_add(1, std::memory_order_relaxed);
-    }
-    auto* m = new member{&stream, home->members.size()};
-    try {
-        home->members.push_back(m);
-    } catch (...) {
-        delete m;
-        home->count.fetch_sub(1, std::memory_order_relaxed);
-        throw;
-    }
-    return subscription(std::move(home), m);
+    return members_->join(&stream);
 }
 
 result<void> event_hub::publish(const server_sent_event& e) {
     auto formatted = format_event(e);
     if (!formatted) return formatted.error();
-    const auto bytes = std::make_shared<const std::string>(std::move(*formatted));
-    std::vector<std::shared_ptr<shard>> targets;
-    {
-        std::lock_guard lock(state_->mutex);
-        targets = state_->shards;
-    }
-    io::event_loop* loop = io::event_loop::current_or_null();
-    const std::shared_ptr<io::loop_handle> here = loop ? loop->handle() : nullptr;
-    for (auto& target : targets) {
-        if (target->count.load(std::memory_order_relaxed) == 0) continue;
-        if (target->loop == here) {
-            deliver(*target, bytes);
-        } else {
-            // The shard, not its members, travels: they are looked at on their own loop,
-            // after the post arrives, so one that left meanwhile is never touched. A loop
-            // that is gone takes no post, and has no subscribers left either.
-            (void)target->loop->post([target, bytes] { deliver(*target, bytes); });
-        }
-    }
+    members_->broadcast(std::make_shared<const std::string>(std::move(*formatted)));
     return {};
 }
 
 std::size_t event_hub::size() const {
-    std::lock_guard lock(state_->mutex);
-    std::size_t total = 0;
-    for (const auto& s : state_->shards) total += s->count.load(std::memory_order_relaxed);
-    return total;
-}
-
-void event_hub::deliver(shard& s, const std::shared_ptr<const std::string>& bytes) noexcept {
-    // offer() never resumes anyone inline (it queues and schedules), so nobody can leave
-    // during the walk today; the holes keep the walk right if that ever changes.
-    ++s.delivering;
-    const std::size_t n = s.members.size(); // newcomers during the walk wait for the next
-    for (std::size_t i = 0; i < n; ++i)
-        if (member* m = s.members[i]) (void)m->stream->offer(bytes);
-    if (--s.delivering == 0 && s.holes) {
-        s.holes = false;
-        std::erase(s.members, nullptr);
-        for (std::size_t i = 0; i < s.members.size(); ++i) s.members[i]->index = i;
-    }
-}
-
-void event_hub::leave(shard& s, member* m) noexcept {
-    if (s.delivering > 0) {
-        s.members[m->index] = nullptr;
-        s.holes = true;
-    } else {
-        member* last = s.members.back();
-        s.members[m->index] = last;
-        last->index = m->index;
-        s.members.pop_back();
-    }
-    s.count.fetch_sub(1, std::memory_order_release);
-    delete m;
-}
-
-// ---------------------------------------------------------------------------------------
-// subscription
-
-event_hub::subscription::subscription(std::shared_ptr<shard> home, member* m) noexcept
-    : shard_(std::move(home))
-    , member_(m) {}
-
-event_hub::subscription::subscription(subscription&& other) noexcept
-    : shard_(std::move(other.shard_))
-    , member_(std::exchange(other.member_, nullptr)) {}
-
-event_hub::subscription& event_hub::subscription::operator=(subscription&& other) noexcept {
-    if (this != &other) {
-        reset();
-        shard_ = std::move(other.shard_);
-        member_ = std::exchange(other.member_, nullptr);
-    }
-    return *this;
-}
-
-void event_hub::subscription::reset() noexcept {
-    if (member_ == nullptr) return;
-    leave(*shard_, std::exchange(member_, nullptr));
-    shard_.reset();
+    return members_->size();
 }
 
 } // namespace snow::http

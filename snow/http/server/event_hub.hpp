@@ -8,6 +8,7 @@
 #include "snow/core/export.hpp"
 #include "snow/core/result.hpp"
 #include "snow/http/server/event_stream.hpp"
+#include "snow/http/server/hub_subscription.hpp"
 
 namespace snow::http {
 
@@ -26,7 +27,8 @@ namespace snow::http {
 /// under way is skipped, never touched after it has left.
 class SNOW_API event_hub {
 public:
-    class subscription;
+    /// A stream's membership of a hub; destroying it (or reset()) leaves the hub.
+    using subscription = hub_subscription;
 
     event_hub();
     event_hub(const event_hub&) = delete;
@@ -48,40 +50,7 @@ public:
     std::size_t size() const;
 
 private:
-    struct shard;
-    struct member;
-    struct state;
-    static void deliver(shard& s, const std::shared_ptr<const std::string>& bytes) noexcept;
-    static void leave(shard& s, member* m) noexcept;
-
-    std::shared_ptr<state> state_;
-
-public:
-    /// A stream's membership of a hub; destroying it (or reset()) leaves the hub. Move-only.
-    /// Destroy it on the stream's loop.
-    class SNOW_API subscription {
-    public:
-        /// Belongs to no hub.
-        subscription() noexcept = default;
-        /// Takes `other`'s membership; `other` belongs to no hub afterwards.
-        subscription(subscription&& other) noexcept;
-        /// Leaves the hub this one belonged to, then takes `other`'s membership.
-        subscription& operator=(subscription&& other) noexcept;
-        subscription(const subscription&) = delete;
-        subscription& operator=(const subscription&) = delete;
-        ~subscription() { reset(); }
-
-        /// Leaves the hub now; later broadcasts do not reach the stream.
-        void reset() noexcept;
-        /// Whether it still belongs to a hub.
-        bool active() const noexcept { return member_ != nullptr; }
-
-    private:
-        friend class event_hub;
-        subscription(std::shared_ptr<shard> home, member* m) noexcept;
-        std::shared_ptr<shard> shard_;
-        member* member_ = nullptr;
-    };
+    std::unique_ptr<detail::fan_out> members_;
 };
 
 } // namespace snow::http
