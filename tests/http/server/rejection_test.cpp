@@ -66,4 +66,24 @@ TEST_CASE("every rejected request of the corpus is answered with its status and 
     }
 }
 
+TEST_CASE("a HEAD request whose body fails is answered without a body") {
+    // The body's rejection follows a head that parsed: an answer to HEAD carries no body, or
+    // the client would read its text as the next response.
+    probe p;
+    http::server srv(test_routes(p));
+    run_server_test(srv, test_options(), [](net::address at) -> task<void> {
+        auto client = co_await connect_to(at);
+        (void)co_await client.send(
+            "HEAD / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n");
+        auto r = co_await client.read_response(true);
+        REQUIRE_MESSAGE(r.has_value(), "no response; received: ", client.received());
+        CHECK(r->status == 400);
+        CHECK(r->announces_close());
+        const bool closed = co_await client.closed();
+        CHECK(closed);
+        CHECK(client.received().empty());
+    });
+    CHECK(srv.stats().rejected.load() == 1);
+}
+
 TEST_SUITE_END();

@@ -152,7 +152,11 @@ task<void> connection::answer_and_close(int status, std::string reason) {
     ++owner_.owner.mutable_stats().rejected;
     response r = text(fmt::format("{} {}: {}\n", status, reason_phrase(status), reason), status);
     after_rejection(r);
-    write_response(s_->output, r, {.version_minor = 1, .head_request = false, .keep_alive = false});
+    // A body that fails (malformed, too large, too slow) follows a head that parsed: a HEAD
+    // request's rejection still carries no body, or the client reads it as the next response.
+    const bool head_request = head_parsed_ && s_->head.method == method::head;
+    write_response(s_->output, r,
+                   {.version_minor = 1, .head_request = head_request, .keep_alive = false});
     deadline_.disarm();
     const auto sent = co_await with_timeout(flush(), owner_.options.write_timeout);
     if (sent) co_await linger_close();
