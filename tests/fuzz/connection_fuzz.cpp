@@ -17,12 +17,13 @@
 //   byte 2  the kernel's seed, and the instant (in ms) a midway stop comes;
 // each split byte is the length of the next chunk the client sends; the rest goes last.
 //
-// SNOW_FUZZ_VERBOSE=1 prints what the client received. Checked for every input: the run ends (a
-// hang aborts); after teardown nothing is in flight in the kernel, no simulated socket is open, no
-// provided buffer is kept and no timer queued; the server closed the connection before the client's
-// virtual deadline; and what the client received is a sequence of complete HTTP/1.1 responses with
-// valid statuses, no more final ones than the requests it sent plus one rejection. ASan and UBSan
-// catch the rest.
+// Checked for every input: the run ends (a hang aborts); after teardown nothing is in flight
+// in the kernel, no simulated socket is open, no provided buffer is kept and no timer queued;
+// the server closed the connection before the client's virtual deadline; what the client
+// received is a sequence of complete HTTP/1.1 responses with valid statuses, no more final
+// ones than the requests it sent plus one rejection; and, unless the server was stopped or
+// the client half-closed, there is one for every request up to a rejection. ASan and UBSan
+// catch the rest. SNOW_FUZZ_VERBOSE=1 prints what the client received.
 #include <sys/socket.h>
 
 #include <chrono>
@@ -247,8 +248,9 @@ task<void> session(const plan& p, seen& out) {
 // ---------------------------------------------------------------------------------------
 // what came back
 
-/// The methods of the complete requests at the front of `bytes`, as the server's parser
-/// reads them: a response to HEAD has no body, whatever its Content-Length says.
+/// The methods of the complete requests at the front of `bytes` the server answers, as its
+/// parser reads them (a response to HEAD has no body, whatever its Content-Length says): up
+/// to the first that does not keep the connection alive.
 std::vector<http::method> request_methods(std::string_view bytes) {
     std::vector<http::method> methods;
     http::request_parser parser(limits);
@@ -257,6 +259,7 @@ std::vector<http::method> request_methods(std::string_view bytes) {
         const auto r = parser.parse(bytes, head);
         if (!r.complete()) break;
         methods.push_back(head.method);
+        if (!head.keep_alive) break;
         bytes.remove_prefix(r.consumed());
         if (head.body.kind == http::body_kind::content_length) {
             if (bytes.size() < head.body.content_length) break;
@@ -287,6 +290,7 @@ void check_responses(const plan& p, const seen& out) {
     http::response_parser parser;
     http::response_head head;
     std::size_t finals = 0;
+    bool rejected = false; // a rejection (4xx but 404 and 405, or 5xx) ends the connection
     while (!rest.empty()) {
         const http::method asked = finals < methods.size() ? methods[finals] : http::method::get;
         const auto r = parser.parse(rest, head, asked);
@@ -300,6 +304,7 @@ void check_responses(const plan& p, const seen& out) {
         }
         ++finals;
         require(finals <= methods.size() + 1, "more responses than requests and a rejection");
+        if (head.status >= 400 && head.status != 404 && head.status != 405) rejected = true;
         switch (head.body.kind) {
         case http::body_kind::none:
             break;
@@ -325,6 +330,10 @@ void check_responses(const plan& p, const seen& out) {
             break;
         }
     }
+    // Left alone (no stop, no FIN, which the server takes for a client that left while a
+    // handler waits), every request up to a rejection is answered.
+    if (!rejected && !p.has(fault::stop_early) && !p.has(fault::half_close))
+        require(finals == methods.size(), "a request the server never answered");
 }
 
 } // namespace
