@@ -2,6 +2,7 @@
 #include "snow/io/ring.hpp"
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -25,6 +26,7 @@ result<ring> ring::create(ring_options options) {
         r.sim_->attach(options.entries, options.entries * options.cq_factor);
         r.ring_.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
         r.features_ = IORING_FEAT_NODROP | IORING_FEAT_EXT_ARG | IORING_FEAT_SUBMIT_STABLE;
+        r.detoured_ = true;
         return r;
     }
     // Newest first: SINGLE_ISSUER (6.0) and DEFER_TASKRUN (6.1) let the kernel run completion
@@ -57,6 +59,8 @@ result<ring> ring::create(ring_options options) {
     }
     if (err < 0) return system_error_code(-err);
     r.live_ = true;
+    r.faults_ = options.faults;
+    r.detoured_ = r.faults_ != nullptr;
     // Saves the fd lookup on every enter (5.18); harmless to skip when refused.
     (void)io_uring_register_ring_fd(&r.ring_);
     return r;
@@ -68,6 +72,11 @@ ring::ring(ring&& other) noexcept
     , last_overflow_(other.last_overflow_)
     , live_(std::exchange(other.live_, false))
     , sim_(std::exchange(other.sim_, nullptr))
+    , faults_(std::exchange(other.faults_, nullptr))
+    , detoured_(std::exchange(other.detoured_, false))
+    , failed_in_flight_(other.failed_in_flight_)
+    , failed_user_data_(other.failed_user_data_)
+    , failed_errno_(other.failed_errno_)
     , stats_(other.stats_) {}
 
 ring::~ring() {
@@ -101,15 +110,19 @@ void ring::after_enter(int submitted) noexcept {
 }
 
 void ring::submit() {
-    if (sim_ != nullptr) [[unlikely]]
-        return simulated_enter(false, std::nullopt);
+    if (detoured_) [[unlikely]] {
+        if (sim_ != nullptr) return simulated_enter(false, std::nullopt);
+        inject_faults();
+    }
     int n = io_uring_submit_and_get_events(&ring_);
     after_enter(n);
 }
 
 void ring::submit_and_wait(std::optional<std::chrono::nanoseconds> timeout) {
-    if (sim_ != nullptr) [[unlikely]]
-        return simulated_enter(true, timeout);
+    if (detoured_) [[unlikely]] {
+        if (sim_ != nullptr) return simulated_enter(true, timeout);
+        inject_faults();
+    }
     io_uring_cqe* cqe = nullptr;
     unsigned pending = io_uring_sq_ready(&ring_);
     int n;
@@ -157,6 +170,51 @@ void ring::simulated_enter(bool wait, std::optional<std::chrono::nanoseconds> ti
 
 std::span<const io_uring_cqe> ring::simulated_completions() {
     return sim_->take_completions();
+}
+
+void ring::inject_faults() noexcept {
+    // The SQEs taken since the last submission sit between sqe_head and sqe_tail, in the
+    // order the kernel will take them (liburing maps SQ slot i to sqes[i]). snow submits a
+    // chain whole (reserve), so the first of them heads a chain.
+    fault_plan& plan = *faults_;
+    io_uring_sq& sq = ring_.sq;
+    bool linked_to = false; // the previous SQE links to this one
+    for (unsigned i = sq.sqe_head; i != sq.sqe_tail; ++i) {
+        io_uring_sqe& sqe = sq.sqes[i & sq.ring_mask];
+        const bool heads = !linked_to;
+        const bool links = (sqe.flags & (IOSQE_IO_LINK | IOSQE_IO_HARDLINK)) != 0;
+        linked_to = links;
+        if (!heads || sqe.user_data == 0) continue;
+        const int error = fault_plan::errno_for(sqe.opcode, plan.second_errno);
+        if (error == 0) continue;
+        // Only a linked timeout may follow: a NOP would let any other successor run, where
+        // a failed head cancels it.
+        if (links && (i + 1 == sq.sqe_tail ||
+                      sq.sqes[(i + 1) & sq.ring_mask].opcode != IORING_OP_LINK_TIMEOUT))
+            continue;
+        if (++plan.eligible == plan.fail_nth) fail_request(sqe, error);
+    }
+}
+
+void ring::fail_request(io_uring_sqe& sqe, int error) noexcept {
+    fault_plan& plan = *faults_;
+    plan.fired = true;
+    plan.failed_opcode = sqe.opcode;
+    plan.failed_errno = error;
+    // A close that fails has released the descriptor all the same: the kernel takes it out
+    // of the table before the last flush can report an error.
+    if (sqe.opcode == IORING_OP_CLOSE && (sqe.flags & IOSQE_FIXED_FILE) == 0 && sqe.file_index == 0)
+        (void)::close(sqe.fd);
+    const std::uint64_t user_data = sqe.user_data;
+    const auto link = static_cast<std::uint8_t>(sqe.flags & (IOSQE_IO_LINK | IOSQE_IO_HARDLINK));
+    // A NOP reads no buffer and no descriptor; without BUFFER_SELECT it takes no provided
+    // buffer, and it completes once, so a multishot request ends with this completion.
+    io_uring_prep_nop(&sqe);
+    sqe.flags = link;
+    sqe.user_data = user_data;
+    failed_in_flight_ = true;
+    failed_user_data_ = user_data;
+    failed_errno_ = error;
 }
 
 void ring::note_overflow() noexcept {

@@ -12,9 +12,11 @@
 #include <span>
 #include <string>
 #include <system_error>
+#include <utility>
 
 #include "snow/core/export.hpp"
 #include "snow/core/result.hpp"
+#include "snow/io/fault_plan.hpp"
 
 namespace snow::io {
 
@@ -41,6 +43,10 @@ struct ring_options {
     /// Run over this simulated kernel instead of io_uring (deterministic tests; see
     /// snow/io/sim/kernel.hpp). It must outlive the ring. Null: the real kernel.
     sim::kernel* simulation = nullptr;
+    /// Fail-nth for tests: count the requests handed to the real kernel and fail the one
+    /// the plan names (see snow/io/fault_plan.hpp). It must outlive the ring. Ignored with a
+    /// simulation, which draws its own faults. Null: no request is touched.
+    fault_plan* faults = nullptr;
 };
 
 /// The kernel's form of a relative timeout; negative durations are zero.
@@ -85,7 +91,8 @@ public:
     /// `fn` may prepare new SQEs but must not call submit.
     template <typename Fn>
     unsigned for_each_completion(Fn&& fn) {
-        if (sim_ != nullptr) [[unlikely]] {
+        if (detoured_) [[unlikely]] {
+            if (sim_ == nullptr) return faulted_completions(fn);
             const std::span<const io_uring_cqe> batch = simulated_completions();
             for (const io_uring_cqe& cqe : batch) fn(cqe);
             stats_.completions += batch.size();
@@ -124,13 +131,43 @@ public:
     /// The simulated kernel this ring runs over, or null for the real one.
     sim::kernel* simulation() const noexcept { return sim_; }
 
+    /// The fault plan the ring follows, or null.
+    fault_plan* faults() const noexcept { return faults_; }
+
 private:
     ring() = default;
-    // The simulated path, out of line so that the real one stays as it was: each public
-    // call tests sim_ once (a branch on a member, always predicted) and goes on to liburing.
+    // The simulated and the faulted paths, out of line so that the real one stays as it
+    // was: each public call tests one member once (a branch always predicted the same way)
+    // and goes on to liburing.
     io_uring_sqe& simulated_next_sqe();
     void simulated_enter(bool wait, std::optional<std::chrono::nanoseconds> timeout);
     std::span<const io_uring_cqe> simulated_completions();
+
+    // Fail-nth: rewrites the request the plan names among those about to be submitted, and
+    // hands its completion over as the failure it stands for.
+    void inject_faults() noexcept;
+    void fail_request(io_uring_sqe& sqe, int error) noexcept;
+    template <typename Fn>
+    unsigned faulted_completions(Fn& fn) {
+        unsigned head;
+        unsigned count = 0;
+        io_uring_cqe* cqe;
+        io_uring_for_each_cqe(&ring_, head, cqe) {
+            if (failed_in_flight_ && cqe->user_data == failed_user_data_) {
+                failed_in_flight_ = false;
+                io_uring_cqe failed = *cqe;
+                failed.res = -failed_errno_;
+                failed.flags &= ~(IORING_CQE_F_MORE | IORING_CQE_F_BUFFER);
+                fn(std::as_const(failed));
+            } else {
+                fn(std::as_const(*cqe));
+            }
+            ++count;
+        }
+        io_uring_cq_advance(&ring_, count);
+        stats_.completions += count;
+        return count;
+    }
 
     void note_overflow() noexcept;
     void after_enter(int submitted) noexcept;
@@ -140,6 +177,11 @@ private:
     std::uint32_t last_overflow_ = 0;
     bool live_ = false;
     sim::kernel* sim_ = nullptr;
+    fault_plan* faults_ = nullptr;
+    bool detoured_ = false; ///< sim_ or faults_: the one flag the hot paths test
+    bool failed_in_flight_ = false;
+    std::uint64_t failed_user_data_ = 0;
+    int failed_errno_ = 0;
     ring_stats stats_;
 };
 
