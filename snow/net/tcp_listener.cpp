@@ -6,6 +6,7 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "snow/io/detail/planted_bug.hpp"
@@ -124,7 +125,8 @@ result<tcp_listener> tcp_listener::listening_on(file_descriptor fd, listen_optio
     socklen_t length = address::capacity();
     if (io::sys::getsockname(fd.get(), q.local.data(), &length) < 0)
         return system_error_code(errno);
-    q.local.set_size(length);
+    // A Unix socket's path does not fit, and the kernel reports the length it would need.
+    q.local.set_size(std::min(length, address::capacity()));
     q.fd = std::move(fd);
     q.options = options;
     return listener;

@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "snow/io/syscalls.hpp"
@@ -85,7 +86,8 @@ result<address> socket_name(int fd, Get get) {
     address a;
     socklen_t length = address::capacity();
     if (get(fd, a.data(), &length) < 0) return system_error_code(errno);
-    a.set_size(length);
+    // A Unix socket's path does not fit, and the kernel reports the length it would need.
+    a.set_size(std::min(length, address::capacity()));
     return a;
 }
 } // namespace
