@@ -1,5 +1,6 @@
 // snow/http/url.cpp: parsing absolute http URLs (RFC 3986 §3) and resolving references
-// against them (§5.2), with the percent-encoding rules of a request-target (RFC 9112 §3.2).
+// against them (§5.2), with the percent-encoding rules of a request-target (RFC 9112 §3.2), and
+// the http+unix form whose authority is a percent-encoded socket path.
 #include "snow/http/url.hpp"
 
 #include <arpa/inet.h>
@@ -19,7 +20,7 @@ std::string_view message_for(url_errc e) noexcept {
     case url_errc::not_absolute:
         return "not an absolute URL (expected http://host/...)";
     case url_errc::unsupported_scheme:
-        return "unsupported URL scheme (only http and https are supported)";
+        return "unsupported URL scheme (only http, https and http+unix are supported)";
     case url_errc::userinfo:
         return "credentials in the URL (user@host) are not supported";
     case url_errc::invalid_host:
@@ -122,6 +123,49 @@ result<std::string> parse_reg_name(std::string_view text) {
     return host;
 }
 
+/// The longest Unix socket path (sun_path less its NUL); net/unix_socket.hpp says the same,
+/// and the http layer's URLs do not depend on the socket code.
+constexpr std::size_t max_unix_path_bytes = 107;
+
+/// The socket path of an http+unix authority: percent-decoded, anything but empty, over
+/// the length a sockaddr_un holds, or holding a NUL.
+result<std::string> parse_unix_socket(std::string_view text) {
+    std::string path;
+    path.reserve(text.size());
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        char c = text[i];
+        if (c == '%') {
+            if (i + 2 >= text.size() || !is_hex_digit(text[i + 1]) || !is_hex_digit(text[i + 2]))
+                return url_errc::invalid_host;
+            c = static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
+            i += 2;
+        }
+        if (c == '\0') return url_errc::invalid_host;
+        path.push_back(c);
+    }
+    if (path.empty() || path.size() > max_unix_path_bytes) return url_errc::invalid_host;
+    return path;
+}
+
+/// A socket path as an http+unix authority: every byte but RFC 3986's unreserved ones
+/// percent-encoded, so '/' becomes %2F.
+std::string encode_unix_socket(std::string_view path) {
+    static constexpr char digits[] = "0123456789ABCDEF";
+    std::string out;
+    out.reserve(path.size() * 3);
+    for (const char c : path) {
+        if (is_alpha(c) || is_digit(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+            out.push_back(c);
+        } else {
+            const auto u = static_cast<unsigned char>(c);
+            out.push_back('%');
+            out.push_back(digits[u >> 4]);
+            out.push_back(digits[u & 0xf]);
+        }
+    }
+    return out;
+}
+
 result<std::uint16_t> parse_port(std::string_view text, std::uint16_t default_port) {
     if (text.empty()) return default_port; // "http://host:/" means the default port
     std::uint32_t value = 0;
@@ -149,7 +193,8 @@ result<url> url::parse(std::string_view text) {
     if (scheme_end == 0) return url_errc::not_absolute;
     const std::string_view scheme = text.substr(0, scheme_end);
     const bool https = iequals(scheme, "https");
-    if (!https && !iequals(scheme, "http")) return url_errc::unsupported_scheme;
+    const bool unix_socket = iequals(scheme, "http+unix");
+    if (!https && !unix_socket && !iequals(scheme, "http")) return url_errc::unsupported_scheme;
     std::string_view rest = text.substr(scheme_end + 1);
     if (!rest.starts_with("//")) return url_errc::not_absolute;
     rest.remove_prefix(2);
@@ -164,7 +209,12 @@ result<url> url::parse(std::string_view text) {
     url u;
     u.https_ = https;
     std::string_view port_text;
-    if (authority.starts_with('[')) {
+    if (unix_socket) {
+        auto path = parse_unix_socket(authority);
+        if (!path) return path.error();
+        u.unix_socket_ = std::move(*path);
+        u.host_ = "localhost"; // the Host field's value, unless the request sets one
+    } else if (authority.starts_with('[')) {
         const auto close = authority.find(']');
         if (close == std::string_view::npos) return url_errc::invalid_host;
         // Zone identifiers ("%25eth0") and IPvFuture are refused with the rest.
@@ -251,6 +301,7 @@ std::string url::authority() const {
 }
 
 std::string url::endpoint() const {
+    if (is_unix()) return encode_unix_socket(unix_socket_);
     return ipv6_ ? fmt::format("[{}]:{}", host_, port_) : fmt::format("{}:{}", host_, port_);
 }
 
@@ -259,6 +310,7 @@ std::string url::origin() const {
 }
 
 std::string url::to_string() const {
+    if (is_unix()) return fmt::format("{}://{}{}", scheme(), endpoint(), target_);
     return fmt::format("{}://{}{}", scheme(), authority(), target_);
 }
 

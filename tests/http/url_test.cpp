@@ -132,6 +132,38 @@ TEST_CASE("https URLs default to port 443 and keep their scheme") {
     CHECK_FALSE(parsed("http://h/").is_https());
 }
 
+TEST_CASE("http+unix URLs carry a percent-encoded socket path and send Host: localhost") {
+    const url u = parsed("http+unix://%2Ftmp%2Fapp.sock/a/../status?x=1#top");
+    CHECK(u.is_unix());
+    CHECK_FALSE(u.is_https());
+    CHECK(u.unix_socket() == "/tmp/app.sock");
+    CHECK(u.scheme() == "http+unix");
+    CHECK(u.host() == "localhost");
+    CHECK(u.authority() == "localhost");
+    CHECK(u.target() == "/status?x=1");
+    CHECK(u.to_string() == "http+unix://%2Ftmp%2Fapp.sock/status?x=1");
+    // The pool key is the socket: two sockets never share connections.
+    CHECK(u.origin() == "http+unix://%2Ftmp%2Fapp.sock");
+    CHECK(parsed("HTTP+UNIX://%2fa%2fb.sock").unix_socket() == "/a/b.sock");
+    CHECK(parsed("http+unix://%2Fa%2Fb.sock").origin() !=
+          parsed("http+unix://%2Fa%2Fc.sock").origin());
+    CHECK(parsed("http+unix://relative.sock/").unix_socket() == "relative.sock");
+    CHECK(parsed(u.to_string()) == u);
+    CHECK_FALSE(parsed("http://h/").is_unix());
+    // A relative Location stays on the socket.
+    auto next = u.resolve("/other");
+    REQUIRE(next.has_value());
+    CHECK(next->unix_socket() == "/tmp/app.sock");
+    CHECK(next->to_string() == "http+unix://%2Ftmp%2Fapp.sock/other");
+
+    CHECK(refusal("http+unix:///status") == url_errc::invalid_host);
+    CHECK(refusal("http+unix://%2Ftmp%ZZ/") == url_errc::invalid_host);
+    CHECK(refusal("http+unix://%2Ftmp%00x/") == url_errc::invalid_host);
+    CHECK(refusal("http+unix://" + std::string(108, 's') + "/") == url_errc::invalid_host);
+    CHECK(refusal("http+unix://user@%2Fs/") == url_errc::userinfo);
+    CHECK(refusal("https+unix://%2Fs/") == url_errc::unsupported_scheme);
+}
+
 TEST_CASE("malformed and unsupported URLs are refused with the reason") {
     CHECK(refusal("ftp://example.com/") == url_errc::unsupported_scheme);
     CHECK(refusal("example.com/index") == url_errc::not_absolute);

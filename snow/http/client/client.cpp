@@ -1,5 +1,6 @@
-// snow/http/client/client.cpp: a request from URL to response: the deadline around it, the retry
-// of a request that met a connection the server had closed, redirects, whole bodies.
+// snow/http/client/client.cpp: a request from URL to response: the wait for a connection slot,
+// the deadline that starts once it has one, the retry of a request that met a connection the
+// server had closed, redirects, whole bodies.
 #include "snow/http/client/client.hpp"
 
 #include <fmt/format.h>
@@ -231,18 +232,20 @@ task<client::open_outcome> client::open_traced(method m, std::string url_text, s
                                                headers fields, request_options options) {
     if (m == method::connect || m == method::other)
         co_return open_outcome{client_error::unsupported_method, std::nullopt};
+    time_limits limits;
+    limits.connect_timeout = options.connect_timeout.value_or(options_.connect_timeout);
+    limits.timeout = options.timeout ? options.timeout : options_.timeout;
+    limits.queue_timeout = options.queue_timeout ? options.queue_timeout : options_.queue_timeout;
+    // Set by the first hop once it has a connection slot: the wait for one is not the
+    // request's time, since the caller chose how many may be in flight.
     std::optional<io::clock::time_point> deadline;
-    if (auto timeout = options.timeout ? options.timeout : options_.timeout)
-        deadline = io::deadline_after(io::clock::now(), *timeout);
-    const auto connect_timeout = options.connect_timeout.value_or(options_.connect_timeout);
 
     auto target = url::parse(url_text);
     if (!target) co_return open_outcome{target.error(), std::nullopt, {}};
     for (int hop = 0;; ++hop) {
         request_timings timings;
-        auto stream =
-            co_await bounded(deadline, exchange(m, *target, fields, body, connect_timeout, deadline,
-                                                options.version_minor, timings));
+        auto stream = co_await exchange(m, *target, fields, body, limits, deadline,
+                                        options.version_minor, timings);
         if (!stream) co_return open_outcome{stream.error(), std::nullopt, std::move(timings)};
         stream->url_ = target->to_string();
         stream->redirects_ = hop;
@@ -281,11 +284,10 @@ task<client::open_outcome> client::open_traced(method m, std::string url_text, s
     }
 }
 
-task<result<response_stream>>
-client::exchange(method m, url target, const headers& fields, std::string_view body,
-                 std::optional<std::chrono::nanoseconds> connect_timeout,
-                 std::optional<io::clock::time_point> deadline, int version_minor,
-                 request_timings& timings) {
+task<result<response_stream>> client::exchange(method m, url target, const headers& fields,
+                                               std::string_view body, const time_limits& limits,
+                                               std::optional<io::clock::time_point>& deadline,
+                                               int version_minor, request_timings& timings) {
     auto via = detail::proxy_for(options_.proxy, target);
     if (!via) co_return via.error();
     const detail::proxy_route* proxy = via->has_value() ? &**via : nullptr;
@@ -302,54 +304,83 @@ client::exchange(method m, url target, const headers& fields, std::string_view b
     for (int attempt = 0;; ++attempt) {
         timings = request_timings{};
         // A retry takes a new connection: the pool may hold more the server has closed.
-        auto start = loop.now();
+        const auto start = loop.now();
         timings.failed_in = "queue";
-        auto lease = co_await pool_.acquire(pool_key, attempt == 0);
+        std::optional<io::clock::time_point> queue_deadline = deadline;
+        if (limits.queue_timeout) {
+            const auto own = io::deadline_after(io::clock::now(), *limits.queue_timeout);
+            if (!queue_deadline || own < *queue_deadline) queue_deadline = own;
+        }
+        auto lease = co_await bounded(queue_deadline, pool_.acquire(pool_key, attempt == 0));
         timings.queue = loop.now() - start;
         if (!lease) co_return lease.error();
         timings.failed_in = {};
-        if (lease->connection() == nullptr) {
-            const net::tls_context* tls = nullptr;
-            if (target.is_https()) {
-                auto context = tls_context();
-                if (!context) co_return context.error();
-                tls = *context;
-            }
-            auto opened = co_await detail::client_connection::open(
-                target.host(), target.port(), tls, connect_timeout, connection_limits_, timings,
-                proxy);
-            if (!opened) co_return opened.error();
-            lease->attach(std::move(*opened));
-        }
-        detail::client_connection& connection = *lease->connection();
-        const bool reused = connection.requests() > 0;
-        timings.reused_connection = reused;
-        if (reused) {
-            if (auto peer = connection.peer_address()) timings.remote = *peer;
-        }
-        if (head.close) connection.set_close_after_response();
+        if (!deadline && limits.timeout)
+            deadline = io::deadline_after(io::clock::now(), *limits.timeout);
 
-        start = loop.now();
-        timings.failed_in = "send";
-        result<void> outcome = co_await connection.send(head.text, body);
-        const auto sent_at = loop.now();
-        timings.send = sent_at - start;
-        if (outcome) {
-            timings.failed_in = "ttfb";
-            outcome = co_await connection.read_head(m);
-            timings.ttfb = loop.now() - sent_at;
-        }
+        bool reused = false;
+        auto outcome =
+            co_await bounded(deadline, converse(*lease, target, proxy, head.text, head.close, body,
+                                                m, limits, timings, reused));
         if (!outcome) {
             // The server closed a pooled connection as we sent on it: retry once, when
             // the request may safely arrive twice and nothing of an answer was received.
             if (reused && attempt == 0 && is_idempotent(m) &&
-                is_stale_connection(outcome.error(), connection.response_bytes()))
+                is_stale_connection(outcome.error(), lease->connection()->response_bytes()))
                 continue;
             co_return outcome.error();
         }
-        timings.failed_in = {};
         co_return response_stream(std::move(*lease), deadline);
     }
+}
+
+task<result<void>> client::converse(detail::pool_lease& lease, const url& target,
+                                    const detail::proxy_route* proxy, std::string_view head,
+                                    bool close_after, std::string_view body, method m,
+                                    const time_limits& limits, request_timings& timings,
+                                    bool& reused) {
+    io::event_loop& loop = io::event_loop::current();
+    if (lease.connection() == nullptr) {
+        const net::tls_context* tls = nullptr;
+        if (target.is_https()) {
+            auto context = tls_context();
+            if (!context) co_return context.error();
+            tls = *context;
+        }
+        // Each open awaited in a statement of its own, as GCC 12 wants.
+        if (target.is_unix()) {
+            auto opened = co_await detail::client_connection::open_unix(
+                target.unix_socket(), limits.connect_timeout, connection_limits_, timings);
+            if (!opened) co_return opened.error();
+            lease.attach(std::move(*opened));
+        } else {
+            auto opened = co_await detail::client_connection::open(
+                target.host(), target.port(), tls, limits.connect_timeout, connection_limits_,
+                timings, proxy);
+            if (!opened) co_return opened.error();
+            lease.attach(std::move(*opened));
+        }
+    }
+    detail::client_connection& connection = *lease.connection();
+    reused = connection.requests() > 0;
+    timings.reused_connection = reused;
+    if (reused) {
+        if (auto peer = connection.peer_address()) timings.remote = *peer;
+    }
+    if (close_after) connection.set_close_after_response();
+
+    auto start = loop.now();
+    timings.failed_in = "send";
+    result<void> outcome = co_await connection.send(head, body);
+    const auto sent_at = loop.now();
+    timings.send = sent_at - start;
+    if (!outcome) co_return outcome;
+    timings.failed_in = "ttfb";
+    outcome = co_await connection.read_head(m);
+    timings.ttfb = loop.now() - sent_at;
+    if (!outcome) co_return outcome;
+    timings.failed_in = {};
+    co_return result<void>{};
 }
 
 } // namespace snow::http

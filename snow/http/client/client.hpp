@@ -1,6 +1,6 @@
-// snow/http/client/client.hpp: the HTTP/1.1 client. url → resolve → connect (or a pooled
-// keep-alive connection) → send → parse, all under one deadline whose expiry cancels
-// whichever kernel operation is in flight. Three lines to use:
+// snow/http/client/client.hpp: the HTTP/1.1 client. url → a connection slot → resolve → connect
+// (or a pooled keep-alive connection) → send → parse, all but the wait for the slot under one
+// deadline whose expiry cancels whichever kernel operation is in flight. Three lines to use:
 //     snow::http::client http;
 //     auto r = co_await http.get("http://127.0.0.1:8012/index/", {.timeout = 5s});
 //     if (!r) fmt::print("{}\n", r.error().message());
@@ -59,6 +59,9 @@ struct client_options {
     std::chrono::nanoseconds idle_timeout = std::chrono::seconds(30);
     /// The deadline of a request that sets none; none: no deadline.
     std::optional<std::chrono::nanoseconds> timeout{};
+    /// The longest wait for a connection slot of a request that sets none; none: as long
+    /// as it takes.
+    std::optional<std::chrono::nanoseconds> queue_timeout{};
     /// For each TCP handshake (per address tried), unless a request sets its own.
     std::chrono::nanoseconds connect_timeout = std::chrono::seconds(10);
     /// Response head limits (max_header_bytes, max_headers) and, for the whole-body calls
@@ -77,14 +80,21 @@ struct client_options {
     proxy_options proxy{};
 };
 
-/// Settings of one request: its deadline, connect timeout and redirect policy. Every request
+/// Settings of one request: its deadlines, connect timeout and redirect policy. Every request
 /// call takes one as its last argument: `http.get(url, {.timeout = 2s})`.
 struct request_options {
-    /// The whole request: waiting for a pooled connection, resolving, connecting, sending,
-    /// and the response head and body (for open(), every next_chunk() too). On expiry the
-    /// operation in flight is cancelled and the request fails with std::errc::timed_out
+    /// The whole request from the moment it has a connection slot to its host (beyond
+    /// client_options::max_connections_per_host it waits for one first; that wait is its
+    /// `queue` phase, bounded by queue_timeout instead): resolving, connecting, sending, and
+    /// the response head and body (for open(), every next_chunk() too). With redirects
+    /// followed, it runs from the first hop's slot, and later hops' waits count. On expiry
+    /// the operation in flight is cancelled and the request fails with std::errc::timed_out
     /// (client_failure::timeout). None: client_options::timeout.
     std::optional<std::chrono::nanoseconds> timeout{};
+    /// The longest wait for a connection slot (the `queue` phase); past it the request fails
+    /// with std::errc::timed_out, failed in "queue". Once `timeout` runs (a redirect's
+    /// later hop), that bounds the wait too. None: client_options::queue_timeout.
+    std::optional<std::chrono::nanoseconds> queue_timeout{};
     /// Each TCP handshake. None: client_options::connect_timeout.
     std::optional<std::chrono::nanoseconds> connect_timeout{};
     /// Follow 301, 302, 303, 307 and 308 with a Location; off, a 3xx is the result.
@@ -238,11 +248,25 @@ public:
     const client_options& options() const noexcept { return options_; }
 
 private:
+    /// The time limits of one request, as open_traced() works them out.
+    struct time_limits {
+        std::optional<std::chrono::nanoseconds> connect_timeout{};
+        std::optional<std::chrono::nanoseconds> timeout{};
+        std::optional<std::chrono::nanoseconds> queue_timeout{};
+    };
+    /// One hop: a slot, then the exchange on its connection. Sets `deadline` from
+    /// `limits.timeout` once the request first has a slot, and keeps it for later hops.
     task<result<response_stream>> exchange(http::method m, url target, const http::headers& fields,
-                                           std::string_view body,
-                                           std::optional<std::chrono::nanoseconds> connect_timeout,
-                                           std::optional<io::clock::time_point> deadline,
+                                           std::string_view body, const time_limits& limits,
+                                           std::optional<io::clock::time_point>& deadline,
                                            int version_minor, request_timings& timings);
+    /// Connects the lease's slot if it holds no connection yet, sends the request and reads
+    /// the response head; `close_after` when the head asks to close the connection after
+    /// the response. `reused` says whether the connection came from the pool.
+    task<result<void>> converse(detail::pool_lease& lease, const url& target,
+                                const detail::proxy_route* proxy, std::string_view head,
+                                bool close_after, std::string_view body, http::method m,
+                                const time_limits& limits, request_timings& timings, bool& reused);
 
     /// The TLS context, made on the first https request and shared by its connections.
     result<const net::tls_context*> tls_context();

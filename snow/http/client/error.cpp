@@ -32,6 +32,8 @@ std::string_view message_for(client_error e) noexcept {
         return "the proxy refused to open a tunnel to the server";
     case client_error::proxy_url:
         return "the proxy is not an http://host:port URL";
+    case client_error::no_unix_socket:
+        return "no Unix socket at the path the http+unix:// URL names";
     }
     return "HTTP client error";
 }
@@ -121,6 +123,7 @@ client_failure classify(std::error_code error) noexcept {
         case client_error::proxy_url:
             return client_failure::url;
         case client_error::proxy_refused:
+        case client_error::no_unix_socket:
             return client_failure::connect;
         }
         return client_failure::io;

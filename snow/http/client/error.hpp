@@ -23,13 +23,15 @@ enum class client_error {
     unsupported_method, ///< CONNECT or method::other: the client sends neither
     proxy_refused,      ///< the proxy answered CONNECT with something other than 2xx
     proxy_url,          ///< a proxy that is not an "http://host:port" URL
+    no_unix_socket,     ///< an http+unix:// URL names a path where no socket is
 };
 
 /// The class of any error the client returns: an error_condition, so `==` with an
 /// error_code tells whether the code belongs to the class.
 enum class client_failure {
     timeout = 1, ///< the request's deadline or connect timeout passed (its I/O was cancelled)
-    connect,     ///< no connection: refused, unreachable, no route (every address tried)
+    connect,     ///< no connection: refused, unreachable, no route (every address tried), no
+                 ///< socket at an http+unix:// path
     dns,         ///< the host name did not resolve
     url,         ///< a request that cannot be sent: bad or unsupported URL (ftp:, bad port…)
     truncated,   ///< the server closed or reset the connection before the response ended

@@ -20,13 +20,16 @@ namespace snow::http {
 struct fetch_request {
     /// The request method.
     http::method method = http::method::get;
-    /// The absolute `http://` URL to fetch.
+    /// The absolute URL to fetch: `http://`, `https://` or `http+unix://`.
     std::string url{};
     /// Header fields sent as given, as for client::request().
     http::headers headers{};
     /// The request body; empty sends none.
     std::string body{};
-    request_options options{}; ///< its timeout starts when the request does
+    /// Its timeout starts once the request has a connection slot (see request_options):
+    /// neither the wait for a fetch_options::concurrency worker nor the one for a slot
+    /// counts.
+    request_options options{};
 };
 
 /// How one request of fetch_all() ended, handed to the callback as it does.

@@ -63,6 +63,8 @@ std::string proxy_route::key() const {
 }
 
 result<std::optional<proxy_route>> proxy_for(const proxy_options& proxies, const url& target) {
+    // A Unix socket is on this machine: there is nothing to reach it through.
+    if (target.is_unix()) return std::optional<proxy_route>{};
     const std::string& chosen = target.is_https() ? proxies.https : proxies.http;
     if (chosen.empty()) return std::optional<proxy_route>{};
     for (const std::string& entry : proxies.no_proxy)

@@ -1,7 +1,7 @@
 // tests/http/client/deadline_test.cpp: one deadline per request, covering connect, head and body:
-// a silent or trickling server times out while other requests go on, a request waiting for a
-// pooled connection keeps its own deadline, and connect_timeout ends a handshake that never
-// completes.
+// a silent or trickling server times out while other requests go on, the deadline starts once a
+// request has a connection slot (queue_timeout bounds the wait for one), and connect_timeout ends
+// a handshake that never completes.
 #include "snow/http/client/client.hpp"
 
 #include <arpa/inet.h>
@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <string>
 #include <system_error>
+#include <tuple>
 #include <utility>
 
 #include <fmt/format.h>
@@ -114,23 +115,100 @@ TEST_CASE("the deadline covers the body: a trickled body times out mid-receive")
     }());
 }
 
-TEST_CASE("a request waiting for a pooled connection times out at its own deadline") {
+TEST_CASE("queue_timeout bounds the wait for a pooled connection, which fails in queue") {
     run_test([]() -> task<void> {
         misbehaving_server srv(testing::never_answer);
         client http({.max_connections_per_host = 1});
-        auto timed = [](client& c, std::string url, std::chrono::milliseconds limit)
-            -> task<std::pair<result<http::client_response>, double>> {
+        auto timed = [](client& c, std::string url, http::request_options options)
+            -> task<std::pair<http::client::open_outcome, double>> {
             const auto t0 = clock::now();
-            auto r = co_await c.get(std::move(url), {.timeout = limit});
+            std::string no_body;
+            http::headers no_fields;
+            auto r = co_await c.open_traced(method::get, std::move(url), std::move(no_body),
+                                            std::move(no_fields), options);
             co_return std::pair{std::move(r), seconds_since(t0)};
         };
-        auto [holder, waiter] =
-            co_await when_all(timed(http, srv.url("/"), 1500ms), timed(http, srv.url("/"), 200ms));
-        CHECK(holder.first.error() == client_failure::timeout);
-        CHECK(waiter.first.error() == client_failure::timeout);
+        http::request_options holding;
+        holding.timeout = 1500ms;
+        http::request_options waiting;
+        waiting.timeout = 5s;
+        waiting.queue_timeout = 200ms;
+        auto [holder, waiter] = co_await when_all(timed(http, srv.url("/"), holding),
+                                                  timed(http, srv.url("/"), waiting));
+        CHECK(holder.first.stream.error() == client_failure::timeout);
+        CHECK(holder.first.timings.failed_in == "ttfb");
+        CHECK(waiter.first.stream.error() == client_failure::timeout);
+        CHECK(waiter.first.timings.failed_in == "queue");
         CHECK(waiter.second >= 0.199);
         CHECK(waiter.second < 1.0); // did not wait for the holder
         CHECK(srv.state().accepted == 1);
+        co_await srv.stop();
+    }());
+}
+
+namespace {
+/// How get_traced() went: the whole response, or why not, and where the time went.
+struct traced {
+    result<http::client_response> response;
+    http::request_timings timings;
+};
+
+/// GETs `url` with `timeout` and reads the whole body, which frees the connection for the
+/// next request.
+task<traced> get_traced(client& c, std::string url, std::chrono::milliseconds timeout) {
+    std::string no_body;
+    http::headers no_fields;
+    http::request_options options;
+    options.timeout = timeout;
+    auto outcome = co_await c.open_traced(method::get, std::move(url), std::move(no_body),
+                                          std::move(no_fields), options);
+    traced done{std::make_error_code(std::errc::operation_canceled), outcome.timings};
+    if (!outcome.stream) {
+        done.response = outcome.stream.error();
+        co_return done;
+    }
+    done.response = co_await outcome.stream->read_all(1 << 20);
+    co_return done;
+}
+} // namespace
+
+TEST_CASE("the deadline starts once the request has a connection slot, not while it waits") {
+    run_test([]() -> task<void> {
+        local_server srv;
+        client http({.max_connections_per_host = 1});
+        // The first holds the one slot for 400 ms; the second waits that long, twice its own
+        // timeout, and then answers in a few milliseconds.
+        auto both = co_await when_all(get_traced(http, srv.url("/sleep/400"), 3000ms),
+                                      get_traced(http, srv.url("/sleep/1"), 200ms));
+        auto& first = std::get<0>(both);
+        auto& second = std::get<1>(both);
+        REQUIRE_MESSAGE(first.response.has_value(), first.response.error().message());
+        CHECK(first.response->body == "slept");
+        REQUIRE_MESSAGE(second.response.has_value(), second.response.error().message());
+        CHECK(second.response->body == "slept");
+        CHECK(second.timings.queue > 200ms);
+        CHECK(second.timings.reused_connection); // the first one's, handed over
+        co_await srv.stop();
+    }());
+}
+
+TEST_CASE("a request that waited in the queue still times out when it then runs too long") {
+    run_test([]() -> task<void> {
+        local_server srv;
+        client http({.max_connections_per_host = 1});
+        const auto start = clock::now();
+        auto both = co_await when_all(get_traced(http, srv.url("/sleep/300"), 3000ms),
+                                      get_traced(http, srv.url("/sleep/1000"), 200ms));
+        auto& first = std::get<0>(both);
+        auto& second = std::get<1>(both);
+        const double took = seconds_since(start);
+        REQUIRE_MESSAGE(first.response.has_value(), first.response.error().message());
+        REQUIRE_FALSE(second.response.has_value());
+        CHECK(second.response.error() == client_failure::timeout);
+        CHECK(second.timings.failed_in == "ttfb");
+        CHECK(second.timings.queue >= 250ms);
+        CHECK(took >= 0.45); // the queue, then its own 200 ms
+        CHECK(took < 0.95);  // not the slow answer
         co_await srv.stop();
     }());
 }

@@ -1,6 +1,7 @@
 // tests/http/support/client_fixture.hpp: what the client tests share: snow's own server
-// in-process on 127.0.0.1:0 with the routes the tests fetch (local_server), a canned response,
-// elapsed time in seconds, and a readable std::error_code in doctest's failure messages.
+// in-process on 127.0.0.1:0 (or a listener given, such as a Unix socket's) with the routes the
+// tests fetch (local_server), a canned response, elapsed time in seconds, and a readable
+// std::error_code in doctest's failure messages.
 // Timing assertions built on it are bounds with generous slack, never exact durations.
 #pragma once
 
@@ -21,6 +22,7 @@
 #include "snow/io/run.hpp"
 #include "snow/net/tcp_listener.hpp"
 #include "snow/sync/event.hpp"
+#include "snow/time/sleep.hpp"
 
 template <>
 struct doctest::StringMaker<std::error_code> {
@@ -38,6 +40,13 @@ inline http::router client_test_routes() {
     http::router r;
     r.get("/index/", [](request&) -> task<response> { co_return http::text("OK"); });
     r.get("/home/", [](request&) -> task<response> { co_return http::text("home"); });
+    r.get("/sleep/{ms}", [](request& req) -> task<response> {
+        int ms = 0;
+        auto text = req.param("ms");
+        std::from_chars(text.data(), text.data() + text.size(), ms);
+        const bool slept = co_await sleep(std::chrono::milliseconds(ms));
+        co_return http::text(slept ? "slept" : "woken");
+    });
     r.get("/big",
           [](request&) -> task<response> { co_return http::text(std::string(3 << 20, 'x')); });
     r.get("/host", [](request& req) -> task<response> {
@@ -77,8 +86,9 @@ inline http::router client_test_routes() {
 /// snow's server on 127.0.0.1:0 for the length of a test; stop() before it goes.
 class local_server {
 public:
-    local_server() : server_(client_test_routes()) {
-        auto listener = net::tcp_listener::bind("127.0.0.1:0").value();
+    local_server() : local_server(net::tcp_listener::bind("127.0.0.1:0").value()) {}
+    /// Serving on `listener` instead, such as a Unix socket's (net::listen_unix).
+    explicit local_server(net::tcp_listener listener) : server_(client_test_routes()) {
         port_ = listener.local_address().port();
         spawn(serve(&server_, std::move(listener), &done_));
     }

@@ -19,6 +19,7 @@
 
 #include "snow/io/run.hpp"
 #include "snow/net/tcp_listener.hpp"
+#include "snow/net/unix_socket.hpp"
 #include "snow/sync/event.hpp"
 #include "snow/time/sleep.hpp"
 
@@ -106,7 +107,10 @@ public:
 
     /// Binds `local` and starts accepting on the current loop.
     explicit misbehaving_server(behavior b, std::string_view local = "127.0.0.1:0")
-        : state_(std::make_shared<server_state>(b, net::tcp_listener::bind(local).value())) {
+        : misbehaving_server(b, net::tcp_listener::bind(local).value()) {}
+    /// Accepts on `listener` instead, such as a Unix socket's (net::listen_unix).
+    misbehaving_server(behavior b, net::tcp_listener listener)
+        : state_(std::make_shared<server_state>(b, std::move(listener))) {
         spawn(with_cancellation(accept_loop(state_), state_->scope));
     }
     misbehaving_server(const misbehaving_server&) = delete;
@@ -219,12 +223,15 @@ inline task<void> close_after_first(peer& client, server_state& server) {
 /// Runs a misbehaving_server on a thread of its own, for tests that block.
 class threaded_server {
 public:
+    /// With `unix_socket`, it listens on a Unix socket at that path rather than on TCP.
     explicit threaded_server(misbehaving_server::behavior b, std::string canned = {},
-                             std::chrono::milliseconds pace = std::chrono::milliseconds(20)) {
+                             std::chrono::milliseconds pace = std::chrono::milliseconds(20),
+                             std::string unix_socket = {}) {
         std::promise<std::uint16_t> bound;
         auto port = bound.get_future();
-        thread_ = std::thread([this, b, &bound, pace, canned = std::move(canned)]() mutable {
-            snow::run(run(this, b, std::move(canned), pace, &bound));
+        thread_ = std::thread([this, b, &bound, pace, canned = std::move(canned),
+                               unix_socket = std::move(unix_socket)]() mutable {
+            snow::run(run(this, b, std::move(canned), pace, std::move(unix_socket), &bound));
         });
         port_ = port.get();
     }
@@ -242,8 +249,11 @@ public:
 
 private:
     static task<void> run(threaded_server* self, misbehaving_server::behavior b, std::string canned,
-                          std::chrono::milliseconds pace, std::promise<std::uint16_t>* bound) {
-        misbehaving_server server(b);
+                          std::chrono::milliseconds pace, std::string unix_socket,
+                          std::promise<std::uint16_t>* bound) {
+        misbehaving_server server(b, unix_socket.empty()
+                                         ? net::tcp_listener::bind("127.0.0.1:0").value()
+                                         : net::listen_unix(unix_socket).value());
         server.state().canned = std::move(canned);
         server.state().pace = pace;
         self->loop_ = io::event_loop::current().handle();

@@ -1,5 +1,6 @@
-// snow/http/client/detail/connection.cpp: the client side of one HTTP/1.1 connection: connect,
-// send, read the head, read the body by its framing (Content-Length, chunked, close).
+// snow/http/client/detail/connection.cpp: the client side of one HTTP/1.1 connection: connect
+// (by name, through a proxy, or to a Unix socket), send, read the head, read the body by its
+// framing (Content-Length, chunked, close).
 #include "snow/http/client/detail/connection.hpp"
 
 #include <sys/socket.h>
@@ -18,6 +19,7 @@
 #include "snow/net/happy_eyeballs.hpp"
 #include "snow/net/resolver.hpp"
 #include "snow/net/socks5.hpp"
+#include "snow/net/unix_socket.hpp"
 
 namespace snow::http::detail {
 namespace {
@@ -128,6 +130,24 @@ client_connection::open(std::string host, std::uint16_t port, const net::tls_con
     if (!secure) co_return secure.error();
     timings.failed_in = {};
     co_return std::make_unique<client_connection>(std::move(*secure), limits);
+}
+
+task<result<std::unique_ptr<client_connection>>>
+client_connection::open_unix(std::string path, std::optional<std::chrono::nanoseconds> timeout,
+                             parser_limits limits, request_timings& timings) {
+    io::event_loop& loop = io::event_loop::current();
+    const auto start = loop.now();
+    timings.failed_in = "connect";
+    auto connected = co_await net::connect_unix(std::move(path), timeout);
+    timings.connect = loop.now() - start;
+    if (!connected) {
+        // ENOENT alone would read as a missing file of the caller's; say which file.
+        if (connected.error() == std::errc::no_such_file_or_directory)
+            co_return make_error_code(client_error::no_unix_socket);
+        co_return connected.error();
+    }
+    timings.failed_in = {};
+    co_return std::make_unique<client_connection>(net::stream(std::move(*connected)), limits);
 }
 
 task<result<void>> client_connection::send(std::string_view head, std::string_view body) {

@@ -45,6 +45,13 @@ public:
          std::optional<std::chrono::nanoseconds> timeout, parser_limits limits,
          request_timings& timings, const proxy_route* proxy);
 
+    /// Connects to the Unix stream socket at `path` (an http+unix:// URL's), recording the
+    /// time as the connect phase. Errors: client_error::no_unix_socket (nothing at the path),
+    /// connection_refused (nobody listens there), timed_out, the kernel's.
+    static task<result<std::unique_ptr<client_connection>>>
+    open_unix(std::string path, std::optional<std::chrono::nanoseconds> timeout,
+              parser_limits limits, request_timings& timings);
+
     /// Asks the proxy at the other end of `tcp` for a tunnel to host:port (CONNECT) and reads
     /// its answer. Errors: client_error::proxy_refused for an answer other than 2xx.
     static task<result<void>> open_tunnel(net::tcp_stream& tcp, const std::string& host,

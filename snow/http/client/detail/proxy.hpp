@@ -26,9 +26,9 @@ struct proxy_route {
     std::string key() const;
 };
 
-/// The proxy `target` goes through under `proxies`: none when none is set for its scheme or
-/// its host is in no_proxy. Errors: client_error::proxy_url for a proxy that is not
-/// "http://host:port", "socks5://[user:password@]host:port" or "socks5h://…".
+/// The proxy `target` goes through under `proxies`: none when none is set for its scheme,
+/// its host is in no_proxy, or it is an http+unix:// URL. Errors: client_error::proxy_url for a
+/// proxy that is not "http://host:port", "socks5://[user:password@]host:port" or "socks5h://…".
 result<std::optional<proxy_route>> proxy_for(const proxy_options& proxies, const url& target);
 
 } // namespace snow::http::detail
