@@ -1015,6 +1015,94 @@ TEST_CASE("--per-host 1 keeps one connection to the server and reports the wait 
     CHECK(connections().most >= 2);
 }
 
+TEST_CASE("--timeout starts when a request leaves the --per-host queue") {
+    threaded_server srv(slow_counted);
+    // One connection, 50 ms a request, 10 requests at once: the last ones wait 350 ms or more
+    // for the connection, longer than their 200 ms timeout, and still succeed.
+    std::vector<std::string> args{"-c", "10", "--per-host", "1", "--timeout", "0.2"};
+    for (int i = 0; i < 10; ++i) args.push_back(srv.url(fmt::format("/{}", i)));
+    connections().reset();
+    auto r = fetch(args);
+    CHECK(r.exit_status == 0);
+    REQUIRE(r.lines.size() == 10);
+    CHECK(connections().most == 1);
+    std::uint64_t longest_queue = 0;
+    for (const auto& l : r.lines) {
+        CHECK(l.status == 200);
+        CHECK_FALSE(l.error.has_value());
+        longest_queue = std::max(longest_queue, l.phases.at("queue"));
+    }
+    CHECK(longest_queue > 200'000); // microseconds: over the timeout
+}
+
+TEST_CASE("a request that waited in the --per-host queue still times out by itself") {
+    threaded_server srv(stall_on_request);
+    // Both stall 600 ms; the second waits for the first to time out (0.3 s), then times out
+    // on its own 0.3 s, in ttfb: the deadline started after the queue, and still held.
+    auto r = fetch(
+        {"-c", "2", "--per-host", "1", "--timeout", "0.3", srv.url("/stall"), srv.url("/stall")});
+    CHECK(r.exit_status == 1);
+    REQUIRE(r.lines.size() == 2);
+    std::size_t queued = 0;
+    for (const auto& l : r.lines) {
+        CHECK(l.error == "timeout");
+        CHECK(l.phase == "ttfb");
+        if (l.phases.at("queue") >= 250'000) {
+            ++queued;
+            CHECK(l.ms >= 540); // the queue, then its own timeout
+            CHECK(l.ms < 880);  // not the stall, which ends 900 ms in
+        } else {
+            CHECK(l.ms < 580);
+        }
+    }
+    CHECK(queued == 1);
+}
+
+TEST_CASE("http+unix:// URLs fetch over a Unix socket, reusing its connections") {
+    char pattern[] = "/tmp/snow-fetch-unix-XXXXXX";
+    REQUIRE(::mkdtemp(pattern) != nullptr);
+    const std::string dir = pattern;
+    const std::string socket = dir + "/s.sock";
+    std::string encoded;
+    for (const char c : socket) {
+        if (c == '/')
+            encoded += "%2F";
+        else
+            encoded.push_back(c);
+    }
+    const std::string url = fmt::format("http+unix://{}/x", encoded);
+    {
+        threaded_server srv(slow_counted, {}, 20ms, socket);
+        connections().reset();
+        auto r = fetch({"-n", "20", "-c", "4", "--summary", "json", url});
+        CHECK(r.exit_status == 0);
+        REQUIRE(r.lines.size() == 20);
+        std::size_t reused = 0;
+        for (const auto& l : r.lines) {
+            CHECK(l.status == 200);
+            CHECK(l.url == url);
+            CHECK_FALSE(l.remote.has_value()); // a Unix socket has no IP:port
+            reused += l.reused;
+        }
+        CHECK(connections().most <= 4);
+        CHECK(reused >= 16);
+        REQUIRE(r.summary.has_value());
+        CHECK(summary_number(*r.summary, "200") == 20);
+    }
+    ::unlink(socket.c_str());
+    // Nothing at the path now: a connect failure, not a URL one.
+    auto missing = fetch({url});
+    CHECK(missing.exit_status == 1);
+    REQUIRE(missing.lines.size() == 1);
+    CHECK(missing.lines[0].error == "connect");
+    CHECK(missing.lines[0].phase == "connect");
+    auto malformed = fetch({"http+unix:///x", "http+unix://%2Fa%ZZ/x"});
+    CHECK(malformed.exit_status == 1);
+    REQUIRE(malformed.lines.size() == 2);
+    for (const auto& l : malformed.lines) CHECK(l.error == "url");
+    ::rmdir(dir.c_str());
+}
+
 TEST_CASE("--retries honours Retry-After on 503, retries idempotent methods only, counts tries") {
     threaded_server srv(unavailable_once);
     auto r = fetch({"--retries", "2", "--summary", "json", srv.url("/get")});
