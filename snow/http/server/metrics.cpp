@@ -293,6 +293,10 @@ struct metrics::registry {
             append_family(out, "snow_http_handler_errors_total", "counter", "Handlers that threw.");
             fmt::format_to(sink, "snow_http_handler_errors_total {}\n",
                            value(stats->handler_errors));
+            append_family(out, "snow_http_handshakes_waiting", "gauge",
+                          "TLS connections waiting for a place under max_concurrent_handshakes.");
+            fmt::format_to(sink, "snow_http_handshakes_waiting {}\n",
+                           value(stats->handshakes_waiting));
         }
 
         struct loop_family {

@@ -1,7 +1,7 @@
 // tests/http/server/metrics_test.cpp: /metrics end to end: requests counted by method, route
 // pattern (never the raw path) and status, the duration histogram, the server's connection
-// counters and the loop's ring counters, all in valid text format 0.0.4 (checked here, and by
-// promtool when it is installed).
+// counters (TLS handshakes waiting among them) and the loop's ring counters, all in valid text
+// format 0.0.4 (checked here, and by promtool when it is installed).
 #include "snow/http/server/metrics.hpp"
 
 #include <doctest/doctest.h>
@@ -83,6 +83,7 @@ TEST_CASE("metrics_path serves the counters in the Prometheus text format") {
     CHECK(has_line(text, "snow_http_connections_accepted_total 1"));
     CHECK(has_line(text, "snow_http_requests_rejected_total 0"));
     CHECK(has_line(text, "snow_http_timeouts_total 0"));
+    CHECK(has_line(text, "snow_http_handshakes_waiting 0"));
     CHECK(text.find("snow_io_ring_submissions_total{loop=\"0\"} ") != std::string::npos);
     CHECK(text.find("snow_io_ring_enters_total{loop=\"0\"} ") != std::string::npos);
     CHECK(text.find("snow_io_ring_overflows_total{loop=\"0\"} ") != std::string::npos);
@@ -163,6 +164,19 @@ TEST_CASE("metrics can be rendered without a server, and only the threads that c
     CHECK(has_line(empty, "snow_http_request_duration_seconds_count 0"));
     CHECK(empty.find("snow_http_connections_open") == std::string::npos);
     CHECK(check_exposition(empty).empty());
+}
+
+TEST_CASE("the TLS connections waiting for a handshake place are a gauge") {
+    http::metrics m;
+    http::server_stats stats;
+    stats.handshakes_waiting = 3;
+    const std::string text = m.render(&stats);
+    INFO(text);
+    CHECK(has_line(text, "# TYPE snow_http_handshakes_waiting gauge"));
+    CHECK(has_line(text, "snow_http_handshakes_waiting 3"));
+    stats.handshakes_waiting = 0; // a gauge: it goes down again
+    CHECK(has_line(m.render(&stats), "snow_http_handshakes_waiting 0"));
+    CHECK(check_exposition(text).empty());
 }
 
 TEST_CASE("a route label whose memory a later server reuses is counted under its new text") {
