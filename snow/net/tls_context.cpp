@@ -1,11 +1,13 @@
-// snow/net/tls_context.cpp: building client and server SSL_CTXs with snow's defaults, and a
-// server's choice of certificate by SNI.
+// snow/net/tls_context.cpp: building client and server SSL_CTXs with snow's defaults, a
+// server's choice of certificate by SNI, and its ticket keys carried over to a rebuilt one.
 #include "snow/net/tls_context.hpp"
 
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 
+#include <array>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -230,6 +232,25 @@ result<tls_context> tls_context::server(const tls_server_options& options) {
                           reinterpret_cast<void (*)()>(&choose_identity));
     SSL_CTX_ctrl(ctx, SSL_CTRL_SET_TLSEXT_SERVERNAME_ARG, 0, names);
     return context;
+}
+
+result<void> tls_context::adopt_ticket_keys(const tls_context& other) {
+    if (!is_server() || !other.is_server() || ctx_ == nullptr || other.ctx_ == nullptr)
+        return make_error_code(tls_errc::configuration);
+    // The key name, HMAC secret and AES key that OpenSSL 3 seals tickets with, 80 bytes.
+    // SSL_CTX_get/set_tlsext_ticket_keys() are macros with C casts; these are what they
+    // expand to. Every SNI identity's context defers to this one's keys (the session context).
+    std::array<unsigned char, 80> keys{};
+    const long size = static_cast<long>(keys.size());
+    ERR_clear_error();
+    if (SSL_CTX_ctrl(other.ctx_, SSL_CTRL_GET_TLSEXT_TICKET_KEYS, size, keys.data()) != 1 ||
+        SSL_CTX_ctrl(ctx_, SSL_CTRL_SET_TLSEXT_TICKET_KEYS, size, keys.data()) != 1) {
+        OPENSSL_cleanse(keys.data(), keys.size());
+        ERR_clear_error();
+        return make_error_code(tls_errc::configuration);
+    }
+    OPENSSL_cleanse(keys.data(), keys.size());
+    return {};
 }
 
 tls_context::tls_context(const tls_context& other) noexcept

@@ -72,6 +72,11 @@ public:
 
     /// The OpenSSL context, still owned by this object.
     SSL_CTX* native_handle() const noexcept { return ctx_; }
+    /// Makes this server context issue and accept the session tickets `other` does, by
+    /// taking its ticket keys, before this context is put in service: a context rebuilt to
+    /// reload certificates keeps the tickets clients already hold resumable. Errors:
+    /// tls_errc::configuration if either is not a server context.
+    result<void> adopt_ticket_keys(const tls_context& other);
     /// A client context's kept session for `server_name`, to offer in the next handshake
     /// (the caller owns the reference); null if none. TLS 1.3 tickets are given out once.
     SSL_SESSION* take_session(const std::string& server_name) const;

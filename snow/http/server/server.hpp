@@ -182,9 +182,10 @@ public:
     /// and SIGUSR1). Loop thread only. Succeeds at once without a log file.
     task<result<void>> reopen_logs();
     /// Reads the TLS certificates and keys again (after a renewal) for the connections that
-    /// begin from now on; connections already open keep the ones they began with. run() does
-    /// this on SIGHUP. If a file does not load, one line says which, the certificates from
-    /// before stay in service, and the error (tls_errc::configuration) is returned. Safe from
+    /// begin from now on; connections already open keep the ones they began with. Session
+    /// tickets issued before still resume: the new context takes the old one's ticket keys.
+    /// run() does this on SIGHUP. If a file does not load, one line says which, the certificates
+    /// from before stay in service, and the error (tls_errc::configuration) is returned. Safe from
     /// any thread; it reads the files on the calling one. Does nothing, successfully, for
     /// plain HTTP or before run() or serve() has loaded the certificates.
     result<void> reload_tls();

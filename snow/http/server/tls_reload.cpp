@@ -1,5 +1,6 @@
 // snow/http/server/tls_reload.cpp: the server's TLS certificates: loaded once at start, read
-// again by reload_tls() for the connections that begin afterwards.
+// again by reload_tls() for the connections that begin afterwards, which keep the session
+// ticket keys of before so that tickets clients hold still resume.
 #include <fmt/format.h>
 
 #include <string>
@@ -68,14 +69,21 @@ result<void> server::load_tls(const server_options& options) {
 
 result<void> server::reload_tls() {
     net::tls_server_options files;
+    net::tls_context before;
     {
         std::lock_guard lock(tls_mutex_);
         if (!tls_) return {};
         files = tls_files_;
+        before = tls_;
     }
     // Built outside the lock: connections beginning meanwhile take the current context.
     auto context = load(files, "cannot reload", "; still serving the certificates from before");
     if (!context) return context.error();
+    // A fresh context would draw fresh ticket keys, and every client's ticket from before
+    // would cost it a full handshake: the keys go over to the new one. (reload_tls() calls
+    // are not expected to race; if two did, the later would carry the keys of either.)
+    if (!context->adopt_ticket_keys(before))
+        log::warn("TLS session tickets issued before this reload will not resume");
     {
         std::lock_guard lock(tls_mutex_);
         std::swap(tls_, *context);

@@ -1,12 +1,15 @@
 // tests/http/server/tls_certificates_test.cpp: the server's certificates: one per name by SNI
 // (server_options::tls_identities), and reload_tls() swapping them for new connections while
-// an open one carries on, or keeping them, with one line said, when the files are bad.
+// an open one carries on and tickets from before still resume, or keeping them, with one line
+// said, when the files are bad.
 #include "snow/http/server/server.hpp"
 
+#include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 
 #include <doctest/doctest.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -137,6 +140,55 @@ TEST_CASE("reload_tls swaps the certificate for new connections; an open one car
         CHECK(co_await says_hello(*kept));
     });
     CHECK(srv.stats().connections_accepted.load() == 3);
+}
+
+TEST_CASE("a session ticket issued before reload_tls still resumes after it") {
+    live_files files;
+    files.install("old");
+    probe p;
+    http::server srv(test_routes(p));
+    run_server_test(srv, live_options(files), [&srv, &files](net::address at) -> task<void> {
+        // The client context keeps the tickets the server sends, by server name.
+        const net::tls_context client = client_context();
+        {
+            auto first = co_await open_tls(at, client, "old.test");
+            REQUIRE(first.has_value());
+            CHECK_FALSE(first->resumed());
+            CHECK(co_await says_hello(*first)); // the reply brings the TLS 1.3 tickets along
+        }
+        files.install("old"); // renewed: the same name, read again
+        REQUIRE(srv.reload_tls().has_value());
+        auto after = co_await open_tls(at, client, "old.test");
+        REQUIRE(after.has_value());
+        CHECK(after->resumed());
+        CHECK(co_await says_hello(*after));
+        // Served by the reloaded context, whose tickets resume in turn.
+        auto again = co_await open_tls(at, client, "old.test");
+        REQUIRE(again.has_value());
+        CHECK(again->resumed());
+    });
+}
+
+TEST_CASE("adopt_ticket_keys takes a server context's keys and refuses a client context") {
+    auto first = net::tls_context::server(
+        {.certificate_file = pki().certificate_file("old"), .key_file = pki().key_file("old")});
+    auto second = net::tls_context::server(
+        {.certificate_file = pki().certificate_file("new"), .key_file = pki().key_file("new")});
+    REQUIRE(first.has_value());
+    REQUIRE(second.has_value());
+    auto keys_of = [](const net::tls_context& c) {
+        std::array<unsigned char, 80> keys{};
+        REQUIRE(SSL_CTX_ctrl(c.native_handle(), SSL_CTRL_GET_TLSEXT_TICKET_KEYS,
+                             static_cast<long>(keys.size()), keys.data()) == 1);
+        return keys;
+    };
+    CHECK(keys_of(*second) != keys_of(*first)); // each context draws its own
+    CHECK(second->adopt_ticket_keys(*first).has_value());
+    CHECK(keys_of(*second) == keys_of(*first));
+    const net::tls_context client = client_context();
+    CHECK(second->adopt_ticket_keys(client).error() == net::tls_errc::configuration);
+    net::tls_context copy = client;
+    CHECK(copy.adopt_ticket_keys(*first).error() == net::tls_errc::configuration);
 }
 
 TEST_CASE("a reload that fails keeps the certificate in service and says so once") {
