@@ -14,6 +14,7 @@
 #include <string_view>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -51,6 +52,16 @@ public:
         const std::string described =
             value.empty() ? std::string(help) : fmt::format("{} (default {})", help, value);
         return app_.add_option(flag, value, described)->type_name(type_name);
+    }
+
+    /// --FLAG TEXT that may be given many times: each occurrence adds its one value to
+    /// `values`, in order (the one exception to "the last one counts").
+    CLI::Option* repeated_text(const std::string& flag, std::vector<std::string>& values,
+                               std::string_view help, const std::string& type_name = "TEXT") {
+        return app_.add_option(flag, values, std::string(help))
+            ->type_name(type_name)
+            ->allow_extra_args(false)
+            ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
     }
 
     /// --FLAG N: a decimal number from `min` to `max`; `value` holds the default, and the

@@ -11,7 +11,9 @@
 // (--pin 1: loop i on CPU i, each connection served on the CPU that received it)
 // Poke: curl localhost:8012/index/;  curl localhost:8012/req/ & curl localhost:8012/stop/
 //   curl -N localhost:8012/events/ & curl -d hello localhost:8012/events/
-// HTTPS: --tls-cert FILE --tls-key FILE serve TLS on --port instead of plain HTTP.
+// HTTPS: --tls-cert FILE --tls-key FILE serve TLS on --port instead of plain HTTP;
+//   --tls-sni-cert CERT,KEY (repeatable) adds a certificate shown to clients naming it by SNI,
+//   --max-handshakes N caps the handshakes under way at once on each loop.
 // Operate: --access-log FILE (reopened on SIGHUP/SIGUSR1), --metrics /metrics, --health 1
 // (/livez, /readyz), --proxy-protocol 1 (behind a load balancer), --log-level; SIGINT/SIGTERM
 // drain, a second one stops at once.
@@ -23,6 +25,9 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "cli.hpp"
 #include "snow/core/when_all.hpp"
@@ -230,6 +235,16 @@ snow::http::router routes() {
     return r;
 }
 
+/// --tls-sni-cert's CERT,KEY: the two file names, or nothing if either is missing. A comma
+/// in a file name is not supported: the first comma splits.
+std::optional<snow::net::tls_identity> split_pair(std::string_view value) {
+    const auto comma = value.find(',');
+    if (comma == std::string_view::npos || comma == 0 || comma + 1 == value.size())
+        return std::nullopt;
+    return snow::net::tls_identity{.certificate_file = std::string(value.substr(0, comma)),
+                                   .key_file = std::string(value.substr(comma + 1))};
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -294,6 +309,21 @@ int main(int argc, char** argv) {
     cli.text("--tls-cert", options.tls_certificate_file,
              "Serve HTTPS with this certificate chain (PEM)", "FILE");
     cli.text("--tls-key", options.tls_key_file, "The private key of --tls-cert (PEM)", "FILE");
+    // More certificates, each shown to the clients that name it by SNI (the names are read
+    // from the certificate); a pair per flag, as the two files only make sense together.
+    std::vector<std::string> sni_pairs;
+    cli.repeated_text(
+           "--tls-sni-cert", sni_pairs,
+           "Also serve this certificate and key (PEM) to the names it is for; repeatable",
+           "CERT,KEY")
+        ->check(CLI::Validator(
+            [](std::string& value) -> std::string {
+                return split_pair(value) ? std::string{}
+                                         : fmt::format("wants CERT,KEY, not '{}'", value);
+            },
+            ""));
+    cli.number("--max-handshakes", options.max_concurrent_handshakes, 1, 1'000'000,
+               "TLS handshakes under way at once on each loop; the rest wait", "N");
     cli.parse(argc, argv);
 
     options.header_timeout = std::chrono::milliseconds(header_timeout_ms);
@@ -309,6 +339,7 @@ int main(int argc, char** argv) {
     options.systemd = systemd == 1;
     if (options.tls_certificate_file.empty() != options.tls_key_file.empty())
         cli.fail("--tls-cert and --tls-key go together");
+    for (const std::string& pair : sni_pairs) options.tls_identities.push_back(*split_pair(pair));
 
     // Signals are the server's (server_options::handle_signals): the first SIGINT or SIGTERM
     // drains, a second stops at once, SIGHUP and SIGUSR1 reopen the access log.

@@ -39,7 +39,8 @@ const std::vector<program> programs = {
     {"snow_demo",
      {"--host", "--port", "--threads", "--max-body", "--header-timeout-ms", "--idle-timeout-ms",
       "--shutdown-timeout-ms", "--log-level", "--access-log", "--access-log-format", "--metrics",
-      "--metrics-address", "--health", "--systemd", "--tls-cert", "--tls-key", "--pin"}},
+      "--metrics-address", "--health", "--systemd", "--tls-cert", "--tls-key", "--pin",
+      "--tls-sni-cert", "--max-handshakes"}},
     {"echo_server", {"--host", "--port"}},
     {"upper_server", {"--host", "--port"}},
     {"udp_server", {"--host", "--port"}},
@@ -140,6 +141,13 @@ TEST_CASE("a bad flag or value is one line on stderr naming it, and exit status 
         {"snow_demo", {"--log-level", "loud"}, "--log-level"},
         {"snow_demo", {"--access-log-format", "xml"}, "--access-log-format"},
         {"snow_demo", {"--tls-cert", "cert.pem"}, "--tls-key"},
+        {"snow_demo", {"--tls-sni-cert", "cert.pem"}, "--tls-sni-cert"},
+        {"snow_demo", {"--tls-sni-cert", ",key.pem"}, "--tls-sni-cert"},
+        {"snow_demo", {"--tls-sni-cert", "cert.pem,"}, "--tls-sni-cert"},
+        {"snow_demo", {"--tls-sni-cert", "a.pem,a.key", "b.pem,b.key"}, "b.pem,b.key"},
+        {"snow_demo", {"--max-handshakes", "0"}, "--max-handshakes"},
+        {"snow_demo", {"--max-handshakes", "1000001"}, "--max-handshakes"},
+        {"snow_demo", {"--max-handshakes", "-5"}, "--max-handshakes"},
     };
     runs.insert(runs.end(), specific.begin(), specific.end());
     for (const bad_run& r : runs) {

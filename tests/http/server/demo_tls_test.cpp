@@ -1,7 +1,9 @@
 // tests/http/server/demo_tls_test.cpp: snow_demo over HTTPS, in the demo's suite (http.demo):
 // SIGHUP reloads its certificate files for new connections while a kept-alive one goes on,
-// and a reload from bad files keeps the old certificate and says so. Blocking OpenSSL
-// clients that share nothing with snow, each read bounded by a socket timeout.
+// and a reload from bad files keeps the old certificate and says so; --tls-sni-cert shows
+// each certificate to the names it is for, and --max-handshakes queues the handshakes over
+// it, as /metrics shows. Blocking OpenSSL clients that share nothing with snow, each read
+// bounded by a socket timeout.
 #include <doctest/doctest.h>
 
 #include <arpa/inet.h>
@@ -30,6 +32,7 @@
 #include "support/test_certificates.hpp"
 
 #include "examples/child_process.hpp"
+#include "http/support/blocking_client.hpp"
 #include "http/support/temp_dir.hpp"
 
 namespace {
@@ -132,6 +135,43 @@ bool appears(const std::string& path, std::chrono::milliseconds within) {
     return true;
 }
 
+/// A loopback port that was free a moment ago, for a program that binds it itself.
+std::uint16_t free_port() {
+    const int probe = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(probe >= 0);
+    sockaddr_in any{};
+    any.sin_family = AF_INET;
+    any.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t size = sizeof any;
+    REQUIRE(::bind(probe, reinterpret_cast<const sockaddr*>(&any), sizeof any) == 0);
+    REQUIRE(::getsockname(probe, reinterpret_cast<sockaddr*>(&any), &size) == 0);
+    ::close(probe);
+    return ntohs(any.sin_port);
+}
+
+/// Scrapes plain-HTTP /metrics on `port` until the text has `line`; false after `within`.
+bool metrics_show(std::uint16_t port, const std::string& line, std::chrono::milliseconds within) {
+    const auto deadline = steady::now() + within;
+    while (steady::now() < deadline) {
+        snow::testing::blocking_client scraper(port);
+        if (scraper.is_open() && scraper.send_all("GET /metrics HTTP/1.1\r\nHost: demo\r\n\r\n")) {
+            auto answer = scraper.read_response(2s);
+            if (answer && answer->body.find(line + "\n") != std::string::npos) return true;
+        }
+        std::this_thread::sleep_for(5ms);
+    }
+    return false;
+}
+
+/// The HTTPS port a starting snow_demo announces.
+std::uint16_t started_https(child_process& demo) {
+    constexpr std::string_view prefix = "snow: listening on https://127.0.0.1:";
+    auto line =
+        demo.wait_for_line([prefix](std::string_view l) { return l.starts_with(prefix); }, 10s);
+    REQUIRE_MESSAGE(line.has_value(), "snow_demo did not announce its port");
+    return static_cast<std::uint16_t>(std::stoul(line->substr(prefix.size())));
+}
+
 std::size_t count(std::string_view text, std::string_view needle) {
     std::size_t n = 0;
     for (auto at = text.find(needle); at != std::string_view::npos;
@@ -161,11 +201,7 @@ TEST_CASE("SIGHUP reloads the demo's certificate for new connections; bad files 
                        {"--host", "127.0.0.1", "--port", "0", "--tls-cert", cert, "--tls-key", key,
                         "--access-log", access_log, "--log-level", "info"},
                        child_process::stderr_to::pipe);
-    constexpr std::string_view prefix = "snow: listening on https://127.0.0.1:";
-    auto line =
-        demo.wait_for_line([prefix](std::string_view l) { return l.starts_with(prefix); }, 10s);
-    REQUIRE_MESSAGE(line.has_value(), "snow_demo did not announce its port");
-    const auto port = static_cast<std::uint16_t>(std::stoul(line->substr(prefix.size())));
+    const std::uint16_t port = started_https(demo);
     const std::string ca = pki().ca_file();
 
     tls_client kept(port, ca, "old.test");
@@ -208,6 +244,71 @@ TEST_CASE("SIGHUP reloads the demo's certificate for new connections; bad files 
     const std::string said = demo.read_all_stderr(2s);
     CHECK(count(said, "cannot reload the TLS certificate " + cert) == 1);
     CHECK(count(said, "TLS certificates reloaded from " + cert) == 1);
+}
+
+TEST_CASE("--tls-sni-cert serves each name its certificate; --max-handshakes queues the rest") {
+    snow::testing::require_kernel();
+    const std::uint16_t metrics_port = free_port();
+    const auto pair = [](const std::string& name) {
+        return pki().certificate_file(name) + "," + pki().key_file(name);
+    };
+    child_process demo(snow::testing::example("snow_demo"),
+                       {"--host",
+                        "127.0.0.1",
+                        "--port",
+                        "0",
+                        "--threads",
+                        "1",
+                        "--tls-cert",
+                        pki().certificate_file("server"),
+                        "--tls-key",
+                        pki().key_file("server"),
+                        "--tls-sni-cert",
+                        pair("old"),
+                        "--tls-sni-cert",
+                        pair("new"),
+                        "--max-handshakes",
+                        "1",
+                        "--metrics-address",
+                        fmt::format("127.0.0.1:{}", metrics_port),
+                        "--log-level",
+                        "warn"},
+                       child_process::stderr_to::pipe);
+    const std::uint16_t port = started_https(demo);
+    const std::string ca = pki().ca_file();
+
+    for (const std::string name : {"old.test", "new.test", "localhost"}) {
+        CAPTURE(name);
+        tls_client named(port, ca, name);
+        CHECK(named.connected());
+        CHECK(named.get("/index/") == "OK");
+    }
+    {
+        tls_client nobody(port, ca, "nobody.test"); // the default certificate, not for it
+        CHECK_FALSE(nobody.connected());
+        CHECK(nobody.verify_result() == X509_V_ERR_HOSTNAME_MISMATCH);
+    }
+
+    // A connection that sends nothing holds the one place; a TLS client then waits in line,
+    // and the gauge says so, until the holder goes.
+    REQUIRE(metrics_show(metrics_port, "snow_http_handshakes_waiting 0", 5s));
+    snow::testing::blocking_client holder(port);
+    REQUIRE(holder.is_open());
+    std::optional<std::string> queued_answer;
+    std::thread queued([&] {
+        tls_client client(port, ca, "new.test");
+        queued_answer = client.get("/index/");
+    });
+    const bool waiting = metrics_show(metrics_port, "snow_http_handshakes_waiting 1", 5s);
+    holder.close();
+    queued.join();
+    CHECK(waiting);
+    CHECK(queued_answer == "OK");
+    CHECK(metrics_show(metrics_port, "snow_http_handshakes_waiting 0", 5s));
+
+    auto status = demo.stop(10s);
+    REQUIRE(status.has_value());
+    CHECK(*status == 0);
 }
 
 TEST_SUITE_END();
