@@ -1,5 +1,5 @@
 // snow_demo: the original Snow framework's demo app on snow's HTTP server.
-//   GET /index/ → OK, /home/ → home, /plaintext → Hello, World!
+//   GET /index/ → OK, /home/ → home, /plaintext → Hello, World!, /bytes/N → N bytes of x
 //   The original's routes are regexes matched at the start of the path (re.match), so
 //   /index/anything answers like /index/; /plaintext and POST /echo match exactly.
 //   GET /async/ → "async" after 5 s on a timer, while everything else is served at once
@@ -19,6 +19,7 @@
 // drain, a second one stops at once.
 #include <fmt/format.h>
 
+#include <charconv>
 #include <cstdint>
 #include <cstdlib>
 #include <list>
@@ -208,6 +209,15 @@ snow::http::router routes() {
     // snow's own additions match exactly, and first: /plaintext is the benchmark's route,
     // answered by a plain function (no coroutine frame) after one comparison.
     r.get("/plaintext", [](const request&) { return snow::http::text("Hello, World!"); });
+    // The bulk-send benchmark's route: N bytes of 'x' (at most 1 GiB), 400 for anything else.
+    r.get("/bytes/{n}", [](const request& req) {
+        const std::string_view digits = req.param("n");
+        std::uint64_t n = 0;
+        const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+        if (error != std::errc{} || end != digits.data() + digits.size() || n > (1ULL << 30))
+            return snow::http::text("want /bytes/N, N at most 1073741824\n", 400);
+        return snow::http::text(std::string(n, 'x'));
+    });
     // The original app's routes, as it meant them: regexes that match at the start of the
     // path (Python's re.match), so /index/anything answers like /index/. get_regex anchors
     // at the start in the same way.

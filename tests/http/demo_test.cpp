@@ -150,6 +150,26 @@ TEST_CASE("the demo answers /index/, /home/, /plaintext and 404 on one connectio
     }
 }
 
+TEST_CASE("the demo's /bytes/N answers N bytes, and 400 for what is not a number") {
+    demo d;
+    blocking_client client(d.port);
+    REQUIRE(client.is_open());
+    auto big = round_trip(client, get("/bytes/100000"));
+    REQUIRE(big.has_value());
+    CHECK(big->status == 200);
+    CHECK(big->body == std::string(100000, 'x'));
+    auto none = round_trip(client, get("/bytes/0"));
+    REQUIRE(none.has_value());
+    CHECK(none->status == 200);
+    CHECK(none->body.empty());
+    for (std::string_view bad : {"/bytes/ten", "/bytes/-1", "/bytes/1073741825", "/bytes/1x"}) {
+        CAPTURE(bad);
+        auto r = round_trip(client, get(bad));
+        REQUIRE(r.has_value());
+        CHECK(r->status == 400);
+    }
+}
+
 TEST_CASE("the demo's routes match at the start of the path, as the original's re.match did") {
     demo d;
     blocking_client client(d.port);
