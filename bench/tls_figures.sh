@@ -82,22 +82,24 @@ idle_kib=$(awk -v a="$after" -v b="$before" -v n="$idle" 'BEGIN {printf "%.1f", 
 echo "idle TLS connection: $idle connections, server RSS $before → $after KiB: $idle_kib KiB each (target ≤ 16)"
 fi
 
-# (b) Bulk TLS: POST /echo of a large body, answered with the same bytes, so the server
-# decrypts and encrypts each byte once (and copies it); bytes sent per second of server CPU
-# is a lower bound on send alone. Target: ≥ 1 GB/s per core.
+# (b) Bulk TLS send: GET /bytes/N, a body made in one go and sent over TLS; bytes sent per
+# second of server CPU (which includes making the body, a memset). Target: ≥ 1 GB/s per core.
 if wants bulk; then
-head -c "$((bulk_mib << 20))" /dev/urandom >"$work/body"
+bulk_bytes=$((bulk_mib << 20))
 start_demo
 ticks_before=$(cpu_ticks "$server_pid")
+received=0
 for _ in $(seq "$bulk_repeat"); do
-    taskset -c 1 curl -s --cacert "$work/cert.pem" --data-binary @"$work/body" \
-        -H 'Content-Type: application/octet-stream' -o /dev/null "https://127.0.0.1:$port/echo"
+    got=$(taskset -c 1 curl -s --cacert "$work/cert.pem" -o /dev/null -w '%{size_download}' \
+        "https://127.0.0.1:$port/bytes/$bulk_bytes")
+    received=$((received + got))
 done
 ticks_after=$(cpu_ticks "$server_pid")
 stop_demo
-bulk_gbs=$(awk -v b="$((bulk_mib << 20))" -v r="$bulk_repeat" -v t="$((ticks_after - ticks_before))" \
-    -v hz="$hz" 'BEGIN {printf "%.2f", b * r / (t / hz) / 1e9}')
-echo "bulk TLS: ${bulk_repeat}× ${bulk_mib} MiB echoed, $((ticks_after - ticks_before)) ticks of server CPU: $bulk_gbs GB/s sent per core, decryption included (target ≥ 1)"
+awk -v b="$received" -v want="$((bulk_bytes * bulk_repeat))" -v t="$((ticks_after - ticks_before))" -v hz="$hz" \
+    -v r="$bulk_repeat" -v m="$bulk_mib" 'BEGIN {
+    printf "bulk TLS send: %d× %d MiB (%d of %d bytes arrived) in %d ticks of server CPU: %.2f GB/s per core (target ≥ 1)\n",
+        r, m, b, want, t, b / (t / hz) / 1e9 }'
 fi
 
 # (c) The same 2,000 https URLs, 64 at a time: snow-fetch, then curl --parallel. Target:
