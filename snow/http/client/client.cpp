@@ -109,7 +109,8 @@ response_stream::response_stream(detail::pool_lease lease,
     if (head.body.kind == body_kind::content_length) content_length_ = head.body.content_length;
     if (lease_.connection()->body_done()) {
         done_ = true;
-        lease_.release(true);
+        // An upgraded connection is not the pool's any more: take_upgraded() takes it out.
+        if (!lease_.connection()->upgraded()) lease_.release(true);
     }
 }
 
@@ -136,6 +137,17 @@ task<result<std::string_view>> response_stream::next_chunk() {
     }
     body_bytes_ += chunk->size();
     co_return chunk;
+}
+
+result<switched_connection> response_stream::take_upgraded() {
+    detail::client_connection* connection = lease_.connection();
+    if (status_ != 101 || connection == nullptr || !connection->upgraded())
+        return std::errc::invalid_argument;
+    switched_connection taken;
+    taken.stream = connection->take_stream();
+    taken.received = connection->take_buffered();
+    lease_.release(false); // frees the pool's slot; the connection object is empty now
+    return taken;
 }
 
 task<result<client_response>> response_stream::read_all(std::uint64_t max_body_bytes) {
@@ -319,9 +331,9 @@ task<result<response_stream>> client::exchange(method m, url target, const heade
             deadline = io::deadline_after(io::clock::now(), *limits.timeout);
 
         bool reused = false;
-        auto outcome =
-            co_await bounded(deadline, converse(*lease, target, proxy, head.text, head.close, body,
-                                                m, limits, timings, reused));
+        auto outcome = co_await bounded(deadline, converse(*lease, target, proxy, head.text,
+                                                           head.close, fields.contains("Upgrade"),
+                                                           body, m, limits, timings, reused));
         if (!outcome) {
             // The server closed a pooled connection as we sent on it: retry once, when
             // the request may safely arrive twice and nothing of an answer was received.
@@ -336,7 +348,7 @@ task<result<response_stream>> client::exchange(method m, url target, const heade
 
 task<result<void>> client::converse(detail::pool_lease& lease, const url& target,
                                     const detail::proxy_route* proxy, std::string_view head,
-                                    bool close_after, std::string_view body, method m,
+                                    bool close_after, bool upgrade, std::string_view body, method m,
                                     const time_limits& limits, request_timings& timings,
                                     bool& reused) {
     io::event_loop& loop = io::event_loop::current();
@@ -368,6 +380,7 @@ task<result<void>> client::converse(detail::pool_lease& lease, const url& target
         if (auto peer = connection.peer_address()) timings.remote = *peer;
     }
     if (close_after) connection.set_close_after_response();
+    connection.set_upgrade_expected(upgrade);
 
     auto start = loop.now();
     timings.failed_in = "send";

@@ -24,6 +24,7 @@
 #include "snow/http/parser.hpp"
 #include "snow/http/url.hpp"
 #include "snow/io/timer_queue.hpp"
+#include "snow/net/stream.hpp"
 #include "snow/net/tls_context.hpp"
 
 namespace snow::http {
@@ -123,6 +124,14 @@ struct client_response {
     request_timings timings{}; ///< where the request's time went
 };
 
+/// A connection a server switched to another protocol with 101 Switching Protocols, taken
+/// out of the client's pool: the protocol named in the request's Upgrade runs on it now.
+struct switched_connection {
+    net::stream stream{}; ///< the connection, TLS included when the URL was https
+    /// Bytes that arrived after the 101 head: the first of the new protocol.
+    std::string received{};
+};
+
 /// A response whose body is read piece by piece, for bodies too large to hold. Holds its
 /// connection until next_chunk() has returned the end of the body (then the connection
 /// returns to the pool) or the stream is destroyed (then it is closed). Loop-thread only;
@@ -162,6 +171,12 @@ public:
     /// Reads the rest of the body into a client_response. Errors: those of next_chunk(),
     /// http::errc::body_too_large past `max_body_bytes`.
     task<result<client_response>> read_all(std::uint64_t max_body_bytes);
+
+    /// After a 101 Switching Protocols (the answer to a request with an Upgrade field, which
+    /// open() returns as the final response): the connection, for the new protocol. The
+    /// stream holds no connection afterwards. Errors: std::errc::invalid_argument when the
+    /// status is not 101 or the connection was taken already.
+    result<switched_connection> take_upgraded();
 
     /// True once the whole body has been read.
     bool done() const noexcept { return done_; }
@@ -222,7 +237,9 @@ public:
     task<result<client_response>> request(http::method m, std::string url, std::string body = {},
                                           http::headers headers = {}, request_options options = {});
     /// Like request(), but returns once the final response head has arrived; read the body
-    /// with response_stream::next_chunk(), which stays under the request's deadline.
+    /// with response_stream::next_chunk(), which stays under the request's deadline. When
+    /// `headers` has an Upgrade field, a 101 is the final response: take its connection with
+    /// response_stream::take_upgraded().
     task<result<response_stream>> open(http::method m, std::string url, std::string body = {},
                                        http::headers headers = {}, request_options options = {});
     /// What open() did, including the last status seen when it failed after a head (a
@@ -262,11 +279,13 @@ private:
                                            int version_minor, request_timings& timings);
     /// Connects the lease's slot if it holds no connection yet, sends the request and reads
     /// the response head; `close_after` when the head asks to close the connection after
-    /// the response. `reused` says whether the connection came from the pool.
+    /// the response, `upgrade` when it asks for an Upgrade (then a 101 is its final answer).
+    /// `reused` says whether the connection came from the pool.
     task<result<void>> converse(detail::pool_lease& lease, const url& target,
                                 const detail::proxy_route* proxy, std::string_view head,
-                                bool close_after, std::string_view body, http::method m,
-                                const time_limits& limits, request_timings& timings, bool& reused);
+                                bool close_after, bool upgrade, std::string_view body,
+                                http::method m, const time_limits& limits, request_timings& timings,
+                                bool& reused);
 
     /// The TLS context, made on the first https request and shared by its connections.
     result<const net::tls_context*> tls_context();

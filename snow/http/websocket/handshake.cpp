@@ -3,6 +3,7 @@
 #include "snow/http/websocket/handshake.hpp"
 
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include <array>
 
@@ -80,6 +81,23 @@ std::string accept_key(std::string_view key) {
         EVP_EncodeBlock(encoded.data(), digest.data(), static_cast<int>(digest_size));
     return std::string(reinterpret_cast<const char*>(encoded.data()),
                        static_cast<std::size_t>(length));
+}
+
+std::string make_client_key() {
+    std::array<unsigned char, 16> nonce{};
+    if (RAND_bytes(nonce.data(), static_cast<int>(nonce.size())) != 1) return {};
+    std::array<unsigned char, 4 * ((nonce.size() + 2) / 3) + 1> encoded{}; // with its NUL
+    const int length =
+        EVP_EncodeBlock(encoded.data(), nonce.data(), static_cast<int>(nonce.size()));
+    return std::string(reinterpret_cast<const char*>(encoded.data()),
+                       static_cast<std::size_t>(length));
+}
+
+result<masking_key> make_masking_key() noexcept {
+    masking_key key{};
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(key.data()), static_cast<int>(key.size())) != 1)
+        return std::errc::resource_unavailable_try_again;
+    return key;
 }
 
 result<handshake_reply> check_upgrade(http::method method, int version_minor, header_list headers,

@@ -1,6 +1,6 @@
-// snow/http/websocket/handshake.hpp: the server's half of the opening handshake (RFC 6455 §4.2):
-// is a request a valid upgrade to WebSocket, what Sec-WebSocket-Accept answers its key, and
-// which subprotocol the server picks.
+// snow/http/websocket/handshake.hpp: the opening handshake (RFC 6455 §4): for a server, is a
+// request a valid upgrade to WebSocket, what Sec-WebSocket-Accept answers its key, and which
+// subprotocol it picks; for a client, its random key and masking keys.
 #pragma once
 
 #include <span>
@@ -12,6 +12,7 @@
 #include "snow/core/result.hpp"
 #include "snow/http/headers.hpp"
 #include "snow/http/method.hpp"
+#include "snow/http/websocket/frame.hpp"
 
 namespace snow::http::ws {
 
@@ -59,6 +60,14 @@ SNOW_API bool is_valid_key(std::string_view key) noexcept;
 /// Sec-WebSocket-Accept for Sec-WebSocket-Key `key`: base64 of the SHA-1 of the key followed
 /// by RFC 6455's GUID.
 SNOW_API std::string accept_key(std::string_view key);
+
+/// A client's Sec-WebSocket-Key: base64 of 16 random bytes (RFC 6455 §4.1), from OpenSSL's
+/// generator. Empty if the generator fails.
+SNOW_API std::string make_client_key();
+
+/// A client's masking key, from OpenSSL's generator: unpredictable, as RFC 6455 §5.3 asks.
+/// Errors: std::errc::resource_unavailable_try_again if the generator fails.
+SNOW_API result<masking_key> make_masking_key() noexcept;
 
 } // namespace snow::http::ws
 

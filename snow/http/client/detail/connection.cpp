@@ -174,6 +174,7 @@ task<result<void>> client_connection::read_head(http::method m) {
     parser_.reset();
     chunked_.reset();
     body_done_ = false;
+    upgraded_ = false;
     int interim = 0;
     for (;;) {
         // The parser picks up where the previous call stopped, so a head arriving a byte at
@@ -182,6 +183,13 @@ task<result<void>> client_connection::read_head(http::method m) {
         if (parsed.failed()) co_return parsed.error_code();
         if (parsed.complete()) {
             input_.consume(parsed.consumed()); // the views stay valid until the next receive()
+            if (head_.status == 101 && upgrade_expected_) {
+                // The final answer: what follows belongs to the new protocol.
+                upgraded_ = true;
+                body_kind_ = body_kind::none;
+                body_done_ = true;
+                co_return result<void>{};
+            }
             if (head_.interim()) {
                 if (head_.status == 101) co_return client_error::unexpected_upgrade;
                 if (++interim > max_interim_responses) co_return client_error::too_many_interim;
@@ -251,7 +259,7 @@ task<result<std::string_view>> client_connection::read_body() {
 }
 
 bool client_connection::reusable() const noexcept {
-    return body_done_ && head_.keep_alive && !close_requested_ &&
+    return !upgraded_ && body_done_ && head_.keep_alive && !close_requested_ &&
            body_kind_ != body_kind::until_close && input_.empty() && stream_.is_open();
 }
 

@@ -73,6 +73,21 @@ public:
     /// client_error::body_truncated, http::errc (bad chunked framing), the kernel's.
     task<result<std::string_view>> read_body();
     bool body_done() const noexcept { return body_done_; }
+    /// Whether read_head() may take a 101 Switching Protocols as the final response: the
+    /// request asked for an upgrade. The connection then carries the new protocol and is never
+    /// reused for HTTP.
+    void set_upgrade_expected(bool expected) noexcept { upgrade_expected_ = expected; }
+    /// Whether the final response was a 101: the connection belongs to another protocol now.
+    bool upgraded() const noexcept { return upgraded_; }
+    /// The connection itself, for the protocol a 101 switched to; this object keeps an empty
+    /// stream.
+    net::stream take_stream() noexcept { return std::move(stream_); }
+    /// Bytes received after the response head and not handed out: the new protocol's first.
+    std::string take_buffered() {
+        std::string bytes(buffered());
+        input_.consume(bytes.size());
+        return bytes;
+    }
     /// Trailer fields of a chunked body, once body_done().
     header_list trailers() const noexcept { return chunked_.trailers(); }
 
@@ -110,6 +125,8 @@ private:
     std::uint64_t requests_ = 0;
     bool body_done_ = false;
     bool close_requested_ = false;
+    bool upgrade_expected_ = false;
+    bool upgraded_ = false;
 };
 
 } // namespace snow::http::detail
