@@ -13,6 +13,7 @@
 #include "snow/http/client/error.hpp"
 #include "snow/http/client/event_source.hpp"
 #include "snow/http/client/fetch_all.hpp"
+#include "snow/http/client/websocket_client.hpp"
 #include "snow/http/event_stream_parser.hpp"
 #include "snow/http/headers.hpp"
 #include "snow/http/method.hpp"
