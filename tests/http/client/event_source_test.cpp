@@ -70,7 +70,8 @@ task<result<void>> three_ticks(event_stream& events, sse_probe& p,
 task<result<void>> tick_then_silence(event_stream& events, sse_probe& p) {
     p.last_ids.push_back(events.last_event_id());
     const std::string id = std::to_string(first_id(events));
-    http::server_sent_event e{.id = id, .data = "tick " + id};
+    const std::string data = "tick " + id; // the event holds views: keep the text named
+    http::server_sent_event e{.id = id, .data = data};
     auto sent = co_await events.send(e);
     if (!sent) co_return sent;
     (void)co_await p.release.wait();
