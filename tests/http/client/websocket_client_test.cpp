@@ -1,7 +1,7 @@
 // tests/http/client/websocket_client_test.cpp: the WebSocket client against snow's own server
 // over loopback (the routes of the server's WebSocket tests): echoes, the subprotocol, both
-// close handshakes, sends from several tasks in order, the message size limit, and handshakes
-// a raw server gets wrong or cuts short.
+// close handshakes, sends from several tasks in order, the message size limit, wss:// through
+// the client's TLS, and handshakes a raw server gets wrong or cuts short.
 #include "snow/http/client/websocket_client.hpp"
 
 #include <doctest/doctest.h>
@@ -22,6 +22,7 @@
 #include "http/support/misbehaving_server.hpp"
 #include "http/support/server_fixture.hpp"
 #include "http/websocket/ws_routes.hpp"
+#include "support/test_certificates.hpp"
 
 using namespace snow;
 using namespace std::chrono_literals;
@@ -196,6 +197,34 @@ TEST_CASE("a refused upgrade and a wrong Sec-WebSocket-Accept fail the handshake
         CHECK(wrong.state().last_request.find("\r\nSec-WebSocket-Version: 13\r\n") !=
               std::string::npos);
         co_await wrong.stop();
+    });
+}
+
+TEST_CASE("wss:// goes through the client's TLS, verified, and echoes") {
+    ws_probe p;
+    http::websocket_hub hub;
+    http::server srv(testing::ws_routes(p, hub));
+    auto options = test_options();
+    options.tls_certificate_file = testing::shared_certificates().certificate_file("server");
+    options.tls_key_file = testing::shared_certificates().key_file("server");
+    run_server_test(srv, options, [&p](net::address at) -> task<void> {
+        http::client_options trusting;
+        trusting.tls.ca_file = testing::shared_certificates().ca_file();
+        http::client http(trusting);
+        websocket_client_options ws_options;
+        const std::string url = fmt::format("wss://127.0.0.1:{}/ws/echo", at.port());
+        auto ws = co_await http::connect_websocket(http, url, ws_options);
+        REQUIRE_MESSAGE(ws.has_value(), ws.error().message());
+        const std::string big(100 * 1024, 'z'); // many TLS records, many receives
+        auto sent = co_await ws->send(big);
+        REQUIRE(sent.has_value());
+        auto m = co_await ws->recv();
+        REQUIRE(m.has_value());
+        CHECK(m->payload == big);
+        auto closed = co_await ws->close(1000, "");
+        CHECK(closed.has_value());
+        REQUIRE(co_await eventually([&p] { return p.ended == 1; }));
+        CHECK(p.status.code == 1000);
     });
 }
 
