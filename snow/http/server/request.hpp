@@ -13,6 +13,7 @@
 #include "snow/http/headers.hpp"
 #include "snow/http/method.hpp"
 #include "snow/http/parser.hpp"
+#include "snow/http/server/body_reader.hpp"
 #include "snow/net/address.hpp"
 
 namespace snow::http {
@@ -52,8 +53,13 @@ public:
         return header("Last-Event-ID");
     }
 
-    /// The whole body, de-chunked.
+    /// The whole body, de-chunked; empty on a streamed() route, whose handler reads it from
+    /// body_stream() instead.
     std::string_view body() const noexcept { return body_; }
+    /// The body as it arrives: on a streamed() route read from the connection piece by piece
+    /// (the first next() sends `100 Continue` to a client that asked for it), elsewhere the
+    /// whole body as one piece.
+    body_reader& body_stream() noexcept { return stream_ != nullptr ? *stream_ : buffered_; }
 
     /// A path-template parameter ("{id}" in "/users/{id}"); empty if there is none.
     std::string_view param(std::string_view name) const noexcept;
@@ -74,7 +80,10 @@ public:
     request(const request_head& head, std::string_view body, const net::address& peer) noexcept
         : head_(&head)
         , body_(body)
-        , peer_(peer) {}
+        , peer_(peer)
+        , buffered_(body) {}
+    /// Set by the connection for a streamed() route: where body_stream() reads.
+    void set_body_stream(body_reader* stream) noexcept { stream_ = stream; }
     /// Set by the router once it has matched: the template parameters and regex groups.
     void set_route(std::vector<std::pair<std::string_view, std::string_view>> params,
                    std::vector<std::string_view> groups) {
@@ -96,7 +105,9 @@ private:
     net::address peer_;
     std::vector<std::pair<std::string_view, std::string_view>> params_;
     std::vector<std::string_view> groups_;
-    std::string_view route_; // points into the router, which outlives every request
+    std::string_view route_;        // points into the router, which outlives every request
+    body_reader* stream_ = nullptr; // the connection's, on a streamed() route
+    buffered_body_reader buffered_;
     mutable std::optional<std::vector<std::pair<std::string, std::string>>> query_;
 };
 

@@ -5,6 +5,7 @@
 // backtrack. A path that matches only under other methods is 405 with Allow; none is 404.
 #pragma once
 
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <string>
@@ -49,10 +50,41 @@ public:
     /// Starts a coroutine handler; its task yields the response.
     task<response> start(request& req) const { return coroutine_(req); }
 
+    /// True when the handler reads its body as it arrives (see streamed()).
+    bool streams_body() const noexcept { return streams_body_; }
+    /// This route's own limit on a streamed body, under the server's; 0: the server's.
+    std::size_t max_body_bytes() const noexcept { return max_body_bytes_; }
+    /// Makes the handler read its body as it arrives, within `max_body_bytes` (0: the
+    /// server's limit alone); streamed() says more.
+    handler& stream_body(std::size_t max_body_bytes) noexcept {
+        streams_body_ = true;
+        max_body_bytes_ = max_body_bytes;
+        return *this;
+    }
+
 private:
     std::function<task<response>(request&)> coroutine_;
     std::function<response(request&)> plain_;
+    bool streams_body_ = false;
+    std::size_t max_body_bytes_ = 0;
 };
+
+/// A route handler that reads its request body as it arrives, through request::body_stream(),
+/// instead of after the server has received all of it: an upload of any size then costs one
+/// receive buffer. Only this route's bodies stream, so middleware elsewhere still sees whole
+/// bodies (here it sees an empty one). The server's max_body_bytes applies, and
+/// `max_body_bytes` (0: none) lowers it for this route: a Content-Length over the limit is
+/// answered 413 before anything is read, a chunked body that grows over it 413 when it does;
+/// either closes the connection. What the handler leaves unread is read and dropped (up to a
+/// bound; past it, and after an unanswered `Expect: 100-continue`, the connection closes
+/// after the response), so the requests that follow are framed correctly. Each read has the
+/// server's body_timeout. A client that leaves while the handler waits on something other
+/// than the body is noticed only when the response is written.
+///     app.post("/upload/", snow::http::streamed([](request& req) -> task<response> { ... }));
+inline handler streamed(handler h, std::size_t max_body_bytes = 0) {
+    h.stream_body(max_body_bytes);
+    return h;
+}
 
 /// The routes of a server: method and path to handler, tried in the order added, the first
 /// match winning. A path that matches only under other methods is answered 405 with Allow,

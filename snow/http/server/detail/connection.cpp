@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "snow/http/server/detail/body_sink.hpp"
+#include "snow/http/server/detail/body_source.hpp"
 #include "snow/http/server/detail/writer.hpp"
 #include "snow/http/status.hpp"
 #include "snow/io/log.hpp"
@@ -162,65 +163,6 @@ task<void> connection::answer_and_close(int status, std::string reason) {
     if (sent) co_await linger_close();
 }
 
-task<result<std::string_view>> connection::read_body(std::size_t head_bytes, errc& failure) {
-    s_->message_bytes = head_bytes;
-    const body_framing framing = s_->head.body;
-    if (framing.kind == body_kind::none) co_return std::string_view{};
-
-    if (s_->head.expect_continue && s_->input.size() == head_bytes) {
-        // The client waits for this before sending the body (RFC 9110 §10.1.1).
-        s_->output.append("HTTP/1.1 100 Continue\r\n\r\n");
-        auto sent = co_await flush();
-        if (!sent) co_return sent.error();
-    }
-
-    if (framing.kind == body_kind::content_length) {
-        const std::size_t total = head_bytes + static_cast<std::size_t>(framing.content_length);
-        while (s_->input.size() < total) {
-            make_room(total, true);
-            auto n = co_await receive(true);
-            if (!n) co_return n.error();
-            if (*n == 0) co_return make_error_code(snow::errc::eof);
-        }
-        s_->message_bytes = total;
-        co_return std::string_view(s_->input.data() + head_bytes, framing.content_length);
-    }
-
-    // Chunked: decode in place. Offsets are from the front of the input, which may move
-    // when the buffer is compacted. Decoded bytes sit at [head_bytes, head_bytes + decoded);
-    // undecoded input at [undecoded, size).
-    s_->chunked.reset();
-    std::size_t decoded = 0;
-    std::size_t undecoded = head_bytes;
-    for (;;) {
-        if (undecoded < s_->input.size()) {
-            char* from = s_->input.data() + undecoded;
-            auto step =
-                s_->chunked.decode_in_place(std::span<char>(from, s_->input.size() - undecoded));
-            if (step.failed()) {
-                failure = step.error();
-                co_return make_error_code(step.error());
-            }
-            std::memmove(s_->input.data() + head_bytes + decoded, step.data().data(),
-                         step.data().size());
-            decoded += step.data().size();
-            undecoded += step.consumed();
-            if (step.complete()) {
-                s_->message_bytes = undecoded;
-                co_return std::string_view(s_->input.data() + head_bytes, decoded);
-            }
-        }
-        // Keep only the decoded body and the undecoded tail before reading more.
-        const std::size_t tail = s_->input.size() - undecoded;
-        std::memmove(s_->input.data() + head_bytes + decoded, s_->input.data() + undecoded, tail);
-        undecoded = head_bytes + decoded;
-        s_->input.truncate(undecoded + tail);
-        auto n = co_await receive(true);
-        if (!n) co_return n.error();
-        if (*n == 0) co_return make_error_code(snow::errc::eof);
-    }
-}
-
 task<void> connection::watch(cancel_source& request_scope, cancel_source& watch_scope) {
     // The watcher runs under watch_scope, which ends it when the handler does; the responses
     // it sends must not be cut short by that, so their flush runs under the I/O scope.
@@ -348,7 +290,7 @@ task<bool> connection::send_streamed(response& resp, const write_context& contex
 task<void> connection::close_after_response() {
     const auto sent = co_await flush();
     if (!sent) co_return;
-    if (!s_->input.empty())
+    if (!s_->input.empty() || s_->body_unread)
         co_await linger_close();
     else
         (void)co_await stream_.shutdown();
@@ -486,7 +428,20 @@ task<bool> connection::exchange() {
         // --- the body ---
         std::string_view body;
         s_->message_bytes = parsed.consumed();
+        // A streamed() route reads its own body, after the handler starts: only its room is
+        // made here. On the heap: most requests have none, and this frame lives long.
+        std::unique_ptr<body_source> streamed;
         if (s_->head.body.kind != body_kind::none) {
+            if (const handler* target = streamed_route()) {
+                streamed = std::make_unique<body_source>(*this, parsed.consumed(),
+                                                         target->max_body_bytes());
+                if (streamed->over_limit()) {
+                    co_await reject(errc::body_too_large); // before reading a byte of it
+                    co_return false;
+                }
+            }
+        }
+        if (s_->head.body.kind != body_kind::none && !streamed) {
             deadline_.arm(options.body_timeout);
             errc body_failure{};
             auto read = co_await read_body(parsed.consumed(), body_failure);
@@ -510,6 +465,17 @@ task<bool> connection::exchange() {
         cancel_source request_scope(&owner_.handlers_stop);
         request req(s_->head, body, peer_);
         response resp;
+        if (streamed) {
+            req.set_body_stream(streamed.get());
+            // No watcher runs while the handler reads the socket: the responses gathered so
+            // far go out now, before any 100 Continue.
+            if (!s_->output.empty()) {
+                deadline_.arm(options.write_timeout);
+                const auto sent = co_await flush();
+                deadline_.disarm();
+                if (!sent) co_return false;
+            }
+        }
         // The handler is awaited here rather than in a coroutine of its own: one frame fewer
         // per request, and a parked request holds one frame fewer.
         const auto started = middleware_clock();
@@ -523,6 +489,7 @@ task<bool> connection::exchange() {
             // waits gets a watcher: it sends the responses already gathered and notices a
             // client that leaves, whose handler is then cancelled.
             auto start_watcher = [&] {
+                if (streamed) return; // the handler's reads notice a client that leaves
                 watching = true;
                 s_->watcher_done.reset();
                 watcher = with_cancellation(watch(request_scope, watch_scope), watch_scope);
@@ -541,6 +508,11 @@ task<bool> connection::exchange() {
             }
             if (failure) resp = handler_failed(req, std::move(failure));
         }
+        if (streamed) {
+            const bool settled = co_await settle_body(*streamed);
+            if (!settled) co_return false;
+        }
+        s_->body_unread = streamed && !streamed->finished();
         // A client that left is logged and counted as 499 (nginx's "client closed request");
         // what is still sent keeps the handler's status.
         const int answered = s_->peer_gone ? std::exchange(resp.status, 499) : resp.status;
@@ -558,8 +530,8 @@ task<bool> connection::exchange() {
         }
         // While draining, requests whose heads have already arrived are still answered;
         // the last of them says Connection: close.
-        const bool keep_alive = head_keep_alive && !s_->peer_gone && !wants_close(resp) &&
-                                (!owner_.draining || next_head_buffered());
+        const bool keep_alive = head_keep_alive && !s_->peer_gone && !s_->body_unread &&
+                                !wants_close(resp) && (!owner_.draining || next_head_buffered());
         const write_context context{version_minor, head_request, keep_alive};
 
         // --- the response ---
@@ -569,8 +541,8 @@ task<bool> connection::exchange() {
             co_return false;
         }
         if (resp.stream && !head_request && !status_forbids_body(resp.status)) {
-            const bool streamed = co_await send_streamed(resp, context);
-            if (!streamed) co_return false;
+            const bool sent_whole = co_await send_streamed(resp, context);
+            if (!sent_whole) co_return false;
         } else {
             write_response(s_->output, resp, context);
         }

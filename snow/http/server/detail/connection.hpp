@@ -47,7 +47,10 @@ struct exchange_state {
     std::size_t side_bytes = 0;
     bool peer_gone = false;
     bool write_failed = false;
+    bool body_unread = false; // a streamed body was left unread: close, and linger first
 };
+
+class body_source;
 
 class connection {
 public:
@@ -72,6 +75,8 @@ public:
     connection* next = nullptr;
 
 private:
+    friend class body_source;
+
     /// With server_options::proxy_protocol: reads and takes off the PROXY header, whose
     /// source becomes the peer. False when the connection must close. Bytes that followed the
     /// header stay in s_; without any, s_ is given back (proxy_header.cpp).
@@ -90,6 +95,14 @@ private:
     void after_rejection(response& r);
     task<void> linger_close();
     task<result<std::string_view>> read_body(std::size_t head_bytes, errc& failure);
+    /// The route of the current request when it reads its body as it arrives; null when the
+    /// server reads the body first (read_body.cpp).
+    const handler* streamed_route() const;
+    /// After the handler of a streamed body: what it left unread is drained, within a bound,
+    /// and a body that failed is answered (413, 400, 408). False when the connection must
+    /// close at once; true when the response may go out (with Connection: close if the body
+    /// was left unread).
+    task<bool> settle_body(body_source& source);
     task<response> route(request& req, response& answer);
     io::clock::time_point middleware_clock() const;
     response handler_failed(const request& req, std::exception_ptr failure);

@@ -66,6 +66,7 @@ void worker::give_back(std::unique_ptr<exchange_state> state) noexcept {
     trim(state->side);
     state->parser.reset();
     state->message_bytes = 0;
+    state->body_unread = false;
     state->output.clear();
     state->side_bytes = 0;
     state->peer_gone = state->write_failed = false;
