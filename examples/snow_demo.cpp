@@ -7,6 +7,8 @@
 //   POST /echo → the request body
 //   GET /events/ → Server-Sent Events: a tick each second, and what POST /events/ broadcasts
 //   GET /ws/echo → WebSocket: each message back; /ws/chat → each text message to every member
+//   POST or PUT /upload/ → "<length> <sha256 hex>" of the body, read as it arrives (any
+//   size within --max-body costs one receive buffer): curl -T big.iso localhost:8012/upload/
 // Needs Linux 6.1+ (5.19 at least). Run: build/examples/snow_demo --port 8012 --threads 2
 // (--pin 1: loop i on CPU i, each connection served on the CPU that received it)
 // Poke: curl localhost:8012/index/;  curl localhost:8012/req/ & curl localhost:8012/stop/
@@ -18,10 +20,12 @@
 // (/livez, /readyz), --proxy-protocol 1 (behind a load balancer), --log-level; SIGINT/SIGTERM
 // drain, a second one stops at once.
 #include <fmt/format.h>
+#include <openssl/evp.h>
 
 #include <charconv>
 #include <cstdint>
 #include <cstdlib>
+#include <iterator>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -202,6 +206,32 @@ task<void> chat(snow::http::websocket& ws) {
 }
 
 // ---------------------------------------------------------------------------------------
+// POST /upload/: the body hashed piece by piece as it arrives, never held whole.
+
+task<response> upload(request& req) {
+    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> hash(EVP_MD_CTX_new(),
+                                                                 &EVP_MD_CTX_free);
+    if (!hash || EVP_DigestInit_ex(hash.get(), EVP_sha256(), nullptr) != 1)
+        co_return snow::http::status_page(500);
+    std::uint64_t length = 0;
+    for (;;) {
+        auto piece = co_await req.body_stream().next();
+        // A failed body is answered by the server itself (413, 400, 408) or nobody is left.
+        if (!piece) co_return snow::http::status_page(400);
+        if (piece->empty()) break;
+        length += piece->size();
+        EVP_DigestUpdate(hash.get(), piece->data(), piece->size());
+    }
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int digest_size = 0;
+    EVP_DigestFinal_ex(hash.get(), digest, &digest_size);
+    std::string hex;
+    for (unsigned int i = 0; i < digest_size; ++i)
+        fmt::format_to(std::back_inserter(hex), "{:02x}", digest[i]);
+    co_return snow::http::text(fmt::format("{} {}\n", length, hex));
+}
+
+// ---------------------------------------------------------------------------------------
 
 snow::http::router routes() {
     using snow::http::method;
@@ -236,6 +266,9 @@ snow::http::router routes() {
     r.get("/ws/echo",
           [](request& req) { return snow::http::websocket_response(req, echo_messages); });
     r.get("/ws/chat", [](request& req) { return snow::http::websocket_response(req, chat); });
+    // Streamed: the body reaches the handler as it arrives (PUT too, for curl -T).
+    r.add_regex(method::post, "/upload/", snow::http::streamed(upload));
+    r.add_regex(method::put, "/upload/", snow::http::streamed(upload));
     r.post("/echo", [](request& req) -> task<response> {
         auto type = req.header("Content-Type");
         auto resp = snow::http::text(std::string(req.body()));

@@ -7,7 +7,7 @@
 set -euo pipefail
 
 packages=(g++ meson ninja-build pkg-config liburing-dev libfmt-dev doctest-dev libre2-dev libssl-dev libc-ares-dev libcli11-dev
-          python3-websockets
+          python3-websockets curl
           ${SNOW_EXTRA_PACKAGES:-})
 for group in "$@"; do
     case $group in
