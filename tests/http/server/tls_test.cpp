@@ -2,11 +2,13 @@
 // from snow's verifying client on a kept-alive connection, streamed and large bodies, a half
 // ClientHello cut off at the head deadline, a client over the handshake cap waiting its
 // turn (and turned away by a graceful stop), plain HTTP on the TLS port refused without harm to
-// others, and a graceful stop that closes an idle TLS connection at once.
+// others, a graceful stop that closes an idle TLS connection at once, and a client's
+// close_notify answered with the server's.
 #include "snow/http/server/server.hpp"
 
 #include <doctest/doctest.h>
 
+#include <array>
 #include <chrono>
 #include <string>
 #include <vector>
@@ -181,6 +183,24 @@ TEST_CASE("a graceful stop closes an idle TLS connection at once") {
         srv.stop();
         CHECK(co_await eventually([&srv] { return srv.stats().connections_open.load() == 0; }, 2s));
         CHECK(std::chrono::steady_clock::now() - asked < 1s);
+    });
+}
+
+TEST_CASE("a client's close_notify is answered with the server's, not a bare FIN") {
+    probe p;
+    http::server srv(test_routes(p));
+    run_server_test(srv, tls_options(), [](net::address at) -> task<void> {
+        auto context = trusting_context(shared_certificates().ca_file());
+        auto s = co_await open_tls(at, std::move(context), "localhost");
+        REQUIRE(s);
+        const bool hello = co_await says_hello(*s);
+        CHECK(hello);
+        auto closed = co_await s->shutdown(); // close_notify, then FIN
+        CHECK(closed);
+        std::array<std::byte, 64> buffer{};
+        auto end = co_await s->recv(buffer); // 0 only after the server's close_notify
+        REQUIRE(end.has_value());
+        CHECK(*end == 0);
     });
 }
 

@@ -382,6 +382,9 @@ task<void> connection::run([[maybe_unused]] std::unique_ptr<connection> self) {
             auto n = co_await receive_when_idle();
             if (!n || *n == 0) {
                 if (deadline_.expired()) ++stats.timeouts;
+                // Over TLS, 0 is the client's close_notify: answer it with ours before the
+                // FIN (RFC 8446 §6.1), or the client sees a truncated close.
+                if (n && stream_.secure()) (void)co_await stream_.shutdown();
                 co_return;
             }
         }
