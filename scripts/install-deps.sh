@@ -3,7 +3,8 @@
 # Run as root (a fresh container) or with the packages already installed. An argument names
 # an extra group a script needs: `metrics` (promtool, which the metrics test runs when it is
 # there), `consumers` (scripts/check-consumers.sh builds programs against an installed snow
-# with make, CMake and clang too), `docs` (scripts/docs.sh).
+# with make, CMake and clang too), `docs` (scripts/docs.sh), `interop` (the real TLS peers of
+# the interop suite: nginx, curl, openssl, python3).
 set -euo pipefail
 
 packages=(g++ meson ninja-build pkg-config liburing-dev libfmt-dev doctest-dev libre2-dev libssl-dev libc-ares-dev libcli11-dev
@@ -13,8 +14,9 @@ for group in "$@"; do
     case $group in
         consumers) packages+=(make cmake clang) ;;
         docs) packages+=(doxygen doxygen-awesome-css) ;;
+        interop) packages+=(nginx-light curl openssl python3) ;; # tests/interop's peers
         metrics) packages+=(prometheus) ;; # promtool, which checks the /metrics text
-        *) echo "install-deps: unknown group $group (known: consumers, docs, metrics)" >&2; exit 2 ;;
+        *) echo "install-deps: unknown group $group (known: consumers, docs, interop, metrics)" >&2; exit 2 ;;
     esac
 done
 missing=()

@@ -1,8 +1,8 @@
 // tests/examples/child_process.hpp: runs an example program as a child process with its stdin
 // and stdout on pipes (stderr goes to the test's own, so its complaints land in the test
-// log, unless a test asks to read it). The destructor always ends and reaps the child:
-// SIGTERM, a grace period, SIGKILL.
-// PR_SET_PDEATHSIG covers the case the destructor cannot: the test process itself dying.
+// log, unless a test asks to read it, or to read it with stdout). The destructor always ends and
+// reaps the child: SIGTERM, a grace period, SIGKILL. PR_SET_PDEATHSIG covers the case the
+// destructor cannot: the test process itself dying.
 #pragma once
 
 #include <fcntl.h>
@@ -31,13 +31,15 @@ class child_process {
 public:
     using clock = std::chrono::steady_clock;
 
-    /// Where the child's stderr goes: the test's own stderr, or a pipe read_all_stderr reads.
-    enum class stderr_to { test_log, pipe };
+    /// Where the child's stderr goes: the test's own stderr, a pipe read_all_stderr reads, or
+    /// the stdout pipe (for programs that report on both, read in the order written).
+    enum class stderr_to { test_log, pipe, stdout_pipe };
 
-    /// Starts `path` with `args`. Throws std::system_error if the pipes or fork fail; an
-    /// exec failure shows as exit status 127.
+    /// Starts `path` with `args`, in `directory` if one is given. Throws std::system_error if
+    /// the pipes or fork fail; an exec failure (or a directory it cannot enter) shows as exit
+    /// status 127.
     child_process(std::string path, std::vector<std::string> args,
-                  stderr_to errors = stderr_to::test_log)
+                  stderr_to errors = stderr_to::test_log, std::string directory = {})
         : path_(std::move(path)) {
         int in[2];
         int out[2] = {-1, -1};
@@ -66,6 +68,8 @@ public:
             ::dup2(in[0], STDIN_FILENO);
             ::dup2(out[1], STDOUT_FILENO);
             if (err[1] >= 0) ::dup2(err[1], STDERR_FILENO);
+            if (errors == stderr_to::stdout_pipe) ::dup2(out[1], STDERR_FILENO);
+            if (!directory.empty() && ::chdir(directory.c_str()) != 0) ::_exit(127);
             // The test runner ignores SIGPIPE; a real program starts with the default.
             struct sigaction action {};
             action.sa_handler = SIG_DFL;
@@ -156,6 +160,20 @@ public:
     bool wait_for_line(std::string_view exact, std::chrono::milliseconds timeout) {
         return wait_for_line([exact](std::string_view line) { return line == exact; }, timeout)
             .has_value();
+    }
+
+    /// Reads stdout until it holds `text`, and consumes it up to the end of `text`; false on
+    /// timeout or end of output (what was read stays for transcript()).
+    bool wait_for_text(std::string_view text, std::chrono::milliseconds timeout) {
+        const auto deadline = clock::now() + timeout;
+        for (;;) {
+            if (auto at = pending_.find(text); at != std::string::npos) {
+                lines_.push_back(pending_.substr(0, at + text.size()));
+                pending_.erase(0, at + text.size());
+                return true;
+            }
+            if (!fill(deadline)) return false;
+        }
     }
 
     /// Everything the child writes to stdout until it closes it (or the timeout).
