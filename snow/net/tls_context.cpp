@@ -133,7 +133,8 @@ SSL_CTX* new_server_context(const std::string& certificate_file, const std::stri
     SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
     SSL_CTX_set_ciphersuites(ctx, "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:"
                                   "TLS_CHACHA20_POLY1305_SHA256");
-    SSL_CTX_set_cipher_list(ctx, "ECDHE+AESGCM:ECDHE+CHACHA20");
+    // TLS 1.2: AES-128-GCM named first, since OpenSSL sorts "ECDHE+AESGCM" strongest first.
+    SSL_CTX_set_cipher_list(ctx, "ECDHE+AESGCM+AES128:ECDHE+AESGCM:ECDHE+CHACHA20");
     SSL_CTX_set_alpn_select_cb(ctx, &select_http11, nullptr);
     if (SSL_CTX_use_certificate_chain_file(ctx, certificate_file.c_str()) != 1 ||
         SSL_CTX_use_PrivateKey_file(ctx, key_file.c_str(), SSL_FILETYPE_PEM) != 1 ||

@@ -1,9 +1,11 @@
 // tests/net/tls_test.cpp: TLS streams, snow against snow over loopback, with a PKI made at
 // test time: bulk data both ways at once, tiny reads, verification by name and by address
 // and each reason it fails, close_notify against an abrupt close, deadlines in the
-// handshake and in a read, and a stream destroyed with a read in flight.
+// handshake and in a read, a stream destroyed with a read in flight, and the server's
+// choice of AES-128-GCM in TLS 1.2 and 1.3 whatever the client lists first.
 #include "snow/net/stream.hpp"
 
+#include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 
 #include <doctest/doctest.h>
@@ -11,6 +13,7 @@
 #include <cstdint>
 #include <numeric>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "snow/core/when_all.hpp"
@@ -326,6 +329,42 @@ TEST_CASE("a task destroyed in a TLS read, with the stream gone too, frees nothi
         co_return static_cast<bool>(sent);
     }());
     CHECK(echoed);
+}
+
+TEST_CASE("a server picks AES-128-GCM over TLS 1.2 and 1.3 though the client lists AES-256 first") {
+    // A handshake in memory, through a BIO pair: OpenSSL's own client, whose default lists
+    // put AES-256-GCM first, against a snow server context.
+    const net::tls_context server = server_context();
+    struct expectation {
+        long version;
+        std::string_view cipher;
+    };
+    for (const expectation& e : {expectation{TLS1_2_VERSION, "ECDHE-ECDSA-AES128-GCM-SHA256"},
+                                 expectation{TLS1_3_VERSION, "TLS_AES_128_GCM_SHA256"}}) {
+        CAPTURE(e.cipher);
+        SSL_CTX* client_ctx = SSL_CTX_new(TLS_client_method());
+        SSL_CTX_set_max_proto_version(client_ctx, e.version);
+        SSL* client = SSL_new(client_ctx);
+        SSL* accepting = SSL_new(server.native_handle());
+        BIO* client_end = nullptr;
+        BIO* server_end = nullptr;
+        REQUIRE(BIO_new_bio_pair(&client_end, 0, &server_end, 0) == 1);
+        SSL_set_bio(client, client_end, client_end);
+        SSL_set_bio(accepting, server_end, server_end);
+        SSL_set_connect_state(client);
+        SSL_set_accept_state(accepting);
+        bool done = false;
+        for (int round = 0; round < 10 && !done; ++round) {
+            const int c = SSL_do_handshake(client);
+            const int a = SSL_do_handshake(accepting);
+            done = c == 1 && a == 1;
+        }
+        CHECK(done);
+        CHECK(std::string_view(SSL_CIPHER_get_name(SSL_get_current_cipher(accepting))) == e.cipher);
+        SSL_free(accepting);
+        SSL_free(client);
+        SSL_CTX_free(client_ctx);
+    }
 }
 
 TEST_SUITE_END();
