@@ -188,6 +188,7 @@ TEST_CASE("openssl s_client's k and K update the keys over TLS 1.3 and snow's se
     child_process& c = client.process;
     REQUIRE_MESSAGE(c.wait_for_text("CONNECTION ESTABLISHED", 10s), c.transcript());
     REQUIRE_MESSAGE(c.wait_for_text("Protocol version: TLSv1.3", 10s), c.transcript());
+    CHECK_MESSAGE(c.wait_for_text("Ciphersuite: TLS_AES_128_GCM_SHA256", 10s), c.transcript());
     REQUIRE_MESSAGE(client.echo("before-any-update"), c.transcript());
 
     // k: our sending keys change; the server reads on with its receiving keys updated.
@@ -222,6 +223,9 @@ TEST_CASE("openssl s_client's R over TLS 1.2: snow's server refuses, does not sp
         child_process& c = client.process;
         REQUIRE_MESSAGE(c.wait_for_text("CONNECTION ESTABLISHED", 10s), c.transcript());
         REQUIRE_MESSAGE(c.wait_for_text("Protocol version: TLSv1.2", 10s), c.transcript());
+        // The server's preference, over the AES-256 that OpenSSL's client lists first.
+        CHECK_MESSAGE(c.wait_for_text("Ciphersuite: ECDHE-ECDSA-AES128-GCM-SHA256", 10s),
+                      c.transcript());
         REQUIRE_MESSAGE(client.echo("before-renegotiation"), c.transcript());
 
         REQUIRE(c.write_stdin("R\n"));
