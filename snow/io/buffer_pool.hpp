@@ -41,6 +41,11 @@ public:
     }
     /// Hands buffer `id` back to the kernel for the next receive.
     void give_back(std::uint16_t id) noexcept;
+    /// Counts a receive that completed with -ENOBUFS: every buffer was taken, so its owner
+    /// tries again on a later turn or falls back to a buffer of its own.
+    void note_exhausted() noexcept { ++exhausted_; }
+    /// How many receives found the pool empty so far (event_loop::stats() reports it).
+    std::uint64_t exhausted() const noexcept { return exhausted_; }
 
 private:
     buffer_pool(ring& r, io_uring_buf_ring* shared, unsigned count, std::size_t size,
@@ -52,6 +57,7 @@ private:
     unsigned count_;
     std::size_t size_;
     std::uint16_t group_;
+    std::uint64_t exhausted_ = 0;
 };
 
 /// Received bytes in a pool's buffer; the buffer returns to the pool when this is dropped.

@@ -42,6 +42,9 @@ struct loop_stats {
     std::uint64_t timer_completion_turns = 0;
     /// Tasks given to spawn().
     std::uint64_t spawned = 0;
+    /// Pooled receives that completed with -ENOBUFS because every receive buffer was taken
+    /// (their owners try again on a later turn): how often receive_buffers.count was too few.
+    std::uint64_t receive_buffers_exhausted = 0;
 };
 
 /// The loop's provided buffers (see receive_buffers()). They are held only from a
@@ -172,6 +175,7 @@ public:
     loop_stats stats() const noexcept {
         loop_stats s = stats_;
         s.ring = ring_.stats();
+        if (receive_buffers_) s.receive_buffers_exhausted = receive_buffers_->exhausted();
         return s;
     }
 

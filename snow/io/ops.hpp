@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <sys/socket.h>
 
+#include <cerrno>
 #include <cstddef>
 #include <span>
 
@@ -66,6 +67,7 @@ public:
         sqe.buf_group = pool_.group();
     }
     result<pooled_bytes> finish(int res) noexcept {
+        if (res == -ENOBUFS) pool_.note_exhausted();
         if (res < 0) return system_error_code(-res);
         if ((cqe_flags() & IORING_CQE_F_BUFFER) == 0) return pooled_bytes{};
         // Bytes that beat a cancel are the caller's like any others: the buffer the kernel
