@@ -125,6 +125,10 @@ TEST_CASE("under RLIMIT_NOFILE 128 and 1,000 connections the server neither spin
     rlimit squeezed = before;
     squeezed.rlim_cur = squeezed_limit;
     REQUIRE(::setrlimit(RLIMIT_NOFILE, &squeezed) == 0);
+    struct restore_limit {
+        const rlimit& limit;
+        ~restore_limit() { ::setrlimit(RLIMIT_NOFILE, &limit); } // also when a check throws
+    } const restore{before};
 
     http::server server;
     server.get("/hello",
@@ -134,7 +138,8 @@ TEST_CASE("under RLIMIT_NOFILE 128 and 1,000 connections the server neither spin
     loop_thread loop({}, [&server, port_promise] { return serve(server, port_promise); });
     const std::uint16_t port = port_future.get();
 
-    REQUIRE(::write(commands[1], &port, sizeof port) == sizeof port);
+    // From here on the server runs: checks, not REQUIREs, so that it is always stopped.
+    CHECK(::write(commands[1], &port, sizeof port) == sizeof port);
     int connected = 0;
     const bool reported = read_within(reports[0], &connected, sizeof connected, 60s);
 
@@ -153,7 +158,7 @@ TEST_CASE("under RLIMIT_NOFILE 128 and 1,000 connections the server neither spin
     const auto open_under_pressure = server.stats().connections_open.load();
 
     const char release = 'r';
-    REQUIRE(::write(commands[1], &release, 1) == 1);
+    CHECK(::write(commands[1], &release, 1) == 1);
     char closed = 0;
     const bool clients_closed = read_within(reports[0], &closed, 1, 30s);
 
@@ -166,7 +171,7 @@ TEST_CASE("under RLIMIT_NOFILE 128 and 1,000 connections the server neither spin
     }
     const auto recovery = std::chrono::steady_clock::now() - (recovery_deadline - 2s);
 
-    REQUIRE(::setrlimit(RLIMIT_NOFILE, &before) == 0);
+    CHECK(::setrlimit(RLIMIT_NOFILE, &before) == 0);
     server.stop();
     const auto final_stats = loop.join();
     int status = 0;
