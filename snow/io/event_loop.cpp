@@ -114,10 +114,11 @@ void event_loop::arm_wakeup() {
 }
 
 void event_loop::post(std::function<void()> fn) {
-    {
-        std::lock_guard lock(posted_mutex_);
-        posted_.push_back(std::move(fn));
-    }
+    // The wake-up is written under the lock too: once `fn` can be taken, it may end the loop
+    // (a posted stop), and the loop's thread may then destroy it and close the eventfd. The
+    // loop takes `fn` only under this lock, so the eventfd is still open until it is released.
+    std::lock_guard lock(posted_mutex_);
+    posted_.push_back(std::move(fn));
     if (!wakeup_pending_.exchange(true, std::memory_order_acq_rel)) {
         std::uint64_t one = 1;
         (void)::write(wakeup_fd_, &one, sizeof one);

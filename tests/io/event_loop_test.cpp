@@ -1,16 +1,21 @@
 // tests/io/event_loop_test.cpp: how the loop ends things: a task destroyed while it yields takes
-// its queued wake-up back, a loop stopped mid-yield can run again, and loop teardown destroys
-// spawned tasks newest first. These once touched freed memory; the sanitizer builds turn a
-// regression into a report.
+// its queued wake-up back, a loop stopped mid-yield can run again, loop teardown destroys
+// spawned tasks newest first, and a loop that a posted function ends may go at once. These
+// once touched freed memory or a closed descriptor; the sanitizer builds turn a regression
+// into a report.
 #include "snow/io/event_loop.hpp"
 
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <future>
+#include <memory>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
 #include "snow/io/run.hpp"
+#include "snow/sync/event.hpp"
 #include "snow/time/sleep.hpp"
 #include "support/run_test.hpp"
 
@@ -41,6 +46,30 @@ TEST_CASE("a task destroyed while it yields takes its wake-up back") {
         co_await yield();
     }(rounds));
     CHECK(rounds == 1);
+}
+
+TEST_CASE("a loop that a posted function ends may be destroyed at once") {
+    // The loop's thread destroys the loop, closing its eventfd, as soon as the posted
+    // function has run; post() on the other thread must be done with the eventfd by then.
+    // It once woke the loop after letting go of the lock: TSan reported that write racing
+    // the close, and a reused descriptor number would have taken the 8 bytes.
+    for (int round = 0; round < 20; ++round) {
+        auto started = std::make_shared<std::promise<io::event_loop*>>();
+        auto running = started->get_future();
+        event finished;
+        bool ended = false;
+        std::thread owner([started, &finished, &ended] {
+            auto loop = testing::make_loop();
+            started->set_value(loop.get());
+            loop->run([](event& done, bool& flag) -> task<void> {
+                co_await done.wait();
+                flag = true;
+            }(finished, ended));
+        });
+        running.get()->post([&finished] { finished.set(); });
+        owner.join();
+        CHECK(ended);
+    }
 }
 
 TEST_CASE("a loop stopped while a task yields can run again") {
