@@ -28,7 +28,7 @@ using testing::run_test;
 
 namespace {
 
-constexpr int requests = 10'000 / testing::sanitizer_scale;
+constexpr int requests = 10'000;
 constexpr int at_once = 200;
 
 task<void> serve(http::server& server, std::shared_ptr<std::promise<std::uint16_t>> port) {

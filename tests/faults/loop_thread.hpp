@@ -1,6 +1,6 @@
 // tests/faults/loop_thread.hpp: what the fault cases share. A loop on a thread of its own
-// (the server under pressure, whose CPU time and counters the case reads while it runs), the
-// process's open descriptors, and how far a sanitizer build scales a case down.
+// (the server under pressure, whose CPU time and counters the case reads while it runs), and
+// the process's open descriptors. The cases run at full size under ASan and TSan too.
 #pragma once
 
 #include <dirent.h>
@@ -21,15 +21,6 @@
 #include "support/run_test.hpp"
 
 namespace snow::testing {
-
-/// 1 in the release and ASan builds; under TSan, which runs these loads many times slower,
-/// the same shape with this many times fewer connections or requests, so that the suite
-/// stays within minutes.
-#if defined(__SANITIZE_THREAD__)
-inline constexpr int sanitizer_scale = 4;
-#else
-inline constexpr int sanitizer_scale = 1;
-#endif
 
 /// The number of descriptors the process has open now (the entries of /proc/self/fd, less
 /// the one the listing itself holds).

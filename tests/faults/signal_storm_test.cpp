@@ -33,7 +33,7 @@ using testing::run_test;
 
 namespace {
 
-constexpr int requests = 4000 / testing::sanitizer_scale;
+constexpr int requests = 4000;
 constexpr int at_once = 4;
 constexpr int max_signals = 120'000; // two minutes of signals: a bound, never reached
 

@@ -28,7 +28,7 @@ using testing::run_test;
 
 namespace {
 
-constexpr int connections = 1000 / testing::sanitizer_scale;
+constexpr int connections = 1000;
 constexpr int at_once = 100;
 
 /// What the echo server saw, read once its loop has finished.
