@@ -100,6 +100,16 @@ std::size_t scheme_length(std::string_view text) noexcept {
     return colon != std::string_view::npos && is_scheme(text.substr(0, colon)) ? colon : 0;
 }
 
+/// Decodes the escape "%XY" at text[i] into `c` and moves `i` to its last digit; false when
+/// two hex digits do not follow.
+bool take_percent_escape(std::string_view text, std::size_t& i, char& c) noexcept {
+    if (i + 2 >= text.size() || !is_hex_digit(text[i + 1]) || !is_hex_digit(text[i + 2]))
+        return false;
+    c = static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
+    i += 2;
+    return true;
+}
+
 /// A registered name: percent-decoded, lower-cased, restricted to what DNS names and IPv4
 /// literals use (no IDNA: a non-ASCII name is refused rather than guessed at). Narrower than the
 /// grammar's reg-name, since the client must resolve what it accepts.
@@ -108,13 +118,7 @@ result<std::string> parse_reg_name(std::string_view text) {
     host.reserve(text.size());
     for (std::size_t i = 0; i < text.size(); ++i) {
         char c = text[i];
-        if (c == '%') {
-            if (i + 2 >= text.size()) return url_errc::invalid_host;
-            if (!is_hex_digit(text[i + 1]) || !is_hex_digit(text[i + 2]))
-                return url_errc::invalid_host;
-            c = static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
-            i += 2;
-        }
+        if (c == '%' && !take_percent_escape(text, i, c)) return url_errc::invalid_host;
         if (!is_alpha(c) && !is_digit(c) && c != '-' && c != '.' && c != '_')
             return url_errc::invalid_host;
         host.push_back(static_cast<char>(is_alpha(c) ? (c | 0x20) : c));
@@ -134,12 +138,7 @@ result<std::string> parse_unix_socket(std::string_view text) {
     path.reserve(text.size());
     for (std::size_t i = 0; i < text.size(); ++i) {
         char c = text[i];
-        if (c == '%') {
-            if (i + 2 >= text.size() || !is_hex_digit(text[i + 1]) || !is_hex_digit(text[i + 2]))
-                return url_errc::invalid_host;
-            c = static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
-            i += 2;
-        }
+        if (c == '%' && !take_percent_escape(text, i, c)) return url_errc::invalid_host;
         if (c == '\0') return url_errc::invalid_host;
         path.push_back(c);
     }

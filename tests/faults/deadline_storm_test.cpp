@@ -31,15 +31,6 @@ namespace {
 constexpr int requests = 10'000;
 constexpr int at_once = 200;
 
-task<void> serve(http::server& server, std::shared_ptr<std::promise<std::uint16_t>> port) {
-    auto listener = net::tcp_listener::bind("127.0.0.1:0");
-    REQUIRE(listener.has_value());
-    port->set_value(listener->local_address().port());
-    http::server_options options;
-    options.shutdown_timeout = 1s;
-    co_await server.serve(std::move(*listener), std::move(options));
-}
-
 struct outcomes {
     std::vector<int> ends = std::vector<int>(requests); ///< how many times each request ended
     int ok = 0;
@@ -109,7 +100,9 @@ TEST_CASE("10,000 requests with random deadlines each end once and leave no desc
         });
         auto port_promise = std::make_shared<std::promise<std::uint16_t>>();
         auto port_future = port_promise->get_future();
-        loop_thread loop({}, [&server, port_promise] { return serve(server, port_promise); });
+        loop_thread loop({}, [&server, port_promise] {
+            return testing::serve_on_loopback(server, port_promise);
+        });
         run_test(storm(port_future.get(), seen), 120s);
         server.stop();
         loop.join();

@@ -88,15 +88,6 @@ bool served_hello(std::uint16_t port, std::chrono::milliseconds timeout) {
     return response && response->status == 200 && response->body == "hello";
 }
 
-task<void> serve(http::server& server, std::shared_ptr<std::promise<std::uint16_t>> port) {
-    auto listener = net::tcp_listener::bind("127.0.0.1:0");
-    REQUIRE(listener.has_value());
-    port->set_value(listener->local_address().port());
-    http::server_options options;
-    options.shutdown_timeout = 1s;
-    co_await server.serve(std::move(*listener), std::move(options));
-}
-
 } // namespace
 
 TEST_SUITE_BEGIN("faults");
@@ -136,7 +127,8 @@ TEST_CASE("under RLIMIT_NOFILE 128 and 1,000 connections the server neither spin
                [](http::request&) -> task<http::response> { co_return http::text("hello"); });
     auto port_promise = std::make_shared<std::promise<std::uint16_t>>();
     auto port_future = port_promise->get_future();
-    loop_thread loop({}, [&server, port_promise] { return serve(server, port_promise); });
+    loop_thread loop(
+        {}, [&server, port_promise] { return testing::serve_on_loopback(server, port_promise); });
     const std::uint16_t port = port_future.get();
     (void)loop.stats(); // once while descriptors are free: UBSan has then met its types
 

@@ -1,6 +1,7 @@
 // tests/faults/loop_thread.hpp: what the fault cases share. A loop on a thread of its own
 // (the server under pressure, whose CPU time and counters the case reads while it runs), and
-// the process's open descriptors. The cases run at full size under ASan and TSan too.
+// the process's open descriptors, and a server on a loopback port. The cases run at full size under
+// ASan and TSan too.
 #pragma once
 
 #include <dirent.h>
@@ -10,6 +11,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <ctime>
 #include <functional>
 #include <future>
@@ -17,7 +19,12 @@
 #include <thread>
 #include <utility>
 
+#include <doctest/doctest.h>
+
+#include "snow/core/task.hpp"
+#include "snow/http/server/server.hpp"
 #include "snow/io/event_loop.hpp"
+#include "snow/net/tcp_listener.hpp"
 #include "support/run_test.hpp"
 
 namespace snow::testing {
@@ -97,5 +104,17 @@ private:
     pid_t tid_ = 0;
     io::loop_stats final_stats_{};
 };
+
+/// Serves `server` on a fresh 127.0.0.1 port, handed to the test through `port`, with a
+/// graceful stop of at most a second.
+inline task<void> serve_on_loopback(http::server& server,
+                                    std::shared_ptr<std::promise<std::uint16_t>> port) {
+    auto listener = net::tcp_listener::bind("127.0.0.1:0");
+    REQUIRE(listener.has_value());
+    port->set_value(listener->local_address().port());
+    http::server_options options;
+    options.shutdown_timeout = std::chrono::seconds(1);
+    co_await server.serve(std::move(*listener), std::move(options));
+}
 
 } // namespace snow::testing

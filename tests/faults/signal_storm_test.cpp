@@ -49,15 +49,6 @@ std::string answer(int n) {
     return fmt::format("n={} {}", n, std::string(static_cast<std::size_t>(n) * 331 % 65536, 'x'));
 }
 
-task<void> serve(http::server& server, std::shared_ptr<std::promise<std::uint16_t>> port) {
-    auto listener = net::tcp_listener::bind("127.0.0.1:0");
-    REQUIRE(listener.has_value());
-    port->set_value(listener->local_address().port());
-    http::server_options options;
-    options.shutdown_timeout = 1s;
-    co_await server.serve(std::move(*listener), std::move(options));
-}
-
 struct outcomes {
     int correct = 0;
     int wrong = 0;  ///< answered, but not with what was asked for
@@ -114,7 +105,8 @@ TEST_CASE("SIGUSR1 at 1 kHz fails no request: EINTR never surfaces") {
     });
     auto port_promise = std::make_shared<std::promise<std::uint16_t>>();
     auto port_future = port_promise->get_future();
-    loop_thread loop({}, [&server, port_promise] { return serve(server, port_promise); });
+    loop_thread loop(
+        {}, [&server, port_promise] { return testing::serve_on_loopback(server, port_promise); });
     const std::uint16_t port = port_future.get();
 
     std::atomic<bool> done{false};
