@@ -22,6 +22,9 @@ case "${1:-}" in
     # it cannot tell a ring's memory from an earlier mapping at the same address. That is
     # the one suppression; see the file.
     export TSAN_OPTIONS="suppressions=$PWD/tests/tsan.supp halt_on_error=1 second_deadlock_stack=1 ${TSAN_OPTIONS:-}"
+    # The simulator runs every scenario on one thread, so ThreadSanitizer has little to
+    # find there; the release and ASan+UBSan builds run its full seed counts.
+    export SNOW_SIM_SEEDS=${SNOW_SIM_SEEDS:-400}
     ;;
 "") ;;
 *)
