@@ -77,8 +77,13 @@ int on_field(head_progress& s, header_field f, bool request) {
         break;
     case 10:
         if (token_is(name, "connection")) {
-            if (has_close_option(f.value)) s.connection_close = true;
-            if (list_contains(f.value, "keep-alive")) s.connection_keep_alive = true;
+            // One pass for both options, as has_close_option() and list_contains() would take
+            // two: nearly every browser request carries this field.
+            for_each_list_element(f.value, [&s](std::string_view option) {
+                if (iequals(option, "close")) s.connection_close = true;
+                if (iequals(option, "keep-alive")) s.connection_keep_alive = true;
+                return true;
+            });
         }
         break;
     case 14:
