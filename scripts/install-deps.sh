@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs, from Debian 12's packages, whatever snow needs to build and test that is missing.
 # Run as root (a fresh container) or with the packages already installed. An argument names
-# an extra group a script needs: `metrics` (promtool, which the metrics test runs when it is
+# an extra group a script needs: `bench` (Node's http_parser, parser_bench's peer), `metrics` (promtool, which the metrics test runs when it is
 # there), `consumers` (scripts/check-consumers.sh builds programs against an installed snow
 # with make, CMake and clang too), `docs` (scripts/docs.sh), `interop` (the real TLS peers of
 # the interop suite: nginx, curl, openssl, python3).
@@ -12,11 +12,12 @@ packages=(g++ meson ninja-build pkg-config liburing-dev libfmt-dev doctest-dev l
           ${SNOW_EXTRA_PACKAGES:-})
 for group in "$@"; do
     case $group in
+        bench) packages+=(libhttp-parser-dev) ;; # parser_bench's peer, Node's http_parser
         consumers) packages+=(make cmake clang) ;;
         docs) packages+=(doxygen doxygen-awesome-css) ;;
         interop) packages+=(nginx-light curl openssl python3) ;; # tests/interop's peers
         metrics) packages+=(prometheus) ;; # promtool, which checks the /metrics text
-        *) echo "install-deps: unknown group $group (known: consumers, docs, interop, metrics)" >&2; exit 2 ;;
+        *) echo "install-deps: unknown group $group (known: bench, consumers, docs, interop, metrics)" >&2; exit 2 ;;
     esac
 done
 missing=()
