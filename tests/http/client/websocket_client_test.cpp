@@ -1,14 +1,18 @@
 // tests/http/client/websocket_client_test.cpp: the WebSocket client against snow's own server
 // over loopback (the routes of the server's WebSocket tests): echoes, the subprotocol, both
 // close handshakes, sends from several tasks in order, the message size limit, wss:// through
-// the client's TLS, and handshakes a raw server gets wrong or cuts short.
+// the client's TLS, handshakes a raw server gets wrong or cuts short, and pongs to a raw
+// server's pings.
 #include "snow/http/client/websocket_client.hpp"
 
 #include <doctest/doctest.h>
 
 #include <array>
 #include <cstddef>
+#include <optional>
+#include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -21,6 +25,7 @@
 #include "http/support/client_fixture.hpp"
 #include "http/support/misbehaving_server.hpp"
 #include "http/support/server_fixture.hpp"
+#include "http/websocket/frames.hpp"
 #include "http/websocket/ws_routes.hpp"
 #include "support/test_certificates.hpp"
 
@@ -230,23 +235,109 @@ TEST_CASE("wss:// goes through the client's TLS, verified, and echoes") {
 
 namespace {
 
-/// A raw server that accepts the handshake properly and sends a frame in the same write as
-/// its 101, then closes TCP without a close frame.
-task<void> accept_then_vanish(testing::peer& client, testing::server_state& server) {
+/// Reads the upgrade request from `client` and returns the 101 that accepts it; nothing if
+/// the client left first.
+task<std::optional<std::string>> read_upgrade(testing::peer& client,
+                                              testing::server_state& server) {
     auto request = co_await client.read_request();
-    if (!request) co_return;
+    if (!request) co_return std::nullopt;
     ++server.requests;
     constexpr std::string_view key_field = "Sec-WebSocket-Key: ";
     const std::size_t at = request->find(key_field) + key_field.size();
     const std::string key = request->substr(at, request->find("\r\n", at) - at);
-    std::string answer = fmt::format("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                                     "Connection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
-                                     http::ws::accept_key(key));
-    answer += std::string("\x81\x03raw", 5); // an unmasked text frame, "raw"
-    (void)co_await client.send(answer);
+    co_return fmt::format("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                          "Connection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
+                          http::ws::accept_key(key));
+}
+
+/// A raw server that accepts the handshake properly and sends a frame in the same write as
+/// its 101, then closes TCP without a close frame.
+task<void> accept_then_vanish(testing::peer& client, testing::server_state& server) {
+    auto answer = co_await read_upgrade(client, server);
+    if (!answer) co_return;
+    *answer += std::string("\x81\x03raw", 5); // an unmasked text frame, "raw"
+    (void)co_await client.send(*answer);
 }
 
 } // namespace
+
+namespace {
+
+/// The first ping's payload: as long as a control frame may be, with NUL and 0xff in it.
+std::string long_ping() {
+    return std::string("\x00\xff\x80", 3) + std::string(http::ws::max_control_payload - 3, 'p');
+}
+
+/// The next frame the client sent, its payload unmasked; nothing if the connection ended or
+/// the bytes broke a rule (an unmasked frame among them).
+task<std::optional<std::pair<http::ws::frame_header, std::string>>>
+read_client_frame(testing::peer& client, std::string& pending) {
+    const http::ws::frame_rules rules;
+    for (;;) {
+        const auto parsed = http::ws::parse_frame_header(testing::bytes_of(pending), rules);
+        if (parsed.failed()) co_return std::nullopt;
+        if (parsed.complete() && pending.size() - parsed.size >= parsed.header.payload_length) {
+            std::string payload = pending.substr(parsed.size, parsed.header.payload_length);
+            http::ws::unmask(std::as_writable_bytes(std::span(payload)), parsed.header.mask);
+            pending.erase(0, parsed.size + payload.size());
+            co_return std::make_pair(parsed.header, std::move(payload));
+        }
+        std::array<std::byte, 4096> buffer{};
+        auto n = co_await client.stream().recv(buffer);
+        if (!n || *n == 0) co_return std::nullopt;
+        pending.append(net::as_text(std::span(buffer).first(*n)));
+    }
+}
+
+/// A raw server that pings the client twice, the second time between the fragments of a text
+/// message, and sends the message's last fragment only once both answers have arrived: so
+/// the client's recv() can only return after answering. Each answer is recorded in
+/// `server.last_request` as "<opcode> <payload>\n"; the client's close frame is echoed.
+task<void> ping_mid_message(testing::peer& client, testing::server_state& server) {
+    auto answer = co_await read_upgrade(client, server);
+    if (!answer) co_return;
+    http::ws::frame_header first_fragment;
+    first_fragment.fin = false;
+    std::string frames = testing::server_frame(http::ws::opcode::ping, long_ping());
+    frames += http::ws::encode_frame(first_fragment, testing::bytes_of("ans"));
+    frames += testing::server_frame(http::ws::opcode::ping, "");
+    bool sent = co_await client.send(std::move(*answer));
+    if (sent) sent = co_await client.send(std::move(frames));
+    if (!sent) co_return;
+    std::string pending;
+    for (int i = 0; i < 2; ++i) {
+        auto frame = co_await read_client_frame(client, pending);
+        if (!frame) co_return;
+        server.last_request +=
+            fmt::format("{} {}\n", static_cast<int>(frame->first.op), frame->second);
+    }
+    sent = co_await client.send(testing::server_frame(http::ws::opcode::continuation, "wered"));
+    if (!sent) co_return;
+    auto close = co_await read_client_frame(client, pending);
+    if (!close || close->first.op != http::ws::opcode::close) co_return;
+    (void)co_await client.send(testing::server_frame(http::ws::opcode::close, close->second));
+}
+
+} // namespace
+
+TEST_CASE("the client answers each ping with a pong of the same payload, even mid-message") {
+    testing::run_test([]() -> task<void> {
+        testing::misbehaving_server srv(ping_mid_message);
+        http::client http;
+        websocket_client_options options;
+        auto ws = co_await http::connect_websocket(http, srv.url("/"), options);
+        REQUIRE_MESSAGE(ws.has_value(), ws.error().message());
+        auto m = co_await ws->recv(); // returns only once both pongs reached the server
+        REQUIRE_MESSAGE(m.has_value(), m.error().message());
+        CHECK(m->text() == "answered");
+        const int pong = static_cast<int>(http::ws::opcode::pong);
+        CHECK(srv.state().last_request == fmt::format("{} {}\n{} \n", pong, long_ping(), pong));
+        auto closed = co_await ws->close(1000, "");
+        CHECK_MESSAGE(closed.has_value(), closed.error().message());
+        CHECK(ws->close_status().clean());
+        co_await srv.stop();
+    }());
+}
 
 TEST_CASE("bytes that came with the 101 are read, and a server that vanishes ends it as 1006") {
     testing::run_test([]() -> task<void> {
