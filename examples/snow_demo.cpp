@@ -7,6 +7,7 @@
 //   POST /echo → the request body
 //   GET /events/ → Server-Sent Events: a tick each second, and what POST /events/ broadcasts
 //   GET /ws/echo → WebSocket: each message back; /ws/chat → each text message to every member
+//   GET /realtime/ → a page whose script tries /ws/echo and /events/ from a browser
 //   POST or PUT /upload/ → "<length> <sha256 hex>" of the body, read as it arrives (any
 //   size within --max-body costs one receive buffer): curl -T big.iso localhost:8012/upload/
 // Needs Linux 6.1+ (5.19 at least). Run: build/examples/snow_demo --port 8012 --threads 2
@@ -35,6 +36,7 @@
 #include <vector>
 
 #include "cli.hpp"
+#include "realtime_page.hpp"
 #include "snow/core/when_all.hpp"
 #include "snow/http/client/client.hpp"
 #include "snow/http/server/event_hub.hpp"
@@ -266,6 +268,9 @@ snow::http::router routes() {
     r.get("/ws/echo",
           [](request& req) { return snow::http::websocket_response(req, echo_messages); });
     r.get("/ws/chat", [](request& req) { return snow::http::websocket_response(req, chat); });
+    r.get("/realtime/", [](const request&) {
+        return snow::http::html(std::string(snow::examples::realtime_page));
+    });
     // Streamed: the body reaches the handler as it arrives (PUT too, for curl -T).
     r.add_regex(method::post, "/upload/", snow::http::streamed(upload));
     r.add_regex(method::put, "/upload/", snow::http::streamed(upload));

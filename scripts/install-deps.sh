@@ -4,7 +4,7 @@
 # an extra group a script needs: `bench` (Node's http_parser, parser_bench's peer), `metrics` (promtool, which the metrics test runs when it is
 # there), `consumers` (scripts/check-consumers.sh builds programs against an installed snow
 # with make, CMake and clang too), `docs` (scripts/docs.sh), `interop` (the real TLS peers of
-# the interop suite: nginx, curl, openssl, python3).
+# the interop suite: nginx, curl, openssl, python3; and chromium, headless, for the browser).
 set -euo pipefail
 
 packages=(g++ meson ninja-build pkg-config liburing-dev libfmt-dev doctest-dev libre2-dev libssl-dev libc-ares-dev libcli11-dev
@@ -15,7 +15,7 @@ for group in "$@"; do
         bench) packages+=(libhttp-parser-dev) ;; # parser_bench's peer, Node's http_parser
         consumers) packages+=(make cmake clang) ;;
         docs) packages+=(doxygen doxygen-awesome-css) ;;
-        interop) packages+=(nginx-light curl openssl python3) ;; # tests/interop's peers
+        interop) packages+=(nginx-light curl openssl python3 chromium) ;; # tests/interop's peers
         metrics) packages+=(prometheus) ;; # promtool, which checks the /metrics text
         *) echo "install-deps: unknown group $group (known: bench, consumers, docs, interop, metrics)" >&2; exit 2 ;;
     esac
