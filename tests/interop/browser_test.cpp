@@ -53,6 +53,7 @@ public:
                                          "--no-sandbox",
                                          "--disable-gpu",
                                          "--no-first-run",
+                                         "--disable-dev-shm-usage", // containers' /dev/shm is small
                                          "--enable-logging=stderr", // the page's console too
                                          "--v=0",
                                          "--user-data-dir=" + profile,
