@@ -8,6 +8,7 @@
 set -euo pipefail
 
 packages=(g++ meson ninja-build pkg-config liburing-dev libfmt-dev doctest-dev libre2-dev libssl-dev libc-ares-dev libcli11-dev
+          zlib1g-dev
           python3-websockets curl
           ${SNOW_EXTRA_PACKAGES:-})
 for group in "$@"; do

@@ -16,6 +16,41 @@ read_step message_reader::fail(std::size_t consumed, close_code why) noexcept {
     return step;
 }
 
+namespace {
+close_code failure_for(inflate_status s) noexcept {
+    switch (s) {
+    case inflate_status::too_big:
+        return close_code::message_too_big;
+    case inflate_status::no_memory:
+        return close_code::internal_error;
+    default:
+        return close_code::invalid_payload;
+    }
+}
+} // namespace
+
+bool message_reader::keep(std::span<const std::byte> piece, close_code& why) {
+    const std::size_t had = payload_.size();
+    if (compressed_) {
+        // Inflated in bounded chunks straight into the message, never past the limit.
+        const inflate_status s = inflater_.feed(piece, payload_, options_.max_message_size);
+        if (s != inflate_status::ok) {
+            why = failure_for(s);
+            return false;
+        }
+    } else {
+        payload_.append(reinterpret_cast<const char*>(piece.data()), piece.size());
+    }
+    // Checked as it arrives: a text message fails at its first bad byte, even in a fragment
+    // whose end has not arrived.
+    const auto added = std::as_bytes(std::span(payload_)).subspan(had);
+    if (kind_ == message_kind::text && !utf8_.feed(added)) {
+        why = close_code::invalid_payload;
+        return false;
+    }
+    return true;
+}
+
 read_step message_reader::read(std::span<std::byte> input) {
     std::size_t at = 0;
     for (;;) {
@@ -26,7 +61,8 @@ read_step message_reader::read(std::span<std::byte> input) {
             continue;
         }
         const frame_rules rules{.receiver = options_.receiver,
-                                .rsv1_allowed = options_.rsv1_allowed,
+                                .rsv1_allowed =
+                                    options_.rsv1_allowed || options_.deflate.has_value(),
                                 .strict = !ignoring_};
         const header_parse parsed = parse_frame_header(input.subspan(at), rules);
         if (parsed.need_more()) return read_step{.consumed = at};
@@ -57,6 +93,7 @@ read_step message_reader::read(std::span<std::byte> input) {
             } else {
                 if (in_message_) return fail(at, close_code::protocol_error);
                 in_message_ = true;
+                compressed_ = h.rsv1 && options_.deflate.has_value();
                 kind_ = h.op == opcode::text ? message_kind::text : message_kind::binary;
                 payload_.clear();
                 declared_ = 0;
@@ -89,12 +126,18 @@ read_step message_reader::take_payload(std::span<std::byte> input, std::size_t a
     if (ignoring_) return read_step{.consumed = at};
 
     if (frame_masked_) unmask(piece, frame_mask_, offset);
-    // Checked before it is kept: a text message fails at its first bad byte, even in a
-    // fragment whose end has not arrived.
-    if (kind_ == message_kind::text && !utf8_.feed(piece))
-        return fail(at, close_code::invalid_payload);
-    payload_.append(reinterpret_cast<const char*>(piece.data()), piece.size());
+    close_code why = close_code::protocol_error;
+    if (!keep(piece, why)) return fail(at, why);
     if (in_frame_ || !frame_fin_) return read_step{.consumed = at};
+    if (compressed_) {
+        // The 00 00 ff ff the sender left out ends the message (RFC 7692 §7.2.2).
+        const std::size_t had = payload_.size();
+        const inflate_status s = inflater_.finish(payload_, options_.max_message_size);
+        if (s != inflate_status::ok) return fail(at, failure_for(s));
+        if (kind_ == message_kind::text &&
+            !utf8_.feed(std::as_bytes(std::span(payload_)).subspan(had)))
+            return fail(at, close_code::invalid_payload);
+    }
 
     if (kind_ == message_kind::text && !utf8_.complete())
         return fail(at, close_code::invalid_payload); // the message ends inside a code point
@@ -117,6 +160,7 @@ void message_reader::ignore_data() noexcept {
     ignoring_ = true;
     in_message_ = false;
     std::string().swap(payload_);
+    inflater_.release();
 }
 
 } // namespace snow::http::ws

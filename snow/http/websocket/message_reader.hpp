@@ -7,10 +7,12 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 
 #include "snow/core/export.hpp"
 #include "snow/http/websocket/close.hpp"
+#include "snow/http/websocket/deflate.hpp"
 #include "snow/http/websocket/frame.hpp"
 #include "snow/http/websocket/message.hpp"
 #include "snow/http/websocket/utf8.hpp"
@@ -27,6 +29,10 @@ struct reader_options {
     std::size_t max_message_size = std::size_t{1} << 20;
     /// Whether an extension using RSV1 was negotiated (see frame_rules).
     bool rsv1_allowed = false;
+    /// How the peer compresses, when permessage-deflate was agreed: a message whose first
+    /// frame has RSV1 set is inflated as it arrives, and max_message_size bounds its
+    /// inflated size (its frames' declared lengths are held to it too).
+    std::optional<deflate_direction> deflate{};
 };
 
 /// What message_reader::read() found.
@@ -55,14 +61,17 @@ struct read_step {
 /// Rules (RFC 6455 §5): those of parse_frame_header(); a continuation only inside a message
 /// and a new text or binary frame only outside one (protocol_error); a message larger than
 /// the limit (message_too_big); text that is not UTF-8, refused at the first bad byte even in
-/// an unfinished fragment (invalid_payload). After a failure the reader must not be used
-/// again, except after ignore_data().
+/// an unfinished fragment (invalid_payload); a compressed message that inflates past the
+/// limit (message_too_big) or is not deflate data (invalid_payload). After a failure the reader
+/// must not be used again, except after ignore_data().
 class SNOW_API message_reader {
 public:
     /// A reader holding its peer to `options`.
-    explicit message_reader(const reader_options& options) noexcept : options_(options) {}
+    explicit message_reader(const reader_options& options) noexcept
+        : options_(options)
+        , inflater_(options.deflate.value_or(deflate_direction{})) {}
 
-    /// Reads from the front of `input`, unmasking in place what it takes. Stops at the first
+    /// Reads from the front of `input`, unmasking (and inflating) what it takes. Stops at the first
     /// message, control frame or failure; need_more when every byte was used (a partial
     /// header is left unconsumed). Throws std::bad_alloc only if a message's storage cannot
     /// grow.
@@ -89,11 +98,14 @@ public:
 private:
     read_step fail(std::size_t consumed, close_code why) noexcept;
     read_step take_payload(std::span<std::byte> input, std::size_t at);
+    /// Keeps `piece` of the message, inflated if it is compressed; false after fail().
+    bool keep(std::span<const std::byte> piece, close_code& why);
 
     reader_options options_;
     bool ignoring_ = false;
     // The message being assembled.
     bool in_message_ = false;
+    bool compressed_ = false; // its first frame had RSV1 set
     message_kind kind_ = message_kind::text;
     std::string payload_;
     std::size_t declared_ = 0; // its frames' declared lengths so far
@@ -108,6 +120,8 @@ private:
     // The last control frame's payload.
     std::array<std::byte, max_control_payload> control_{};
     std::size_t control_size_ = 0;
+    // The peer's compression: its zlib stream comes with the first compressed message.
+    inflater inflater_;
 };
 
 } // namespace snow::http::ws
