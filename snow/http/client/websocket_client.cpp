@@ -48,15 +48,14 @@ std::string handshake_url(std::string url) {
 }
 
 /// Whether a 101 answers the handshake made with `key` and `offered` (RFC 6455 §4.1): the
-/// upgrade to websocket, the accept value of the key, no extension (none was offered) and a
-/// subprotocol among those offered, if any.
+/// upgrade to websocket, the accept value of the key, and a subprotocol among those offered,
+/// if any. (Its extensions are checked apart.)
 bool is_valid_answer(const response_stream& r, std::string_view key,
                      const std::vector<std::string>& offered) {
     const headers& h = r.headers();
     if (!list_contains(h.get("Upgrade").value_or(""), "websocket")) return false;
     if (!list_contains(h.get("Connection").value_or(""), "upgrade")) return false;
     if (h.get("Sec-WebSocket-Accept") != ws::accept_key(key)) return false;
-    if (h.contains("Sec-WebSocket-Extensions")) return false;
     if (auto picked = h.get("Sec-WebSocket-Protocol")) {
         for (const std::string& name : offered)
             if (name == *picked) return true;
@@ -77,13 +76,18 @@ const std::error_category& websocket_client_category() noexcept {
 
 struct websocket_client::state {
     state(net::stream s, std::string received, std::string protocol,
-          const websocket_client_options& options)
+          const websocket_client_options& options, std::optional<ws::deflate_params> agreed)
         : stream(std::move(s))
         , input(std::move(received))
         , reader(ws::reader_options{.receiver = ws::role::client,
                                     .max_message_size = options.max_message_size,
-                                    .rsv1_allowed = false})
+                                    .rsv1_allowed = false,
+                                    .deflate = server_compression(agreed)})
         , subprotocol(std::move(protocol))
+        , deflate(agreed)
+        , deflater(ws::direction_of(agreed.value_or(ws::deflate_params{}), ws::role::client),
+                   options.deflate.level)
+        , min_compressed_size(options.deflate.min_size)
         , close_timeout(options.close_timeout)
         , max_queued_bytes(options.max_queued_bytes) {}
 
@@ -91,6 +95,9 @@ struct websocket_client::state {
     std::string input; ///< received and not yet read
     ws::message_reader reader;
     std::string subprotocol;
+    std::optional<ws::deflate_params> deflate;
+    ws::deflater deflater; ///< its zlib stream comes with the first compressed message
+    std::size_t min_compressed_size;
     std::chrono::milliseconds close_timeout;
     std::size_t max_queued_bytes;
     std::string outgoing; ///< frames behind the write in flight, in call order
@@ -107,6 +114,12 @@ struct websocket_client::state {
     task<void> fail(ws::close_code why);
     task<void> end(std::error_code why);
     std::error_code end_code() const noexcept;
+
+    static std::optional<ws::deflate_direction>
+    server_compression(const std::optional<ws::deflate_params>& p) {
+        if (!p) return std::nullopt;
+        return ws::direction_of(*p, ws::role::server);
+    }
 };
 
 /// What recv() reports once the connection has ended: the close code, or the failure.
@@ -189,6 +202,14 @@ task<result<void>> websocket_client::state::send_frame(ws::opcode op,
     header.op = op;
     header.masked = true;
     header.mask = *key;
+    // Compressed here, after any wait and right before the queue, so the compressor sees
+    // messages in the order they go out (context takeover depends on it).
+    std::string compressed;
+    if (deflate && !ws::is_control(op) && payload.size() >= min_compressed_size &&
+        deflater.usable() && deflater.compress(payload, compressed)) {
+        header.rsv1 = true;
+        payload = std::as_bytes(std::span(compressed));
+    }
     outgoing += ws::encode_frame(header, payload);
     if (op == ws::opcode::close) close_sent = true; // nothing may follow it
     if (writing) co_return result<void>{};          // the write in flight sends it, in order
@@ -234,8 +255,14 @@ task<void> websocket_client::state::end(std::error_code why) {
 
 websocket_client::websocket_client(net::stream stream, std::string received,
                                    std::string subprotocol, const websocket_client_options& options)
+    : websocket_client(std::move(stream), std::move(received), std::move(subprotocol), options,
+                       std::nullopt) {}
+
+websocket_client::websocket_client(net::stream stream, std::string received,
+                                   std::string subprotocol, const websocket_client_options& options,
+                                   std::optional<ws::deflate_params> deflate)
     : state_(std::make_unique<state>(std::move(stream), std::move(received), std::move(subprotocol),
-                                     options)) {}
+                                     options, deflate)) {}
 
 websocket_client::websocket_client(websocket_client&&) noexcept = default;
 websocket_client& websocket_client::operator=(websocket_client&&) noexcept = default;
@@ -284,6 +311,9 @@ const ws::close_status& websocket_client::close_status() const noexcept {
 const std::string& websocket_client::subprotocol() const noexcept {
     return state_->subprotocol;
 }
+const std::optional<ws::deflate_params>& websocket_client::deflate() const noexcept {
+    return state_->deflate;
+}
 
 // ---------------------------------------------------------------------------------------
 // The opening handshake
@@ -305,6 +335,8 @@ task<result<websocket_client>> connect_websocket(client& http, std::string url,
         }
         fields.add("Sec-WebSocket-Protocol", offered);
     }
+    if (options.deflate.enabled)
+        fields.add("Sec-WebSocket-Extensions", ws::deflate_offer(options.deflate));
     for (const header_field field : options.headers)
         if (!is_handshake_field(field.name)) fields.add(field.name, field.value);
 
@@ -316,11 +348,14 @@ task<result<websocket_client>> connect_websocket(client& http, std::string url,
     if (opened->status() != 101) co_return websocket_client_error::upgrade_refused;
     if (!is_valid_answer(*opened, key, options.subprotocols))
         co_return websocket_client_error::bad_handshake;
+    const auto extensions = opened->headers().get_all("Sec-WebSocket-Extensions");
+    auto agreed = ws::accept_deflate_answer(extensions, options.deflate);
+    if (!agreed) co_return websocket_client_error::bad_handshake; // not what was offered
     std::string picked(opened->headers().get("Sec-WebSocket-Protocol").value_or(""));
     auto taken = opened->take_upgraded();
     if (!taken) co_return taken.error();
     co_return websocket_client(std::move(taken->stream), std::move(taken->received),
-                               std::move(picked), options);
+                               std::move(picked), options, *agreed);
 }
 
 } // namespace snow::http

@@ -23,6 +23,7 @@
 #include "snow/http/client/client.hpp"
 #include "snow/http/headers.hpp"
 #include "snow/http/websocket/close.hpp"
+#include "snow/http/websocket/deflate.hpp"
 #include "snow/http/websocket/message.hpp"
 #include "snow/net/stream.hpp"
 
@@ -33,6 +34,7 @@ enum class websocket_client_error {
     upgrade_refused = 1, ///< the server answered with a status other than 101
     bad_handshake,       ///< a 101 without Upgrade: websocket, Connection: upgrade or the right
                          ///< Sec-WebSocket-Accept, or with an extension or subprotocol not offered
+                         ///< (or permessage-deflate parameters the offer does not allow)
 };
 
 /// The "websocket client" error category.
@@ -59,6 +61,11 @@ struct websocket_client_options {
     std::chrono::milliseconds close_timeout = std::chrono::seconds(5);
     /// Bytes of frames waiting behind a write in flight before send() waits for them to go.
     std::size_t max_queued_bytes = std::size_t{1} << 20;
+    /// permessage-deflate (RFC 7692), offered in the handshake; `enabled = false` offers
+    /// nothing. An answer the offer does not allow fails the handshake (bad_handshake).
+    /// max_message_size bounds a compressed message's inflated size. zlib's streams come
+    /// with the first compressed message each way and go with the connection.
+    ws::deflate_options deflate{};
 };
 
 /// A client's WebSocket connection, made by connect_websocket().
@@ -79,6 +86,11 @@ public:
     /// connect_websocket() makes it after a valid handshake.
     websocket_client(net::stream stream, std::string received, std::string subprotocol,
                      const websocket_client_options& options);
+    /// The same, with the permessage-deflate parameters the handshake agreed on (none: no
+    /// compression).
+    websocket_client(net::stream stream, std::string received, std::string subprotocol,
+                     const websocket_client_options& options,
+                     std::optional<ws::deflate_params> deflate);
     /// Moves the connection (its state stays where it is, so even calls in flight go on).
     websocket_client(websocket_client&&) noexcept;
     /// Moves the connection, closing the one this held.
@@ -116,6 +128,8 @@ public:
     const ws::close_status& close_status() const noexcept;
     /// The subprotocol the server picked; empty for none.
     const std::string& subprotocol() const noexcept;
+    /// The permessage-deflate parameters agreed on; none when messages go uncompressed.
+    const std::optional<ws::deflate_params>& deflate() const noexcept;
 
 private:
     struct state;

@@ -19,8 +19,10 @@ task<result<void>> refuse(std::error_code why) {
 }
 
 task<void> serve_websocket(upgraded_connection& connection, websocket::handler body,
-                           websocket_options options, std::string subprotocol) {
-    detail::websocket_session session(connection, std::move(options), std::move(subprotocol));
+                           websocket_options options, std::string subprotocol,
+                           std::optional<ws::deflate_params> deflate) {
+    detail::websocket_session session(connection, std::move(options), std::move(subprotocol),
+                                      deflate);
     co_await session.run(std::move(body));
 }
 } // namespace
@@ -64,6 +66,10 @@ std::string_view websocket::subprotocol() const noexcept {
     return session_.subprotocol();
 }
 
+const std::optional<ws::deflate_params>& websocket::deflate() const noexcept {
+    return session_.deflate();
+}
+
 std::size_t websocket::queued() const noexcept {
     return session_.queued();
 }
@@ -95,9 +101,16 @@ response websocket_response(const request& req, websocket::handler body,
     r.headers.add("Upgrade", "websocket");
     r.headers.add("Sec-WebSocket-Accept", reply->accept);
     if (!reply->subprotocol.empty()) r.headers.add("Sec-WebSocket-Protocol", reply->subprotocol);
+    std::optional<ws::deflate_params> deflate;
+    const auto offers = req.headers().get_all("Sec-WebSocket-Extensions");
+    if (auto agreed = ws::negotiate_deflate(offers, options.deflate)) {
+        r.headers.add("Sec-WebSocket-Extensions", agreed->response);
+        deflate = agreed->params;
+    }
     r.upgrade = [body = std::move(body), options = std::move(options),
-                 subprotocol = std::move(reply->subprotocol)](upgraded_connection& connection) {
-        return serve_websocket(connection, body, options, subprotocol);
+                 subprotocol = std::move(reply->subprotocol),
+                 deflate](upgraded_connection& connection) {
+        return serve_websocket(connection, body, options, subprotocol, deflate);
     };
     return r;
 }

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -18,6 +19,7 @@
 #include "snow/http/server/request.hpp"
 #include "snow/http/server/response.hpp"
 #include "snow/http/websocket/close.hpp"
+#include "snow/http/websocket/deflate.hpp"
 #include "snow/http/websocket/message.hpp"
 #include "snow/sync/event.hpp"
 
@@ -56,6 +58,15 @@ struct websocket_options {
     /// The subprotocols the server speaks, in its order of preference: the first one the
     /// client offers (Sec-WebSocket-Protocol) is agreed on; none if they share none.
     std::vector<std::string> subprotocols{};
+    /// permessage-deflate (RFC 7692), accepted when a client offers it; `enabled = false`
+    /// declines every offer. A compressed message's inflated size is what max_message_size
+    /// bounds, checked while inflating. zlib's streams are allocated at a connection's first
+    /// compressed message in each direction (about 256 KiB to send and 40 KiB to receive at
+    /// 15-bit windows), freed with the connection, and after every message in a direction
+    /// without context takeover; an idle connection that never compressed holds none.
+    /// server_no_context_takeover lets a hub compress a broadcast once for all connections
+    /// of a loop, instead of once per connection.
+    ws::deflate_options deflate{};
 };
 
 /// One WebSocket connection, as its function sees it (see websocket_response()).
@@ -116,6 +127,9 @@ public:
     const ws::close_status& close_status() const noexcept;
     /// The subprotocol agreed on in the handshake; empty for none.
     std::string_view subprotocol() const noexcept;
+    /// The permessage-deflate parameters agreed on in the handshake; none when messages go
+    /// uncompressed both ways.
+    const std::optional<ws::deflate_params>& deflate() const noexcept;
     /// Frames queued by send() (or a hub) and not yet written.
     std::size_t queued() const noexcept;
     /// The options it runs with.

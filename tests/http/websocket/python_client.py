@@ -17,6 +17,10 @@ async def main(port: int, ca_file: str | None) -> None:
     # /etc/hosts cannot resolve "localhost", which the certificate and SNI still use.
     async with websockets.connect(url, subprotocols=["json"], ssl=context, host="127.0.0.1", port=port) as ws:
         print("subprotocol", ws.subprotocol)
+        # websockets offers permessage-deflate by default: the server's answer, and what the
+        # library agreed on.
+        print("extensions", ws.response_headers.get("Sec-WebSocket-Extensions"))
+        print("agreed", [e.name for e in ws.extensions])
         await ws.send("h\u00e9llo")
         print("text", await ws.recv())
         await ws.send(b"\x00\x01\xff")
@@ -26,6 +30,11 @@ async def main(port: int, ca_file: str | None) -> None:
         big = "x" * 300000
         await ws.send(big)
         print("big", len(await ws.recv()))
+        # Compressed both ways, with the server's window carried from message to message.
+        json = "[" + ",".join(f'{{"id":{i},"symbol":"SNOW"}}' for i in range(2000)) + "]"
+        for _ in range(2):
+            await ws.send(json)
+            print("json", await ws.recv() == json)
         pong = await ws.ping(b"are you there")
         await asyncio.wait_for(pong, 5)
         print("pong")

@@ -75,16 +75,20 @@ void python_session(http::server_options options, std::string ca_file) {
         [&run, ca_file](net::address at) { return talk_python(at, ca_file, run); }, 40s);
     CHECK(run.status == 0);
     CHECK(run.output == "subprotocol json\n"
+                        "extensions permessage-deflate\n"
+                        "agreed ['permessage-deflate']\n"
                         "text h\xc3\xa9llo\n"
                         "binary 0001ff\n"
                         "fragmented fragments\n"
                         "big 300000\n"
+                        "json True\n"
+                        "json True\n"
                         "pong\n"
                         "closed 1000\n");
     CHECK(p.ended == 1);
     CHECK(p.status.clean());
     CHECK(p.status.code == 1000);
-    CHECK(p.received.size() == 4);
+    CHECK(p.received.size() == 6);
 }
 
 } // namespace

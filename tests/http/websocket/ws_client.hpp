@@ -43,6 +43,7 @@ struct ws_head {
 struct ws_frame {
     http::ws::opcode op = http::ws::opcode::text;
     bool fin = true;
+    bool rsv1 = false; ///< set by permessage-deflate on a compressed message's first frame
     bool masked = false;
     std::string payload;
 
@@ -131,14 +132,15 @@ public:
         const auto deadline = std::chrono::steady_clock::now() + timeout;
         for (;;) {
             const auto* data = reinterpret_cast<const std::byte*>(buffer_.data());
-            const auto h =
-                http::ws::parse_frame_header(std::span<const std::byte>(data, buffer_.size()),
-                                             {.receiver = http::ws::role::client});
+            const auto h = http::ws::parse_frame_header(
+                std::span<const std::byte>(data, buffer_.size()),
+                {.receiver = http::ws::role::client, .rsv1_allowed = true});
             if (h.failed()) co_return std::nullopt;
             if (h.complete() && buffer_.size() - h.size >= h.header.payload_length) {
                 ws_frame f;
                 f.op = h.header.op;
                 f.fin = h.header.fin;
+                f.rsv1 = h.header.rsv1;
                 f.masked = h.header.masked;
                 f.payload = buffer_.substr(h.size, h.header.payload_length);
                 buffer_.erase(0, h.size + h.header.payload_length);

@@ -24,9 +24,87 @@ task<result<void>> websocket_session::send(ws::opcode op, std::span<const std::b
     // Not a coroutine: the frame is encoded now, while `payload` is valid, and only the
     // queueing (which may wait) is, holding the bytes.
     if (closing_) return refuse(end_error());
+    if (compresses(payload.size())) {
+        // Compressed once it has room in the queue, so in the order it is sent.
+        return enqueue_compressed(
+            op, std::string(reinterpret_cast<const char*>(payload.data()), payload.size()));
+    }
     ws::frame_header h;
     h.op = op;
     return enqueue(std::make_shared<const std::string>(ws::encode_frame(h, payload)));
+}
+
+bool websocket_session::compresses(std::size_t size) const noexcept {
+    return deflate_.has_value() && options_.deflate.enabled && deflater_.usable() &&
+           size >= options_.deflate.min_size;
+}
+
+std::shared_ptr<const std::string>
+websocket_session::compressed_frame(ws::opcode op, std::span<const std::byte> payload) {
+    ws::frame_header h;
+    h.op = op;
+    std::string compressed;
+    if (deflater_.compress(payload, compressed)) {
+        h.rsv1 = true; // RFC 7692 §6: set on the first frame of a compressed message
+        return std::make_shared<const std::string>(
+            ws::encode_frame(h, std::as_bytes(std::span(compressed))));
+    }
+    return std::make_shared<const std::string>(ws::encode_frame(h, payload));
+}
+
+task<result<void>> websocket_session::enqueue_compressed(ws::opcode op, std::string payload) {
+    for (;;) {
+        if (closing_) co_return end_error();
+        if (outbox_.size() < options_.max_queued_frames) break;
+        outbox_room_.reset();
+        const bool woken = co_await outbox_room_.wait();
+        if (!woken) co_return std::make_error_code(std::errc::operation_canceled);
+    }
+    // No suspension from here to the queue: the compressor's order is the wire's.
+    const auto bytes = std::as_bytes(std::span(payload));
+    outbox_.push_back(compressed_frame(op, bytes));
+    wake_pump();
+    co_return result<void>{};
+}
+
+namespace {
+/// A hub's broadcast compressed with a fresh window, shared by every connection of this loop
+/// whose compressor starts each message afresh with the same window and level: the output
+/// is the same for all of them. Held weakly: the queues that hold the frame keep it.
+struct shared_compression {
+    const std::string* source = nullptr;
+    std::weak_ptr<const std::string> source_alive;
+    int window_bits = 0;
+    int level = 0;
+    std::weak_ptr<const std::string> compressed;
+};
+thread_local shared_compression last_broadcast;
+} // namespace
+
+std::shared_ptr<const std::string>
+websocket_session::for_this_connection(std::shared_ptr<const std::string> frame) {
+    // A hub frames each message once, unmasked and unfragmented.
+    const auto bytes = std::as_bytes(std::span(*frame));
+    const ws::frame_rules rules{.receiver = ws::role::client, .strict = false};
+    const ws::header_parse parsed = ws::parse_frame_header(bytes, rules);
+    if (!parsed.complete() || ws::is_control(parsed.header.op) ||
+        !compresses(bytes.size() - parsed.size))
+        return frame;
+    const auto payload = bytes.subspan(parsed.size);
+    const ws::deflate_direction mine = ws::direction_of(*deflate_, ws::role::server);
+    if (!mine.no_context_takeover) return compressed_frame(parsed.header.op, payload);
+    shared_compression& last = last_broadcast;
+    if (last.source == frame.get() && !last.source_alive.expired() &&
+        last.window_bits == mine.window_bits && last.level == options_.deflate.level) {
+        if (auto shared = last.compressed.lock()) return shared;
+    }
+    auto compressed = compressed_frame(parsed.header.op, payload);
+    last = shared_compression{.source = frame.get(),
+                              .source_alive = frame,
+                              .window_bits = mine.window_bits,
+                              .level = options_.deflate.level,
+                              .compressed = compressed};
+    return compressed;
 }
 
 task<result<void>> websocket_session::enqueue(std::shared_ptr<const std::string> frame) {
@@ -57,7 +135,7 @@ bool websocket_session::offer(std::shared_ptr<const std::string> frame) noexcept
         return false;
     }
     try {
-        outbox_.push_back(std::move(frame));
+        outbox_.push_back(for_this_connection(std::move(frame)));
     } catch (const std::bad_alloc&) {
         abort(std::make_error_code(std::errc::not_enough_memory));
         return false;

@@ -17,20 +17,30 @@ namespace {
 task<void> wait_until_set(event& e) {
     (void)co_await e.wait();
 }
+
+std::optional<ws::deflate_direction> peer_compression(const std::optional<ws::deflate_params>& p) {
+    if (!p) return std::nullopt;
+    return ws::direction_of(*p, ws::role::client);
+}
 } // namespace
 
 websocket_session::websocket_session(upgraded_connection& connection, websocket_options options,
-                                     std::string subprotocol)
+                                     std::string subprotocol,
+                                     std::optional<ws::deflate_params> deflate)
     : connection_(connection)
     , options_(std::move(options))
     , subprotocol_(std::move(subprotocol))
+    , deflate_(deflate)
     , facade_(*this)
     , read_scope_(&connection.io_scope)
     , write_scope_(&connection.io_scope)
     , handler_scope_(&connection.io_scope)
     , reader_(ws::reader_options{.receiver = ws::role::server,
                                  .max_message_size = options_.max_message_size,
-                                 .rsv1_allowed = false}) {}
+                                 .rsv1_allowed = false,
+                                 .deflate = peer_compression(deflate_)})
+    , deflater_(ws::direction_of(deflate_.value_or(ws::deflate_params{}), ws::role::server),
+                options_.deflate.level) {}
 
 websocket_session::~websocket_session() = default;
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -18,6 +19,7 @@
 #include "snow/http/server/response.hpp"
 #include "snow/http/server/websocket.hpp"
 #include "snow/http/websocket/close.hpp"
+#include "snow/http/websocket/deflate.hpp"
 #include "snow/http/websocket/frame.hpp"
 #include "snow/http/websocket/message.hpp"
 #include "snow/http/websocket/message_reader.hpp"
@@ -66,7 +68,7 @@ private:
 class websocket_session {
 public:
     websocket_session(upgraded_connection& connection, websocket_options options,
-                      std::string subprotocol);
+                      std::string subprotocol, std::optional<ws::deflate_params> deflate);
     websocket_session(const websocket_session&) = delete;
     websocket_session& operator=(const websocket_session&) = delete;
     ~websocket_session();
@@ -78,6 +80,7 @@ public:
     websocket& facade() noexcept { return facade_; }
     const websocket_options& options() const noexcept { return options_; }
     std::string_view subprotocol() const noexcept { return subprotocol_; }
+    const std::optional<ws::deflate_params>& deflate() const noexcept { return deflate_; }
     const ws::close_status& status() const noexcept { return status_; }
     bool is_open() const noexcept { return !closing_; }
     std::size_t queued() const noexcept { return outbox_.size(); }
@@ -105,6 +108,18 @@ private:
     task<void> pump();
     bool pump_has_work() const noexcept;
     task<result<void>> enqueue(std::shared_ptr<const std::string> frame);
+    /// Waits for room like enqueue(), then compresses `payload` and queues its frame: the
+    /// compressor sees messages in the order they are sent, as context takeover needs.
+    task<result<void>> enqueue_compressed(ws::opcode op, std::string payload);
+    /// Whether a data message of `size` bytes goes compressed.
+    bool compresses(std::size_t size) const noexcept;
+    /// The frame of a data message, compressed (RSV1 set); uncompressed should zlib fail.
+    std::shared_ptr<const std::string> compressed_frame(ws::opcode op,
+                                                        std::span<const std::byte> payload);
+    /// A hub's frame as this connection sends it: compressed, once per loop for all
+    /// connections without server context takeover, otherwise by this one's compressor.
+    std::shared_ptr<const std::string>
+    for_this_connection(std::shared_ptr<const std::string> frame);
     static task<result<void>> refuse(std::error_code why);
     // websocket_session.cpp
     task<void> run_handler(websocket::handler handler);
@@ -124,6 +139,7 @@ private:
     upgraded_connection& connection_;
     const websocket_options options_;
     const std::string subprotocol_;
+    const std::optional<ws::deflate_params> deflate_;
     websocket facade_;
     ws::close_status status_;
 
@@ -151,6 +167,7 @@ private:
     session_timer liveness_{&websocket_session::liveness_check, this};
 
     // Sending.
+    ws::deflater deflater_; // its zlib stream comes with the first compressed message
     std::deque<std::shared_ptr<const std::string>> outbox_;
     event outbox_room_;
     event pump_wake_;
