@@ -7,6 +7,7 @@
 //   POST /echo → the request body
 //   GET /events/ → Server-Sent Events: a tick each second, and what POST /events/ broadcasts
 //   GET /ws/echo → WebSocket: each message back; /ws/chat → each text message to every member
+//   (both accept permessage-deflate, which browsers and Python's websockets offer)
 //   GET /realtime/ → a page whose script tries /ws/echo and /events/ from a browser
 //   POST or PUT /upload/ → "<length> <sha256 hex>" of the body, read as it arrives (any
 //   size within --max-body costs one receive buffer): curl -T big.iso localhost:8012/upload/
@@ -187,7 +188,16 @@ response broadcast(request& req) {
 
 // GET /ws/echo and /ws/chat: WebSocket, the two-way form of the same idea. An idle socket
 // holds no receive buffer; the hub frames each chat message once for every member.
+// permessage-deflate is accepted when offered (zlib's streams come with the first compressed
+// message); the chat room's server side compresses each message afresh, so a broadcast is
+// compressed once per loop for every member instead of once per member.
 snow::http::websocket_hub chat_room; // thread-safe, like the event hub
+
+snow::http::websocket_options chat_options() {
+    snow::http::websocket_options o;
+    o.deflate.server_no_context_takeover = true;
+    return o;
+}
 
 task<void> echo_messages(snow::http::websocket& ws) {
     for (;;) {
@@ -265,9 +275,13 @@ snow::http::router routes() {
     r.get_regex("/events/",
                 [](request& req) { return snow::http::event_stream_response(req, ticks); });
     r.add_regex(method::post, "/events/", broadcast);
-    r.get("/ws/echo",
-          [](request& req) { return snow::http::websocket_response(req, echo_messages); });
-    r.get("/ws/chat", [](request& req) { return snow::http::websocket_response(req, chat); });
+    r.get("/ws/echo", [](request& req) {
+        snow::http::websocket_options o;
+        o.deflate.enabled = true; // the default, spelled out: set false to decline compression
+        return snow::http::websocket_response(req, echo_messages, o);
+    });
+    r.get("/ws/chat",
+          [](request& req) { return snow::http::websocket_response(req, chat, chat_options()); });
     r.get("/realtime/", [](const request&) {
         return snow::http::html(std::string(snow::examples::realtime_page));
     });
