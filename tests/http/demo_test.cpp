@@ -511,7 +511,7 @@ TEST_CASE("--proxy-protocol 1 logs the client the load balancer names, and close
     CHECK(*status == 0);
 }
 
-TEST_CASE("the demo's /ws/echo echoes and /ws/chat reaches every member, from Python") {
+TEST_CASE("the demo's /ws/echo echoes and /ws/chat reaches every member, compressed, from Python") {
     if (std::system("/usr/bin/python3 -c 'import websockets' 2>/dev/null") != 0) {
         MESSAGE("python3-websockets is not installed (Debian: python3-websockets): skipped");
         return;
@@ -527,13 +527,19 @@ TEST_CASE("the demo's /ws/echo echoes and /ws/chat reaches every member, from Py
 async def main(port):
     base = f"ws://127.0.0.1:{port}"
     async with websockets.connect(base + "/ws/echo") as ws:
+        print("echo-ext", ws.response_headers.get("Sec-WebSocket-Extensions"))
         await ws.send("hello")
         print("echo", await ws.recv())
+        long = "hello " * 50
+        await ws.send(long)
+        print("echo-long", await ws.recv() == long)
     async with websockets.connect(base + "/ws/chat") as a, websockets.connect(base + "/ws/chat") as b:
+        print("chat-ext", a.response_headers.get("Sec-WebSocket-Extensions"))
         for _ in range(50):
-            await b.send("hi all")
+            await b.send("hi all, " * 8)
             try:
-                print("chat", await asyncio.wait_for(a.recv(), 0.2))
+                m = await asyncio.wait_for(a.recv(), 0.2)
+                print("chat", m[:6], len(m))
                 break
             except asyncio.TimeoutError:
                 pass
@@ -548,7 +554,10 @@ asyncio.run(main(int(sys.argv[1])))
     const std::string printed = snow::testing::read_file(output);
     INFO(printed);
     CHECK(status == 0);
-    CHECK(printed == "echo hello\nchat hi all\n");
+    // Python offers permessage-deflate: both routes accept it, the chat room without server
+    // context takeover (so a broadcast is compressed once per loop).
+    CHECK(printed == "echo-ext permessage-deflate\necho hello\necho-long True\n"
+                     "chat-ext permessage-deflate; server_no_context_takeover\nchat hi all 64\n");
 }
 
 TEST_CASE("--log-level error keeps the demo's informational lines off stderr") {
