@@ -5,7 +5,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <span>
@@ -16,6 +15,7 @@
 #include "snow/core/cancel.hpp"
 #include "snow/core/result.hpp"
 #include "snow/core/task.hpp"
+#include "snow/http/server/detail/idle_queue.hpp"
 #include "snow/http/server/response.hpp"
 #include "snow/http/server/websocket.hpp"
 #include "snow/http/websocket/close.hpp"
@@ -151,8 +151,8 @@ private:
 
     // Receiving.
     ws::message_reader reader_;
-    bool ignoring_ = false; // the reader skips all but close frames (a close has begun)
-    std::deque<ws::message> inbox_;
+    bool ignoring_ = false;         // the reader skips all but close frames (a close has begun)
+    idle_queue<ws::message> inbox_; // nothing held while idle
     std::size_t inbox_bytes_ = 0;
     event inbox_ready_; // a message arrived, or reading ended
     event inbox_room_;  // recv() took one
@@ -168,7 +168,7 @@ private:
 
     // Sending.
     ws::deflater deflater_; // its zlib stream comes with the first compressed message
-    std::deque<std::shared_ptr<const std::string>> outbox_;
+    idle_queue<std::shared_ptr<const std::string>> outbox_;
     event outbox_room_;
     event pump_wake_;
     std::string pong_payload_;
