@@ -390,7 +390,10 @@ task<void> connection::run([[maybe_unused]] std::unique_ptr<connection> self) {
         }
         deadline_.arm(options.header_timeout);
         const bool keep_alive = co_await exchange();
-        if (!keep_alive) co_return;
+        if (!keep_alive) {
+            if (upgrade_) co_await take_over(upgrade_->resp, upgrade_->context);
+            co_return;
+        }
         owner_.give_back(std::move(s_));
         deadline_.arm(options.idle_timeout);
     }
@@ -540,7 +543,9 @@ task<bool> connection::exchange() {
         // --- the response ---
         deadline_.arm(options.write_timeout);
         if (resp.upgrade && resp.status == 101) {
-            co_await take_over(resp, context);
+            // run() hands the connection over once this frame is gone: an upgraded connection
+            // lives long, and should not keep all of an exchange's locals while it does.
+            upgrade_ = std::make_unique<pending_upgrade>(pending_upgrade{std::move(resp), context});
             co_return false;
         }
         if (resp.stream && !head_request && !status_forbids_body(resp.status)) {

@@ -122,6 +122,12 @@ private:
     deadline deadline_;
     std::unique_ptr<exchange_state> s_; // while a request is in progress
     bool head_parsed_ = false;          // s_->head holds the current request's head
+    // A 101 response that exchange() left for run() to hand the connection over with.
+    struct pending_upgrade {
+        response resp;
+        write_context context;
+    };
+    std::unique_ptr<pending_upgrade> upgrade_;
 };
 
 } // namespace snow::http::detail
