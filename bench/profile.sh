@@ -3,12 +3,19 @@
 # repeatable on a noisy shared machine where times are not. The server runs under callgrind
 # twice, loaded by wrk for a short and a longer run; the difference of the two totals over
 # the difference of the requests is the marginal cost of one request (start-up cancels out).
-# Then the functions that take them, from the longer run.
-#   bash bench/profile.sh [snow_demo|limit_http|asio_http] [connections=16]
+# Then the functions that take them, from the longer run. With `pipeline`, wrk sends 16
+# requests back to back on each connection (bench/load/pipeline.lua).
+#   bash bench/profile.sh [snow_demo|limit_http|asio_http] [connections=16] [pipeline]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 server=${1:-snow_demo}
 connections=${2:-16}
+load=()
+case ${3:-} in
+    '') ;;
+    pipeline) load=(-s bench/load/pipeline.lua) ;;
+    *) echo "profile.sh: unknown load '$3' (pipeline, or nothing for keep-alive)" >&2; exit 2 ;;
+esac
 case $server in
     snow_demo) binary=build-release/examples/snow_demo ;;
     limit_http | asio_http) binary=build-release/bench/peers/$server ;;
@@ -33,7 +40,7 @@ measure() { # seconds -> "requests instructions"
         sleep 0.2
     done
     local requests
-    requests=$(wrk -t1 -c"$connections" -d"${seconds}s" "http://127.0.0.1:$port/plaintext" |
+    requests=$(wrk -t1 -c"$connections" -d"${seconds}s" "${load[@]}" "http://127.0.0.1:$port/plaintext" |
         awk '/requests in/ {print $1}')
     kill "$server_pid"
     wait "$server_pid" 2>/dev/null || true
@@ -45,7 +52,7 @@ read -r short_requests short_total < <(measure 2)
 read -r long_requests long_total < <(measure 6)
 per_request=$(((long_total - short_total) / (long_requests - short_requests)))
 echo "$server: $per_request user-space instructions per request" \
-    "(callgrind; wrk -c$connections, $short_requests and $long_requests requests)"
+    "(callgrind; wrk -c$connections${3:+ $3}, $short_requests and $long_requests requests)"
 echo "where they go (longer run, share of all instructions):"
 callgrind_annotate "$work/callgrind.6" 2>/dev/null | sed -n '/file:function/,$p' |
     grep -E '^ *[0-9,]+ +\(' | head -20 |
