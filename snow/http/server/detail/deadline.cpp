@@ -4,7 +4,9 @@
 namespace snow::http::detail {
 
 void deadline::arm(std::chrono::milliseconds from_now) {
-    loop_ = &io::event_loop::current();
+    // A connection stays on the loop that accepted it: the loop is looked up once, not on
+    // each of the several arms of every request.
+    if (loop_ == nullptr) loop_ = &io::event_loop::current();
     when_ = io::deadline_after(loop_->now(), from_now); // max() ("never") stays disarmed
     if (!node_.queued()) {
         node_.deadline = when_;
