@@ -161,6 +161,18 @@ bool is_ip_literal(std::string_view s) noexcept {
 }
 
 bool is_host_and_port(std::string_view s, port_rule port) noexcept {
+    // Nearly every Host is a name or a dotted IPv4 address of plain reg-name bytes, then
+    // perhaps a port: checked in one pass. A percent-escape, an IP literal or a byte that
+    // does not belong stops the pass, and the full grammar below decides.
+    std::size_t i = 0;
+    while (i < s.size() && in_class(s[i], char_class::reg_name)) ++i;
+    if (i == s.size()) return port == port_rule::optional;
+    if (s[i] == ':') {
+        if (++i == s.size()) return port == port_rule::optional;
+        while (i < s.size() && is_digit(s[i])) ++i;
+        return i == s.size();
+    }
+
     std::string_view after_host;
     if (s.starts_with('[')) {
         const auto close = s.find(']');
