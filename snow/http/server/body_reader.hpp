@@ -20,9 +20,11 @@ public:
     /// receive buffer; empty once the body has ended (and on every call after). An error
     /// value when the body cannot be read: the client left or reset (errc::eof, a reset), sent
     /// too slowly for the server's body_timeout (std::errc::timed_out), or sent a body over
-    /// the limit (http::errc::body_too_large) or a malformed chunked one. After an error the
-    /// server answers the request itself (413, 400, 408) or closes, whatever the handler
-    /// returns; every later call returns the same error.
+    /// the limit (http::errc::body_too_large) or a malformed chunked one, or the read was
+    /// cancelled (std::errc::operation_canceled): the caller's cancellation reaches it, and so
+    /// does a graceful stop's shutdown_timeout. After an error the server answers the request
+    /// itself (413, 400, 408; 503 when stopping) or closes, whatever the handler returns;
+    /// every later call returns the same error.
     virtual task<result<std::string_view>> next() = 0;
     /// True once next() has returned the end of the body.
     virtual bool finished() const noexcept = 0;

@@ -3,7 +3,9 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
+#include "snow/core/cancel.hpp"
 #include "snow/http/server/detail/connection.hpp"
 
 namespace snow::http::detail {
@@ -12,6 +14,10 @@ namespace {
 // The most a piece can be: the room made after the head, which bounds the input buffer
 // whatever the size of the body.
 constexpr std::size_t piece_bytes = 64 * 1024;
+
+void cancel_read(void* read_scope) noexcept {
+    static_cast<cancel_source*>(read_scope)->request();
+}
 
 parser_limits route_limits(parser_limits limits, std::size_t max_body_bytes) {
     if (max_body_bytes != 0)
@@ -49,6 +55,7 @@ void body_source::finish() noexcept {
     input.truncate(head_bytes_ + rest);
     position_ = head_bytes_;
     finished_ = true;
+    if (finish_hook_ != nullptr) std::exchange(finish_hook_, nullptr)(finish_context_);
 }
 
 task<result<void>> body_source::send_continue() {
@@ -110,7 +117,14 @@ task<result<std::string_view>> body_source::next() {
         // Everything received has been handed out: the next piece takes its place.
         input.truncate(head_bytes_);
         position_ = head_bytes_;
-        auto n = co_await with_cancellation(receive(), conn_.io_scope);
+        // The read ends with the connection (its deadline, a hard stop) and also with whoever
+        // awaits next(): the handler's cancellation reaches it, and with it a graceful stop's
+        // drain deadline, a client gone, or the handler's own timeout.
+        cancel_source* caller = co_await current_cancellation{};
+        cancel_source read_scope(&conn_.io_scope);
+        cancel_callback caller_cancels;
+        if (caller != nullptr) caller_cancels.attach(caller, &cancel_read, &read_scope);
+        auto n = co_await with_cancellation(receive(), read_scope);
         if (!n) {
             if (conn_.deadline_.expired())
                 co_return fail(std::make_error_code(std::errc::timed_out));

@@ -22,6 +22,9 @@ class connection;
 /// requests) sit right after the head, as if the body had never been there.
 class body_source final : public body_reader {
 public:
+    /// What on_finish() calls: `fn(context)`.
+    using finish_hook = void (*)(void* context) noexcept;
+
     /// The body of the request whose head takes the first `head_bytes` of `conn`'s input,
     /// within `max_body_bytes`.
     body_source(connection& conn, std::size_t head_bytes, std::size_t max_body_bytes);
@@ -36,6 +39,13 @@ public:
     /// Reads and drops what the handler left unread, up to about `max_bytes`: true when the
     /// body ended. Nothing is read for a client still waiting for `100 Continue`.
     task<bool> drain(std::size_t max_bytes);
+    /// Calls `hook(context)` once, from within the next() that ends the body: from then on
+    /// the handler no longer reads the socket, and the connection watches it for a client
+    /// that leaves. A null hook unsets it.
+    void on_finish(finish_hook hook, void* context) noexcept {
+        finish_hook_ = hook;
+        finish_context_ = context;
+    }
 
 private:
     task<result<std::size_t>> receive();
@@ -48,6 +58,8 @@ private:
     std::size_t position_;        // the first input byte not yet handed out or decoded
     std::uint64_t remaining_ = 0; // Content-Length bytes not yet received
     chunked_decoder decoder_;
+    finish_hook finish_hook_ = nullptr;
+    void* finish_context_ = nullptr;
     std::error_code error_;
     bool chunked_;
     bool over_limit_ = false;

@@ -494,12 +494,22 @@ task<bool> connection::exchange() {
             // A handler that answers at once (the common case) costs nothing more. One that
             // waits gets a watcher: it sends the responses already gathered and notices a
             // client that leaves, whose handler is then cancelled.
-            auto start_watcher = [&] {
-                if (streamed) return; // the handler's reads notice a client that leaves
+            auto start_watching = [&] {
                 watching = true;
                 s_->watcher_done.reset();
                 watcher = with_cancellation(watch(request_scope, watch_scope), watch_scope);
                 watcher.handle().resume();
+            };
+            auto start_watcher = [&] {
+                if (!streamed || streamed->finished()) return start_watching();
+                // While the handler reads its body, its reads notice a client that leaves;
+                // once the body has ended the socket is the watcher's, as for any handler.
+                if (streamed->error()) return;
+                streamed->on_finish(
+                    [](void* start) noexcept {
+                        (*static_cast<decltype(start_watching)*>(start))();
+                    },
+                    &start_watching);
             };
             handler = with_cancellation(std::move(handler), request_scope);
             try {
@@ -507,6 +517,7 @@ task<bool> connection::exchange() {
             } catch (...) {
                 failure = std::current_exception();
             }
+            if (streamed) streamed->on_finish(nullptr, nullptr); // a drain starts no watcher
             if (watching) {
                 watch_scope.request();
                 co_await s_->watcher_done.wait();

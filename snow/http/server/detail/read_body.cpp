@@ -87,8 +87,11 @@ task<bool> connection::settle_body(body_source& source) {
     } else if (failure == std::errc::timed_out) {
         ++owner_.owner.mutable_stats().timeouts;
         co_await reject(408, "the request body did not arrive in time");
+    } else if (failure == std::errc::operation_canceled && owner_.draining) {
+        // The drain deadline ended a read still waiting: the client may send it again.
+        co_await reject(503, "the server is shutting down");
     }
-    co_return false; // otherwise the client left: nobody to answer
+    co_return false; // otherwise the client left, or the handler gave up: nobody to answer
 }
 
 } // namespace snow::http::detail
