@@ -2,12 +2,9 @@
 // reads a response head, then the chunked body as it arrives, handing out one event block
 // (the text up to a blank line) at a time. Every read is bounded by a timeout, so a server
 // that stays silent fails the test instead of hanging it; the tests synchronise on the bytes
-// it receives, never on sleeps.
+// it receives, never on sleeps. The socket and the whole responses are raw_client's.
 #pragma once
 
-#include <sys/socket.h>
-
-#include <array>
 #include <charconv>
 #include <chrono>
 #include <cstddef>
@@ -21,15 +18,14 @@
 #include "snow/net/address.hpp"
 #include "snow/net/tcp_stream.hpp"
 
+#include "http/support/raw_client.hpp"
 #include "http/support/response_reader.hpp"
 
 namespace snow::testing {
 
-class event_stream_client {
+class event_stream_client : public raw_client {
 public:
-    using milliseconds = std::chrono::milliseconds;
-
-    explicit event_stream_client(net::tcp_stream stream) noexcept : stream_(std::move(stream)) {}
+    using raw_client::raw_client;
 
     static task<result<event_stream_client>> connect(net::address server) {
         auto stream = co_await net::tcp_stream::connect(server);
@@ -44,7 +40,7 @@ public:
         std::string request = "GET " + path +
                               " HTTP/1.1\r\nHost: test\r\nAccept: text/event-stream\r\n" + extra +
                               "\r\n";
-        auto sent = co_await stream_.send_all(std::string_view(request));
+        const bool sent = co_await send(std::move(request));
         if (!sent) co_return std::nullopt;
         co_return co_await read_head(timeout);
     }
@@ -53,11 +49,12 @@ public:
     task<std::optional<raw_response>> read_head(milliseconds timeout = milliseconds(5000)) {
         const auto deadline = std::chrono::steady_clock::now() + timeout;
         for (;;) {
-            const auto end = raw_.find("\r\n\r\n");
+            const auto end = buffer_.find("\r\n\r\n");
             if (end != std::string::npos) {
                 // The independent parser reads the head; it sees no body yet.
-                auto parsed = parse_response(raw_.substr(0, end + 4) + "0\r\n\r\n", false, false);
-                raw_.erase(0, end + 4);
+                auto parsed =
+                    parse_response(buffer_.substr(0, end + 4) + "0\r\n\r\n", false, false);
+                buffer_.erase(0, end + 4);
                 if (parsed.state != parse_state::complete) co_return std::nullopt;
                 chunked_ = parsed.response.chunked;
                 co_return std::move(parsed.response);
@@ -109,43 +106,10 @@ public:
         }
     }
 
-    /// True once the server has closed the connection within `timeout`.
-    task<bool> closed(milliseconds timeout = milliseconds(3000)) {
-        const auto deadline = std::chrono::steady_clock::now() + timeout;
-        while (!eof_) {
-            const bool more = co_await fill(deadline);
-            if (!more) break;
-        }
-        co_return eof_;
-    }
-
-    /// A whole response after the body (the next one on the connection).
-    task<std::optional<raw_response>> read_response(milliseconds timeout = milliseconds(5000)) {
-        const auto deadline = std::chrono::steady_clock::now() + timeout;
-        for (;;) {
-            auto parsed = parse_response(raw_, false, eof_);
-            if (parsed.state == parse_state::complete) {
-                raw_.erase(0, parsed.consumed);
-                co_return std::move(parsed.response);
-            }
-            if (parsed.state == parse_state::malformed || eof_) co_return std::nullopt;
-            const bool more = co_await fill(deadline);
-            if (!more) co_return std::nullopt;
-        }
-    }
-
-    /// Sends raw bytes (a pipelined request).
-    task<bool> send(std::string bytes) {
-        co_return (co_await stream_.send_all(std::string_view(bytes))).has_value();
-    }
-
     /// Leaves: a FIN, or with `reset` a RST (SO_LINGER with a zero timeout).
     task<void> leave(bool reset = false) {
-        if (reset) {
-            linger now{.l_onoff = 1, .l_linger = 0};
-            (void)::setsockopt(stream_.native_handle(), SOL_SOCKET, SO_LINGER, &now, sizeof now);
-        }
-        (void)co_await stream_.close();
+        if (reset) reset_on_close();
+        co_await close();
     }
 
     /// The body's text received and not yet handed out (dechunked).
@@ -153,60 +117,37 @@ public:
     /// Whether the last chunk has been read.
     bool body_complete() const noexcept { return ended_; }
     /// Bytes after the body (the next response on the connection).
-    const std::string& after_body() const noexcept { return raw_; }
-    net::tcp_stream& stream() noexcept { return stream_; }
+    const std::string& after_body() const noexcept { return buffer_; }
 
 private:
-    /// Moves complete chunks from raw_ to body_; after the last chunk raw_ holds what follows.
+    /// Moves complete chunks from buffer_ to body_; after the last chunk buffer_ holds what
+    /// follows.
     void dechunk() {
         if (!chunked_) {
-            body_ += raw_;
-            raw_.clear();
+            body_ += buffer_;
+            buffer_.clear();
             return;
         }
         while (!ended_) {
-            const auto line_end = raw_.find("\r\n");
+            const auto line_end = buffer_.find("\r\n");
             if (line_end == std::string::npos) return;
             std::size_t size = 0;
-            auto [ptr, ec] = std::from_chars(raw_.data(), raw_.data() + line_end, size, 16);
+            auto [ptr, ec] = std::from_chars(buffer_.data(), buffer_.data() + line_end, size, 16);
             if (ec != std::errc{}) return;
             if (size == 0) {
-                if (raw_.size() < line_end + 4) return;
-                raw_.erase(0, line_end + 4); // "0\r\n\r\n": no trailers from this server
+                if (buffer_.size() < line_end + 4) return;
+                buffer_.erase(0, line_end + 4); // "0\r\n\r\n": no trailers from this server
                 ended_ = true;
                 return;
             }
-            if (raw_.size() < line_end + 2 + size + 2) return;
-            body_.append(raw_, line_end + 2, size);
-            raw_.erase(0, line_end + 2 + size + 2);
+            if (buffer_.size() < line_end + 2 + size + 2) return;
+            body_.append(buffer_, line_end + 2, size);
+            buffer_.erase(0, line_end + 2 + size + 2);
         }
     }
 
-    /// One recv bounded by `deadline`; false on timeout or an error other than a reset.
-    task<bool> fill(std::chrono::steady_clock::time_point deadline) {
-        auto left = deadline - std::chrono::steady_clock::now();
-        if (left <= std::chrono::steady_clock::duration::zero()) co_return false;
-        auto n = co_await stream_.recv(chunk_).timeout(
-            std::chrono::duration_cast<std::chrono::nanoseconds>(left));
-        if (!n) {
-            if (n.error() == std::errc::connection_reset) {
-                eof_ = true;
-                co_return true;
-            }
-            co_return false;
-        }
-        if (*n == 0) {
-            eof_ = true;
-            co_return true;
-        }
-        raw_.append(net::as_text(std::span(chunk_).first(*n)));
-        co_return true;
-    }
-
-    net::tcp_stream stream_;
-    std::string raw_;  // received, not yet dechunked
+    // buffer_ holds what was received and not yet dechunked
     std::string body_; // dechunked, not yet handed out
-    std::array<std::byte, 16 * 1024> chunk_{};
     bool chunked_ = false;
     bool ended_ = false;
     bool eof_ = false;

@@ -6,8 +6,6 @@
 
 #include <doctest/doctest.h>
 
-#include <sys/socket.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -314,9 +312,7 @@ TEST_CASE("a client that resets mid-upload ends next() with an error; the server
                 pattern(5000);
             REQUIRE(co_await client.send(std::move(start)));
             REQUIRE(co_await eventually([&p] { return p.pieces > 0; }));
-            const linger now{.l_onoff = 1, .l_linger = 0};
-            (void)::setsockopt(client.stream().native_handle(), SOL_SOCKET, SO_LINGER, &now,
-                               sizeof now);
+            client.reset_on_close();
             co_await client.close();
         }
         REQUIRE(co_await eventually([&p] { return p.failure.has_value(); }));

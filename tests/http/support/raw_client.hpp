@@ -2,8 +2,10 @@
 // sends exactly the bytes it is given and reads responses with the independent parser of
 // response_reader.hpp, on the test's own loop (so it runs beside the server under test).
 // Every read is bounded by a timeout: a server that never answers fails the test instead
-// of hanging it.
+// of hanging it. The WebSocket and event-stream clients build on it.
 #pragma once
+
+#include <sys/socket.h>
 
 #include <array>
 #include <chrono>
@@ -61,7 +63,7 @@ public:
 
     /// True once the peer has closed (EOF or reset) within `timeout`; whatever arrives
     /// first is kept and readable through received().
-    task<bool> closed(milliseconds timeout = milliseconds(3000)) {
+    task<bool> closed(milliseconds timeout = milliseconds(5000)) {
         const auto deadline = std::chrono::steady_clock::now() + timeout;
         while (!eof_) {
             const bool more = co_await fill(deadline);
@@ -88,13 +90,20 @@ public:
 
     /// Closes the socket now (a client that leaves).
     task<void> close() { (void)co_await stream_.close(); }
+    /// Makes close() send RST instead of FIN (SO_LINGER with a zero timeout): a client that
+    /// resets.
+    void reset_on_close() noexcept {
+        const linger now{.l_onoff = 1, .l_linger = 0};
+        (void)::setsockopt(stream_.native_handle(), SOL_SOCKET, SO_LINGER, &now, sizeof now);
+    }
     /// Half-closes: no more requests, but responses may still come.
     task<bool> shutdown_write() { co_return (co_await stream_.shutdown(SHUT_WR)).has_value(); }
 
     net::tcp_stream& stream() noexcept { return stream_; }
 
-private:
-    /// One recv bounded by `deadline`; false on timeout (or an error other than reset).
+protected:
+    /// One recv bounded by `deadline` into received(); false on timeout (or an error other
+    /// than reset).
     task<bool> fill(std::chrono::steady_clock::time_point deadline) {
         auto left = deadline - std::chrono::steady_clock::now();
         if (left <= std::chrono::steady_clock::duration::zero()) co_return false;
@@ -118,10 +127,12 @@ private:
     }
 
     net::tcp_stream stream_;
-    std::string buffer_;
-    std::array<std::byte, 16 * 1024> chunk_{};
+    std::string buffer_; // received, not yet taken
     bool eof_ = false;
     bool reset_ = false;
+
+private:
+    std::array<std::byte, 16 * 1024> chunk_{};
 };
 
 } // namespace snow::testing

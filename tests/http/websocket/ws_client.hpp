@@ -4,9 +4,6 @@
 // by a timeout, so a silent server fails the test instead of hanging it.
 #pragma once
 
-#include <sys/socket.h>
-
-#include <array>
 #include <chrono>
 #include <cstddef>
 #include <optional>
@@ -22,6 +19,7 @@
 #include "snow/net/address.hpp"
 #include "snow/net/tcp_stream.hpp"
 
+#include "http/support/raw_client.hpp"
 #include "http/websocket/frames.hpp"
 
 namespace snow::testing {
@@ -64,23 +62,14 @@ inline std::string upgrade_request(std::string_view path, std::string_view extra
            std::string(extra) + "\r\n";
 }
 
-class ws_client {
+class ws_client : public raw_client {
 public:
-    using milliseconds = std::chrono::milliseconds;
-
-    ws_client() = default;
-    explicit ws_client(net::tcp_stream stream) noexcept : stream_(std::move(stream)) {}
+    using raw_client::raw_client;
 
     static task<result<ws_client>> connect(net::address server) {
         auto stream = co_await net::tcp_stream::connect(server);
         if (!stream) co_return stream.error();
         co_return ws_client(std::move(*stream));
-    }
-
-    /// Sends every byte of `bytes`; false if the connection refused them.
-    task<bool> send(std::string bytes) {
-        auto sent = co_await stream_.send_all(std::string_view(bytes));
-        co_return sent.has_value();
     }
 
     /// Sends a masked frame.
@@ -159,70 +148,15 @@ public:
         co_return co_await read_head();
     }
 
-    /// True once the server has closed (EOF or reset) within `timeout`; frames that arrive
-    /// first are kept for next_frame().
-    task<bool> closed(milliseconds timeout = milliseconds(5000)) {
-        const auto deadline = std::chrono::steady_clock::now() + timeout;
-        while (!eof_) {
-            const bool more = co_await fill(deadline);
-            if (!more) break;
-        }
-        co_return eof_;
-    }
-
-    /// True if nothing arrives and the connection stays open for `quiet`.
-    task<bool> stays_silent(milliseconds quiet) {
-        const auto deadline = std::chrono::steady_clock::now() + quiet;
-        const std::size_t before = buffer_.size();
-        while (!eof_ && buffer_.size() == before) {
-            const bool more = co_await fill(deadline);
-            if (!more) break;
-        }
-        co_return !eof_ && buffer_.size() == before;
-    }
-
     /// Leaves: a FIN (shutdown of the sending side only), or with `reset` a RST.
     task<void> leave(bool reset) {
         if (reset) {
-            linger now{.l_onoff = 1, .l_linger = 0};
-            (void)::setsockopt(stream_.native_handle(), SOL_SOCKET, SO_LINGER, &now, sizeof now);
-            (void)co_await stream_.close();
+            reset_on_close();
+            co_await close();
         } else {
-            (void)co_await stream_.shutdown(SHUT_WR);
+            (void)co_await shutdown_write();
         }
     }
-
-    bool saw_eof() const noexcept { return eof_; }
-    bool saw_reset() const noexcept { return reset_; }
-
-private:
-    /// One recv bounded by `deadline`; false on timeout or an error other than a reset.
-    task<bool> fill(std::chrono::steady_clock::time_point deadline) {
-        auto left = deadline - std::chrono::steady_clock::now();
-        if (left <= std::chrono::steady_clock::duration::zero()) co_return false;
-        auto n = co_await stream_.recv(chunk_).timeout(
-            std::chrono::duration_cast<std::chrono::nanoseconds>(left));
-        if (!n) {
-            if (n.error() == std::errc::connection_reset) {
-                eof_ = true;
-                reset_ = true;
-                co_return true;
-            }
-            co_return false;
-        }
-        if (*n == 0) {
-            eof_ = true;
-            co_return true;
-        }
-        buffer_.append(net::as_text(std::span(chunk_).first(*n)));
-        co_return true;
-    }
-
-    net::tcp_stream stream_;
-    std::string buffer_;
-    std::array<std::byte, 16 * 1024> chunk_{};
-    bool eof_ = false;
-    bool reset_ = false;
 };
 
 } // namespace snow::testing
