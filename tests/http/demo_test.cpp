@@ -27,6 +27,7 @@
 
 #include <fmt/format.h>
 
+#include "support/free_port.hpp"
 #include "support/programs.hpp"
 #include "support/run_test.hpp"
 
@@ -41,6 +42,7 @@ using snow::testing::require_kernel;
 using namespace std::chrono_literals;
 using snow::testing::blocking_client;
 using snow::testing::child_process;
+using snow::testing::free_port;
 using snow::testing::raw_response;
 using steady = std::chrono::steady_clock;
 
@@ -376,20 +378,6 @@ bool file_gets(const std::string& path, std::string_view text, std::chrono::mill
         std::this_thread::sleep_for(5ms);
     }
     return false;
-}
-
-/// A loopback port that was free a moment ago, for a program that binds it itself.
-std::uint16_t free_port() {
-    const int probe = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    REQUIRE(probe >= 0);
-    sockaddr_in any{};
-    any.sin_family = AF_INET;
-    any.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t size = sizeof any;
-    REQUIRE(::bind(probe, reinterpret_cast<const sockaddr*>(&any), sizeof any) == 0);
-    REQUIRE(::getsockname(probe, reinterpret_cast<sockaddr*>(&any), &size) == 0);
-    ::close(probe);
-    return ntohs(any.sin_port);
 }
 
 } // namespace

@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "examples/child_process.hpp"
+#include "support/free_port.hpp"
 
 namespace snow::testing {
 
@@ -57,22 +58,6 @@ inline std::optional<std::string> require_peer(std::string_view name, std::strin
     else
         MESSAGE("skipped: " << name << " is not installed (Debian package " << package << ")");
     return std::nullopt;
-}
-
-/// A TCP port on 127.0.0.1 that was free a moment ago, for peers that cannot be told to
-/// pick one (nginx). Another process may take it first; the caller retries then.
-inline std::uint16_t free_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    REQUIRE(fd >= 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t size = sizeof address;
-    const bool bound = ::bind(fd, reinterpret_cast<const sockaddr*>(&address), size) == 0 &&
-                       ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) == 0;
-    ::close(fd);
-    REQUIRE(bound);
-    return ntohs(address.sin_port);
 }
 
 /// Waits until 127.0.0.1:`port` accepts a connection, while `process` runs; false if the

@@ -28,6 +28,7 @@
 
 #include <fmt/format.h>
 
+#include "support/free_port.hpp"
 #include "support/programs.hpp"
 #include "support/test_certificates.hpp"
 
@@ -39,6 +40,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using snow::testing::child_process;
+using snow::testing::free_port;
 using steady = std::chrono::steady_clock;
 
 /// A blocking TLS connection to 127.0.0.1:`port` that sends `name` as SNI and checks the
@@ -133,20 +135,6 @@ bool appears(const std::string& path, std::chrono::milliseconds within) {
         std::this_thread::sleep_for(5ms);
     }
     return true;
-}
-
-/// A loopback port that was free a moment ago, for a program that binds it itself.
-std::uint16_t free_port() {
-    const int probe = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    REQUIRE(probe >= 0);
-    sockaddr_in any{};
-    any.sin_family = AF_INET;
-    any.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t size = sizeof any;
-    REQUIRE(::bind(probe, reinterpret_cast<const sockaddr*>(&any), sizeof any) == 0);
-    REQUIRE(::getsockname(probe, reinterpret_cast<sockaddr*>(&any), &size) == 0);
-    ::close(probe);
-    return ntohs(any.sin_port);
 }
 
 /// Scrapes plain-HTTP /metrics on `port` until the text has `line`; false after `within`.
