@@ -86,4 +86,51 @@ asyncio.run(main(int(sys.argv[1])))
                      "chat-ext permessage-deflate; server_no_context_takeover\nchat hi all 64\n");
 }
 
+TEST_CASE("the demo refuses a 100 MiB WebSocket message with 1009, plain and compressed") {
+    if (std::system("/usr/bin/python3 -c 'import websockets' 2>/dev/null") != 0) {
+        MESSAGE("python3-websockets is not installed (Debian: python3-websockets): skipped");
+        return;
+    }
+    snow::testing::temp_dir dir;
+    const std::string script = dir.file("client.py");
+    const std::string output = dir.file("out");
+    // Plain, the header announces 100 MiB and the demo refuses at once, skipping what follows
+    // until the client's close. Compressed, the 100 MiB of one byte are about 100 KiB on the
+    // wire, and the demo stops inflating at its 1 MiB limit. Then the demo still echoes.
+    std::FILE* f = std::fopen(script.c_str(), "w");
+    REQUIRE(f != nullptr);
+    std::fputs(R"py(import asyncio, sys, websockets
+async def refused(url, compression):
+    async with websockets.connect(url, compression=compression, max_size=None) as ws:
+        try:
+            await ws.send(b"x" * (100 << 20))
+            await ws.recv()
+        except websockets.ConnectionClosed:
+            pass
+        await ws.wait_closed()
+        print("refused", compression or "plain", ws.close_code)
+async def main(port):
+    url = f"ws://127.0.0.1:{port}/ws/echo"
+    await refused(url, None)
+    await refused(url, "deflate")
+    async with websockets.connect(url) as ws:
+        await ws.send("still here")
+        print("echo", await ws.recv())
+asyncio.run(main(int(sys.argv[1])))
+)py",
+               f);
+    std::fclose(f);
+    snow::testing::require_kernel();
+    child_process demo(snow::testing::example("snow_demo"),
+                       {"--host", "127.0.0.1", "--port", "0", "--threads", "1"});
+    const std::uint16_t port = announced_port(demo);
+    const std::string command =
+        fmt::format("timeout 60 /usr/bin/python3 {} {} > {} 2>&1", script, port, output);
+    const int status = std::system(command.c_str());
+    const std::string printed = snow::testing::read_file(output);
+    INFO(printed);
+    CHECK(status == 0);
+    CHECK(printed == "refused plain 1009\nrefused deflate 1009\necho still here\n");
+}
+
 TEST_SUITE_END();
