@@ -53,16 +53,26 @@ websocket_session::compressed_frame(ws::opcode op, std::span<const std::byte> pa
 }
 
 task<result<void>> websocket_session::enqueue_compressed(ws::opcode op, std::string payload) {
+    return enqueue_when_room(nullptr, op, std::move(payload));
+}
+
+task<result<void>> websocket_session::enqueue(std::shared_ptr<const std::string> frame) {
+    return enqueue_when_room(std::move(frame), ws::opcode::binary, std::string());
+}
+
+task<result<void>> websocket_session::enqueue_when_room(std::shared_ptr<const std::string> frame,
+                                                        ws::opcode op, std::string payload) {
     for (;;) {
         if (closing_) co_return end_error();
         if (outbox_.size() < options_.max_queued_frames) break;
+        // Back-pressure: wait until the writer has taken one (or a close began).
         outbox_room_.reset();
         const bool woken = co_await outbox_room_.wait();
         if (!woken) co_return std::make_error_code(std::errc::operation_canceled);
     }
     // No suspension from here to the queue: the compressor's order is the wire's.
-    const auto bytes = std::as_bytes(std::span(payload));
-    outbox_.push_back(compressed_frame(op, bytes));
+    if (!frame) frame = compressed_frame(op, std::as_bytes(std::span(payload)));
+    outbox_.push_back(std::move(frame));
     wake_pump();
     co_return result<void>{};
 }
@@ -105,20 +115,6 @@ websocket_session::for_this_connection(std::shared_ptr<const std::string> frame)
                               .level = options_.deflate.level,
                               .compressed = compressed};
     return compressed;
-}
-
-task<result<void>> websocket_session::enqueue(std::shared_ptr<const std::string> frame) {
-    for (;;) {
-        if (closing_) co_return end_error();
-        if (outbox_.size() < options_.max_queued_frames) break;
-        // Back-pressure: wait until the writer has taken one (or a close began).
-        outbox_room_.reset();
-        const bool woken = co_await outbox_room_.wait();
-        if (!woken) co_return std::make_error_code(std::errc::operation_canceled);
-    }
-    outbox_.push_back(std::move(frame));
-    wake_pump();
-    co_return result<void>{};
 }
 
 bool websocket_session::offer(std::shared_ptr<const std::string> frame) noexcept {

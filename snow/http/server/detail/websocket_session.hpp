@@ -107,10 +107,14 @@ private:
     // websocket_send.cpp
     task<void> pump();
     bool pump_has_work() const noexcept;
+    /// Waits for room in the queue (back-pressure), then queues `frame`.
     task<result<void>> enqueue(std::shared_ptr<const std::string> frame);
     /// Waits for room like enqueue(), then compresses `payload` and queues its frame: the
     /// compressor sees messages in the order they are sent, as context takeover needs.
     task<result<void>> enqueue_compressed(ws::opcode op, std::string payload);
+    /// Both of the above: `frame`, or without one `payload` compressed as `op`.
+    task<result<void>> enqueue_when_room(std::shared_ptr<const std::string> frame, ws::opcode op,
+                                         std::string payload);
     /// Whether a data message of `size` bytes goes compressed.
     bool compresses(std::size_t size) const noexcept;
     /// The frame of a data message, compressed (RSV1 set); uncompressed should zlib fail.
