@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # bench/realtime.sh: WebSocket and Server-Sent Events figures, snow beside its peers in one
 # run: memory per idle connection (10,000 WebSockets on /ws/echo, 10,000 event streams on
-# /events/; snow_demo and Python's websockets 10.4), server CPU per 64-byte WebSocket echo
+# /events/; snow_demo, Python's websockets 10.4 and Go's golang.org/x/net/websocket and
+# net/http), server CPU per 64-byte WebSocket echo
 # against snow's raw TCP echo (64 connections), and the time a 1 KiB broadcast takes to reach
 # 10,000 subscribers (/ws/chat and the /events/ hub). Servers run on CPU 0, load on CPU 1.
-# Not run by CI. See bench/README.md.
+# Not run by CI. See bench/README.md. --build-dir reads the binaries of another release build
+# (with --no-build it is only read); --memory-only stops after the memory figures.
 #   bash bench/realtime.sh [--seconds N] [--rounds N] [--count N] [--runs N] [--no-build]
+#                          [--build-dir DIR] [--memory-only]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -16,6 +19,7 @@ count=10000
 runs=5
 rounds=2
 build=1
+memory_only=0
 while [ $# -gt 0 ]; do
     case $1 in
     --seconds) seconds=${2:?}; shift ;;
@@ -23,7 +27,9 @@ while [ $# -gt 0 ]; do
     --runs) runs=${2:?}; shift ;;
     --rounds) rounds=${2:?}; shift ;;
     --no-build) build=0 ;;
-    -h | --help) sed -n '2,8p' "$0"; exit 0 ;;
+    --build-dir) B=$(realpath "${2:?}"); shift ;;
+    --memory-only) memory_only=1 ;;
+    -h | --help) sed -n '2,11p' "$0"; exit 0 ;;
     *) echo "realtime.sh: unknown option '$1'" >&2; exit 2 ;;
     esac
     shift
@@ -33,7 +39,7 @@ results=$root/bench/results/realtime-$(date +%Y-%m-%dT%H%M%S)
 mkdir -p "$results"
 
 if [ "$build" = 1 ]; then
-    say "building in build-release (log: $results/build.log)"
+    say "building in $B (log: $results/build.log)"
     [ -f "$B/build.ninja" ] || meson setup "$B" --buildtype=release >"$results/build.log" 2>&1
     ninja -C "$B" examples/snow_demo examples/echo_server bench/load/realtime_load \
         bench/load/hold_connections bench/load/echo_load >>"$results/build.log" 2>&1 ||
@@ -114,6 +120,45 @@ start python "$python" bench/peers/realtime_py.py --port 23102 --sse-port 23103
 py_sse_kib=$(idle_rss py-sse 23103 "$sse_request")
 stop
 
+# The Go peer, built in GOPATH mode against Debian's golang-golang-x-net-dev (offline), into
+# this run's results directory; skipped, its figures "-", when Go or the package is missing.
+go_ws_kib=- go_sse_kib=-
+go_built=0
+if ! command -v go >/dev/null; then
+    say "a. Go peer skipped: no go on PATH"
+elif [ ! -d /usr/share/gocode/src/golang.org/x/net/websocket ]; then
+    say "a. Go peer skipped: golang.org/x/net/websocket missing (apt-get install golang-golang-x-net-dev)"
+else
+    GO111MODULE=off GOPATH=/usr/share/gocode GOPROXY=off GOCACHE="$results/go-cache" \
+        go build -o "$results/realtime_go" ./bench/peers/realtime_go >"$results/go-build.log" 2>&1 &&
+        go_built=1
+    rm -rf "$results/go-cache"
+    [ "$go_built" = 1 ] || say "a. Go peer skipped: it did not build ($results/go-build.log)"
+fi
+if [ "$go_built" = 1 ]; then
+    say "a. the same on $(go version | cut -d' ' -f3) golang.org/x/net/websocket and net/http"
+    go_port() { grep -o '127\.0\.0\.1:[0-9]\+' "$log" | sed -n "${1}p" | cut -d: -f2; } # 1: WebSocket, 2: events
+    start go "$results/realtime_go" -port 0 -sse-port 0
+    go_ws_kib=$(idle_rss go-ws "$(go_port 1)" "$ws_request")
+    stop
+    start go "$results/realtime_go" -port 0 -sse-port 0
+    go_sse_kib=$(idle_rss go-sse "$(go_port 2)" "$sse_request")
+    stop
+fi
+
+ratio() { [ "$2" = - ] && { echo -; return; }; awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
+memory_table() {
+    echo "| figure | snow | Python websockets / asyncio | snow / Python | Go x/net/websocket / net/http | snow / Go |"
+    echo "|---|---|---|---|---|---|"
+    echo "| KiB per idle WebSocket ($count, /ws/echo) | $snow_ws_kib | $py_ws_kib | $(ratio "$snow_ws_kib" "$py_ws_kib") | $go_ws_kib | $(ratio "$snow_ws_kib" "$go_ws_kib") |"
+    echo "| KiB per idle event stream ($count, /events/) | $snow_sse_kib | $py_sse_kib | $(ratio "$snow_sse_kib" "$py_sse_kib") | $go_sse_kib | $(ratio "$snow_sse_kib" "$go_sse_kib") |"
+}
+heading() { echo "bench/realtime.sh, $(date -u +%Y-%m-%d), $(uname -r), $(nproc) CPUs"; echo; }
+if [ "$memory_only" = 1 ]; then
+    { heading; memory_table; } | tee "$results/table.md"
+    exit 0
+fi
+
 # --- b. CPU per 64-byte echo, WebSocket against raw TCP, 64 connections; A B A B, summed
 echo_run() { # ID CMD...: prints "<server ticks> <round trips>" of the load CMD... on $pid
     local id=$1 before after; shift
@@ -152,14 +197,9 @@ stop
 ws_ms=$(grep -o 'median_ms=[0-9.]*' "$results/broadcast-ws.txt" | cut -d= -f2)
 sse_ms=$(grep -o 'median_ms=[0-9.]*' "$results/broadcast-sse.txt" | cut -d= -f2)
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 {
-    echo "bench/realtime.sh, $(date -u +%Y-%m-%d), $(uname -r), $(nproc) CPUs"
-    echo
-    echo "| figure | snow | Python websockets / asyncio | snow / Python |"
-    echo "|---|---|---|---|"
-    echo "| KiB per idle WebSocket ($count, /ws/echo) | $snow_ws_kib | $py_ws_kib | $(ratio "$snow_ws_kib" "$py_ws_kib") |"
-    echo "| KiB per idle event stream ($count, /events/) | $snow_sse_kib | $py_sse_kib | $(ratio "$snow_sse_kib" "$py_sse_kib") |"
+    heading
+    memory_table
     echo
     echo "| 64-byte echo, 64 connections | server CPU µs per message | messages | ratio to TCP |"
     echo "|---|---|---|---|"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs, from Debian 12's packages, whatever snow needs to build and test that is missing.
 # Run as root (a fresh container) or with the packages already installed. An argument names
-# an extra group a script needs: `bench` (Node's http_parser, parser_bench's peer), `metrics` (promtool, which the metrics test runs when it is
+# an extra group a script needs: `bench` (Node's http_parser, parser_bench's peer; Go's x/net/websocket, realtime.sh's), `metrics` (promtool, which the metrics test runs when it is
 # there), `consumers` (scripts/check-consumers.sh builds programs against an installed snow
 # with make, CMake and clang too), `docs` (scripts/docs.sh), `interop` (the real TLS peers of
 # the interop suite: nginx, curl, openssl, python3; and chromium, headless, for the browser).
@@ -13,7 +13,7 @@ packages=(g++ meson ninja-build pkg-config liburing-dev libfmt-dev doctest-dev l
           ${SNOW_EXTRA_PACKAGES:-})
 for group in "$@"; do
     case $group in
-        bench) packages+=(libhttp-parser-dev) ;; # parser_bench's peer, Node's http_parser
+        bench) packages+=(libhttp-parser-dev golang-go golang-golang-x-net-dev) ;; # parser_bench's and realtime.sh's peers
         consumers) packages+=(make cmake clang) ;;
         docs) packages+=(doxygen doxygen-awesome-css) ;;
         interop) packages+=(nginx-light curl openssl python3 chromium) ;; # tests/interop's peers
