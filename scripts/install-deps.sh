@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs, from Debian 12's packages, whatever snow needs to build and test that is missing.
 # Run as root (a fresh container) or with the packages already installed. An argument names
-# an extra group a script needs: `bench` (Node's http_parser, parser_bench's peer; Go's x/net/websocket, realtime.sh's), `metrics` (promtool, which the metrics test runs when it is
-# there), `consumers` (scripts/check-consumers.sh builds programs against an installed snow
-# with make, CMake and clang too), `docs` (scripts/docs.sh), `interop` (the real TLS peers of
-# the interop suite: nginx, curl, openssl, python3; and chromium, headless, for the browser).
+# an extra group a script needs: `bench` (the benchmarks' peers: Node's http_parser for
+# parser_bench, Go and its x/net/websocket for realtime.sh), `metrics` (promtool, which the
+# metrics test runs when it is there), `consumers` (scripts/check-consumers.sh builds
+# programs against an installed snow with make, CMake and clang too), `docs`
+# (scripts/docs.sh), `interop` (the real TLS peers of the interop suite: nginx, curl,
+# openssl, python3; and chromium, headless, for the browser).
 set -euo pipefail
 
 packages=(g++ meson ninja-build pkg-config liburing-dev libfmt-dev doctest-dev libre2-dev libssl-dev libc-ares-dev libcli11-dev
