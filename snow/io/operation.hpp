@@ -90,7 +90,8 @@ public:
     /// Ends the request with std::errc::timed_out if it has not completed after `timeout`;
     /// done in the kernel with a linked timeout: `co_await s.recv(b).timeout(2s)`.
     ref timeout(std::chrono::nanoseconds timeout) && noexcept {
-        timeout_.emplace(to_kernel_timespec(timeout));
+        timeout_ = to_kernel_timespec(timeout);
+        timed_ = true;
         return ref{static_cast<Derived&>(*this)};
     }
 
@@ -125,7 +126,7 @@ public:
         using value = decltype(static_cast<Derived*>(this)->finish(0));
         if (result_ == -ECANCELED) {
             if (cancelled_) return value(std::make_error_code(std::errc::operation_canceled));
-            if (timeout_) return value(std::make_error_code(std::errc::timed_out));
+            if (timed_) return value(std::make_error_code(std::errc::timed_out));
         }
         return static_cast<Derived*>(this)->finish(result_);
     }
@@ -161,14 +162,14 @@ private:
         ring& r = loop_->io();
         // A linked pair must reach the kernel in one submission: next_sqe() flushes a full
         // SQ, which would split it, so room for both is made before either is taken.
-        r.reserve(timeout_ ? 2 : 1);
+        r.reserve(timed_ ? 2 : 1);
         io_uring_sqe& sqe = r.next_sqe();
         static_cast<Derived*>(this)->prepare(sqe);
         io_uring_sqe_set_data(&sqe, static_cast<completion*>(this));
-        if (timeout_) {
+        if (timed_) {
             sqe.flags |= IOSQE_IO_LINK;
             io_uring_sqe& link = r.next_sqe();
-            io_uring_prep_link_timeout(&link, &*timeout_, 0);
+            io_uring_prep_link_timeout(&link, &timeout_, 0);
             io_uring_sqe_set_data64(&link, 0);
         }
     }
@@ -225,12 +226,15 @@ private:
     std::coroutine_handle<> waiter_;
     cancel_callback on_cancel_;
     wait_handle* handle_ = nullptr;
-    std::optional<__kernel_timespec> timeout_;
+    // Every awaiting frame holds its operation, so the flag that says whether a timeout is
+    // set sits with the others rather than in a std::optional of its own (8 bytes less).
+    __kernel_timespec timeout_{};
     int result_ = 0;
     std::uint32_t flags_ = 0;
     state state_ = state::idle;
     bool abandoned_ = false;
     bool cancelled_ = false;
+    bool timed_ = false; // timeout_ is set
 };
 
 /// The one place a CQE result becomes a C++ value: negative results are errno values.

@@ -24,7 +24,6 @@ namespace {
 constexpr std::size_t flush_threshold = 64 * 1024; // gather pipelined responses up to this
 constexpr std::size_t linger_bytes = 64 * 1024;
 constexpr auto linger_time = std::chrono::seconds(1);
-constexpr int pooled_attempts = 4;
 } // namespace
 
 // ---------------------------------------------------------------------------------------
@@ -76,14 +75,6 @@ std::span<std::byte> connection::make_room(std::size_t wanted, bool head_complet
 task<result<std::size_t>> connection::receive(bool head_complete) {
     auto room = make_room(s_->input.size() + 1, head_complete);
     auto n = co_await stream_.recv(room);
-    if (n) s_->input.commit(*n);
-    co_return n;
-}
-
-/// The idle wait without a pool buffer. A coroutine of its own, so that its operation is in
-/// a frame only while it runs, not in every idle connection's.
-task<result<std::size_t>> connection::receive_when_idle() {
-    auto n = co_await stream_.recv(make_room(1, false), &idle_wait);
     if (n) s_->input.commit(*n);
     co_return n;
 }
@@ -144,7 +135,7 @@ void connection::after_rejection(response& r) {
     // Before its head parsed, the request is only what the client's bytes fail to be: the
     // hooks see an empty head (no method, no target) rather than another request's views.
     static const request_head unparsed{};
-    request req(head_parsed_ ? s_->head : unparsed, {}, peer_);
+    request req(s_->head_parsed ? s_->head : unparsed, {}, peer_);
     for (const auto& m : middlewares)
         if (m.after) m.after(req, r, std::chrono::nanoseconds(0));
 }
@@ -155,7 +146,7 @@ task<void> connection::answer_and_close(int status, std::string reason) {
     after_rejection(r);
     // A body that fails (malformed, too large, too slow) follows a head that parsed: a HEAD
     // request's rejection still carries no body, or the client reads it as the next response.
-    const bool head_request = head_parsed_ && s_->head.method == method::head;
+    const bool head_request = s_->head_parsed && s_->head.method == method::head;
     write_response(s_->output, r,
                    {.version_minor = 1, .head_request = head_request, .keep_alive = false});
     deadline_.disarm();
@@ -329,84 +320,16 @@ task<result<void>> connection::stream_body(response& resp, bool chunked) {
     co_return co_await stream_.send_all("0\r\n\r\n");
 }
 
-task<void> connection::run([[maybe_unused]] std::unique_ptr<connection> self) {
-    assert(self.get() == this); // held, not used: the frame frees the connection
-    const server_options& options = owner_.options;
-    server_stats& stats = owner_.owner.mutable_stats();
-    deadline_.arm(options.header_timeout); // a connection that sends nothing is cut off too
-    if (options.proxy_protocol) {
-        const bool accepted = co_await accept_proxy_header();
-        if (!accepted) co_return;
-    }
-    if (owner_.tls) {
-        // Under the head deadline just armed: a half ClientHello is cut off like a half head.
-        // Bytes that came after a PROXY header begin the handshake.
-        const auto early = s_ ? s_->input.bytes() : std::span<const std::byte>{};
-        auto secure = co_await owner_.accept_tls(std::move(stream_.tcp()), early, deadline_);
-        if (s_) owner_.give_back(std::move(s_));
-        if (!secure) {
-            if (deadline_.expired()) ++stats.timeouts;
-            co_return;
-        }
-        stream_ = std::move(*secure);
-    }
-    io::buffer_pool* pool = receive_pool();
-    for (;;) {
-        // Idle: nothing of a request received and nothing left to send. The wait selects a
-        // buffer from the loop's pool only when bytes arrive, and the exchange state is
-        // taken only then, so an idle connection holds neither. A graceful stop interrupts
-        // only this wait (worker::begin_shutdown sets `draining`, then interrupts the waits
-        // in flight): a request whose bytes completed it first is still served.
-        bool received = s_ != nullptr; // bytes that came after a PROXY header
-        // The pool runs dry only for a moment, when more receives complete in one turn than
-        // it has buffers; the bytes wait in the socket, so try again on the next turns.
-        for (int attempt = 0; pool != nullptr && !received && attempt < pooled_attempts;
-             ++attempt) {
-            if (owner_.draining) co_return;
-            auto first = co_await stream_.tcp().recv_pooled(*pool).interruptible(idle_wait);
-            if (first && first->empty()) co_return; // the client closed between requests
-            if (first) {
-                s_ = owner_.take_state();
-                s_->input.append(first->bytes());
-                received = true;
-            } else if (first.error() == std::errc::no_buffer_space) {
-                co_await yield();
-            } else {
-                if (deadline_.expired()) ++stats.timeouts;
-                co_return;
-            }
-        }
-        if (!received) { // no pool, or it stayed empty: wait with a buffer of its own
-            if (owner_.draining) co_return;
-            s_ = owner_.take_state();
-            auto n = co_await receive_when_idle();
-            if (!n || *n == 0) {
-                if (deadline_.expired()) ++stats.timeouts;
-                // Over TLS, 0 is the client's close_notify: answer it with ours before the
-                // FIN (RFC 8446 §6.1), or the client sees a truncated close.
-                if (n && stream_.secure()) (void)co_await stream_.shutdown();
-                co_return;
-            }
-        }
-        deadline_.arm(options.header_timeout);
-        const bool keep_alive = co_await exchange();
-        if (!keep_alive) {
-            if (upgrade_) co_await take_over(upgrade_->resp, upgrade_->context);
-            co_return;
-        }
-        owner_.give_back(std::move(s_));
-        deadline_.arm(options.idle_timeout);
-    }
-}
-
 /// Serves requests while bytes of them are buffered or arriving; returns true when the
-/// connection is idle again with everything sent, false when it must close.
+/// connection is idle again with everything sent and its state given back, false when it
+/// must close.
 task<bool> connection::exchange() {
     const server_options& options = owner_.options;
     server_stats& stats = owner_.owner.mutable_stats();
+    deadline_.arm(options.header_timeout);
     for (;;) {
         // --- the head ---
-        head_parsed_ = false;
+        s_->head_parsed = false;
         parse_result parsed = parse_result::need_more();
         for (;;) {
             parsed = s_->parser.parse(s_->input.view(), s_->head);
@@ -415,7 +338,11 @@ task<bool> connection::exchange() {
                 const auto sent = co_await flush();
                 if (!sent) co_return false;
             }
-            if (s_->input.empty()) co_return true; // idle: the caller waits for more
+            if (s_->input.empty()) { // idle: the caller waits for more
+                owner_.give_back(std::move(s_));
+                deadline_.arm(options.idle_timeout);
+                co_return true;
+            }
             auto n = co_await receive(false);
             if (!n || *n == 0) {
                 if (deadline_.expired()) {
@@ -425,7 +352,7 @@ task<bool> connection::exchange() {
                 co_return false;
             }
         }
-        head_parsed_ = !parsed.failed();
+        s_->head_parsed = !parsed.failed();
         if (parsed.failed()) {
             co_await reject(parsed.error());
             co_return false;
@@ -556,7 +483,8 @@ task<bool> connection::exchange() {
         if (resp.upgrade && resp.status == 101) {
             // run() hands the connection over once this frame is gone: an upgraded connection
             // lives long, and should not keep all of an exchange's locals while it does.
-            upgrade_ = std::make_unique<pending_upgrade>(pending_upgrade{std::move(resp), context});
+            s_->upgrade =
+                std::make_unique<pending_upgrade>(pending_upgrade{std::move(resp), context});
             co_return false;
         }
         if (resp.stream && !head_request && !status_forbids_body(resp.status)) {

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,6 +25,13 @@
 #include "snow/sync/event.hpp"
 
 namespace snow::http::detail {
+
+/// A 101 response that connection::exchange() left for connection::run() to hand the
+/// connection over with.
+struct pending_upgrade {
+    response resp;
+    write_context context;
+};
 
 /// What a connection holds only while a request is in progress: the parser, the input and
 /// output buffers, the watcher. An idle keep-alive connection gives it back to its worker,
@@ -48,6 +56,9 @@ struct exchange_state {
     bool peer_gone = false;
     bool write_failed = false;
     bool body_unread = false; // a streamed body was left unread: close, and linger first
+    bool head_parsed = false; // `head` holds the current request's head
+    // Kept here rather than in the connection, which every idle connection pays for.
+    std::unique_ptr<pending_upgrade> upgrade;
 };
 
 class body_source;
@@ -60,9 +71,11 @@ public:
     connection& operator=(const connection&) = delete;
     ~connection();
 
-    /// The connection's life; returns when it should close. `self` is this connection: the
-    /// frame that serves it also owns it, so an idle connection costs one frame, not two.
-    task<void> run(std::unique_ptr<connection> self);
+    /// The connection's life; returns when it should close. The frame that serves it also
+    /// owns it. This frame is all an idle connection keeps besides the connection itself, so
+    /// it holds only the idle loop: the exchange's frame exists while a request is in
+    /// progress (connection_loop.cpp).
+    static task<void> run(std::unique_ptr<connection> self);
 
     cancel_source io_scope; ///< its reads and writes; cancelled by deadlines and hard stop
     /// The wait for a request with nothing of it received, which a graceful stop ends.
@@ -76,6 +89,18 @@ public:
 
 private:
     friend class body_source;
+    class idle_receive;
+    enum class idle_outcome : std::uint8_t { received, unpooled, closed };
+
+    /// The first steps: the PROXY header and the TLS handshake, under the head deadline.
+    /// False when the connection must close (connection_loop.cpp).
+    task<bool> open();
+    /// What the first pooled receive of an idle connection brought: the request's first
+    /// bytes, taken into an exchange state; the client gone; or no buffer free.
+    idle_outcome first_bytes(result<io::pooled_bytes> first);
+    /// The idle wait when the pool cannot serve it (over TLS, or when it stayed dry), then
+    /// the exchange (connection_loop.cpp). False when the connection must close.
+    task<bool> receive_unpooled();
 
     /// With server_options::proxy_protocol: reads and takes off the PROXY header, whose
     /// source becomes the peer. False when the connection must close. Bytes that followed the
@@ -83,7 +108,6 @@ private:
     task<bool> accept_proxy_header();
     task<bool> exchange();
     task<result<std::size_t>> receive(bool head_complete);
-    task<result<std::size_t>> receive_when_idle();
     io::buffer_pool* receive_pool() const noexcept;
     task<result<void>> flush();
     task<void> reject(int status, std::string_view reason);
@@ -108,9 +132,10 @@ private:
     response handler_failed(const request& req, std::exception_ptr failure);
     task<void> watch(cancel_source& request_scope, cancel_source& watch_scope);
     task<result<void>> stream_body(response& resp, bool chunked);
-    /// Sends the head of a 101 response and hands the connection to its upgrade function
-    /// until that returns; the connection closes afterwards (upgrade.cpp).
-    task<void> take_over(response& resp, const write_context& context);
+    /// Sends the head of the 101 response that exchange() left in s_->upgrade and hands the
+    /// connection to its upgrade function until that returns. Always false: the connection
+    /// closes afterwards (upgrade.cpp).
+    task<bool> take_over();
     void rebase_head(const char* old_base) noexcept;
     bool next_head_buffered() const noexcept;
     /// Room to receive into, with `wanted` bytes from the front; rebases a complete head.
@@ -121,13 +146,6 @@ private:
     net::address peer_;
     deadline deadline_;
     std::unique_ptr<exchange_state> s_; // while a request is in progress
-    bool head_parsed_ = false;          // s_->head holds the current request's head
-    // A 101 response that exchange() left for run() to hand the connection over with.
-    struct pending_upgrade {
-        response resp;
-        write_context context;
-    };
-    std::unique_ptr<pending_upgrade> upgrade_;
 };
 
 } // namespace snow::http::detail

@@ -9,11 +9,14 @@
 
 namespace snow::http::detail {
 
-task<void> connection::take_over(response& resp, const write_context& context) {
+task<bool> connection::take_over() {
+    // Taken out of the state, so that run() sees no upgrade pending when this returns.
+    const std::unique_ptr<pending_upgrade> upgrade = std::move(s_->upgrade);
+    response& resp = upgrade->resp;
     // Under the write deadline the caller armed; from then on the new protocol keeps its own.
-    write_head(s_->output, resp, context);
+    write_head(s_->output, resp, upgrade->context);
     const auto sent = co_await flush();
-    if (!sent) co_return;
+    if (!sent) co_return false;
     deadline_.disarm();
     // What served HTTP is not needed any more, and a long-lived connection should not keep
     // it: only the input, which holds the new protocol's first bytes, stays.
@@ -42,6 +45,7 @@ task<void> connection::take_over(response& resp, const write_context& context) {
     } catch (...) {
         log::error("upgraded connection failed with a non-standard exception");
     }
+    co_return false;
 }
 
 } // namespace snow::http::detail

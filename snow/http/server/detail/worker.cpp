@@ -69,7 +69,7 @@ void worker::give_back(std::unique_ptr<exchange_state> state) noexcept {
     state->body_unread = false;
     state->output.clear();
     state->side_bytes = 0;
-    state->peer_gone = state->write_failed = false;
+    state->peer_gone = state->write_failed = state->head_parsed = false;
     spare_states_.push_back(std::move(state));
 }
 
@@ -131,7 +131,7 @@ task<void> worker::accept_loop() {
             std::make_unique<connection>(*this, std::move(*conn), peer.value_or(net::address{}));
         connection& c = *served;
         // An exception escaping it is reported by the group, and the connection closed.
-        connection_tasks_.spawn(with_cancellation(c.run(std::move(served)), c.io_scope));
+        connection_tasks_.spawn(with_cancellation(connection::run(std::move(served)), c.io_scope));
     }
     listener_ = net::tcp_listener{}; // refuse new connections while draining
 }
