@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <initializer_list>
 #include <iterator>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -60,11 +61,74 @@ private:
 
 /// An owning, ordered list of fields for a message being built. Names compare
 /// case-insensitively and keep the spelling they were added with; repeated fields stay in
-/// the order they were added.
+/// the order they were added. The first few fields are stored in the object itself, and the
+/// Content-Type values the response helpers use are kept as views of constants, so a small
+/// response's fields cost no allocation.
 class SNOW_API headers {
-    struct entry {
-        std::string name;
-        std::string value;
+    /// One field. Its name and value are views of constants (the names and values the
+    /// response helpers use) or of `owned`, one block for whichever bytes are not constants:
+    /// a move copies pointers, and the views stay put.
+    class entry {
+    public:
+        entry(std::string_view name, std::string_view value);
+        /// With `constant_name` and `constant_value` already looked up (empty: none).
+        entry(std::string_view name, std::string_view value, std::string_view constant_name,
+              std::string_view constant_value);
+        entry(const entry& other) : entry(other.name(), other.value()) {}
+        entry(entry&&) noexcept = default;
+        entry& operator=(const entry& other) {
+            entry copy(other);
+            return *this = std::move(copy);
+        }
+        entry& operator=(entry&&) noexcept = default;
+        ~entry() = default;
+
+        std::string_view name() const noexcept { return {name_, name_size_}; }
+        std::string_view value() const noexcept { return {value_, value_size_}; }
+
+    private:
+        std::unique_ptr<char[]> owned_;
+        const char* name_;
+        const char* value_;
+        std::size_t name_size_;
+        std::size_t value_size_;
+    };
+
+    /// The entries, contiguous: in `inline_` while there are at most inline_capacity, then
+    /// all of them in one heap block.
+    class entry_list {
+    public:
+        static constexpr std::size_t inline_capacity = 3;
+
+        entry_list() noexcept = default;
+        entry_list(const entry_list& other);
+        entry_list(entry_list&& other) noexcept { take(other); }
+        entry_list& operator=(const entry_list& other);
+        entry_list& operator=(entry_list&& other) noexcept;
+        ~entry_list() { release(); }
+
+        entry* begin() noexcept { return data_; }
+        entry* end() noexcept { return data_ + size_; }
+        const entry* begin() const noexcept { return data_; }
+        const entry* end() const noexcept { return data_ + size_; }
+        std::size_t size() const noexcept { return size_; }
+        bool empty() const noexcept { return size_ == 0; }
+
+        void reserve(std::size_t capacity);
+        void push_back(entry&& e);
+        /// Removes [first, end()).
+        void truncate(entry* first) noexcept;
+        void clear() noexcept { truncate(data_); }
+
+    private:
+        entry* inline_entries() noexcept { return reinterpret_cast<entry*>(inline_); }
+        void take(entry_list& other) noexcept; // moves other's entries into an empty list
+        void release() noexcept;               // destroys the entries, frees a heap block
+
+        entry* data_ = inline_entries();
+        std::size_t size_ = 0;
+        std::size_t capacity_ = inline_capacity;
+        alignas(entry) unsigned char inline_[inline_capacity * sizeof(entry)];
     };
 
 public:
@@ -83,7 +147,7 @@ public:
 
         iterator() noexcept = default;
         /// The current field, as views into the headers object.
-        header_field operator*() const noexcept { return {it_->name, it_->value}; }
+        header_field operator*() const noexcept { return {it_->name(), it_->value()}; }
         ///@{
         /// Moves to the next field.
         iterator& operator++() noexcept {
@@ -101,8 +165,8 @@ public:
 
     private:
         friend class headers;
-        explicit iterator(std::vector<entry>::const_iterator it) noexcept : it_(it) {}
-        std::vector<entry>::const_iterator it_;
+        explicit iterator(const entry* it) noexcept : it_(it) {}
+        const entry* it_ = nullptr;
     };
 
     headers() = default;
@@ -117,8 +181,10 @@ public:
     bool set(std::string_view name, std::string_view value);
     /// Removes every field named `name`; returns how many there were.
     std::size_t remove(std::string_view name);
-    /// Removes every field.
-    void clear() noexcept { entries_.clear(); }
+    /// Removes every field (nothing to do, inline, when there are none).
+    void clear() noexcept {
+        if (!entries_.empty()) entries_.clear();
+    }
 
     /// The value of the first field named `name`, or nullopt.
     std::optional<std::string_view> get(std::string_view name) const noexcept;
@@ -137,7 +203,7 @@ public:
     ///@}
 
 private:
-    std::vector<entry> entries_;
+    entry_list entries_;
 };
 
 } // namespace snow::http

@@ -93,6 +93,50 @@ TEST_CASE("the helpers' Content-Type fields are accepted, and look-alikes still 
     CHECK(h.size() == 3);
 }
 
+TEST_CASE("headers past the inline ones, copied and moved, keep their fields") {
+    // The first three fields live in the object, more move it all to the heap; a copy or a
+    // move of either kind keeps every field, constants (Content-Type) and owned bytes alike.
+    auto fields_of = [](const headers& h) { return std::vector<header_field>(h.begin(), h.end()); };
+    headers few{{"Content-Type", "text/plain; charset=utf-8"}, {"A", "1"}};
+    headers many;
+    for (int i = 0; i < 9; ++i) CHECK(many.add("X-" + std::to_string(i), std::string(40, 'a' + i)));
+    CHECK(many.add("Content-Type", "application/json"));
+    CHECK(many.size() == 10);
+    CHECK(many.get("x-8") == std::string(40, 'i'));
+    const auto few_fields = fields_of(few);
+    const std::vector<std::string> many_names = [&] {
+        std::vector<std::string> names;
+        for (header_field f : many) names.emplace_back(f.name);
+        return names;
+    }();
+    for (headers* source : {&few, &many}) {
+        const std::size_t size = source->size();
+        headers copy = *source;
+        CHECK(copy.size() == size);
+        headers moved = std::move(copy);
+        CHECK(moved.size() == size);
+        CHECK(copy.empty()); // NOLINT(bugprone-use-after-move): a moved-from list is empty
+        headers assigned{{"Old", "x"}};
+        assigned = moved;
+        CHECK(fields_of(assigned) == fields_of(*source));
+        assigned = std::move(moved);
+        CHECK(fields_of(assigned) == fields_of(*source));
+        CHECK(assigned.get("content-type").has_value());
+    }
+    CHECK(fields_of(few) == few_fields);
+    CHECK(many.remove("X-3") == 1);
+    CHECK(many.set("x-0", "first"));
+    CHECK(many.size() == 9);
+    CHECK(many.get("X-0") == "first");
+    CHECK(many.get("X-4") == std::string(40, 'e'));
+    CHECK(std::string((*many.begin()).name) == "x-0");
+    CHECK(many_names.size() == 10);
+    many.clear();
+    CHECK(many.empty());
+    CHECK(many.add("Y", "again"));
+    CHECK(many.get("y") == "again");
+}
+
 TEST_CASE("is_token and is_field_value follow RFC 9110") {
     CHECK(is_token("!#$%&'*+-.^_`|~0aZ"));
     CHECK_FALSE(is_token("a,b"));
