@@ -26,7 +26,11 @@ struct router::route_entry {
     // prefix test: no RE2 call at all, which is most of a request's cost otherwise.
     std::optional<std::string> prefix;
 
+    /// Whether the route matches `path`, with its captures in `out` (none left from an
+    /// earlier route tried with the same `out`).
     bool matches(std::string_view path, match& out) const {
+        out.params.clear();
+        out.groups.clear();
         if (prefix) return match_prefix(path, out);
         if (regex) return match_regex(path, out);
         if (!literal.empty()) return path == literal;
@@ -35,7 +39,6 @@ struct router::route_entry {
 
     bool match_prefix(std::string_view path, match& out) const {
         if (!path.starts_with(*prefix)) return false;
-        out.groups.clear();
         out.groups.push_back(path.substr(0, prefix->size()));
         return true;
     }
@@ -46,13 +49,11 @@ struct router::route_entry {
         if (!regex->Match(re2::StringPiece(path.data(), path.size()), 0, path.size(),
                           re2::RE2::ANCHOR_START, pieces.data(), groups + 1))
             return false;
-        out.groups.clear();
         for (auto& piece : pieces) out.groups.emplace_back(piece.data(), piece.size());
         return true;
     }
 
     bool match_template(std::string_view path, match& out) const {
-        out.params.clear();
         std::size_t pos = 0;
         for (const segment& s : segments) {
             if (pos >= path.size() || path[pos] != '/') return false;
@@ -154,32 +155,33 @@ router& router::add_template(http::method m, std::string_view path_template, han
 }
 
 router::match router::find(http::method m, std::string_view path) const {
+    // One match object, filled by each route tried and returned as it is: no captures are
+    // copied, and a request that matches its first route builds nothing else.
     match out;
     std::vector<http::method> allowed;
     const route_entry* head_fallback = nullptr;
-    match fallback;
     for (const auto& entry : routes_) {
-        match attempt;
-        if (!entry->matches(path, attempt)) continue;
+        if (!entry->matches(path, out)) continue;
         if (!entry->only || *entry->only == m) {
-            attempt.target = &entry->target;
-            attempt.status = 200;
-            attempt.pattern = entry->pattern;
-            return attempt;
+            out.target = &entry->target;
+            out.status = 200;
+            out.pattern = entry->pattern;
+            return out;
         }
-        if (m == method::head && *entry->only == method::get && head_fallback == nullptr) {
+        if (m == method::head && *entry->only == method::get && head_fallback == nullptr)
             head_fallback = entry.get();
-            fallback = std::move(attempt);
-        }
         if (std::find(allowed.begin(), allowed.end(), *entry->only) == allowed.end())
             allowed.push_back(*entry->only);
     }
     if (head_fallback) {
-        fallback.target = &head_fallback->target;
-        fallback.status = 200;
-        fallback.pattern = head_fallback->pattern;
-        return fallback;
+        head_fallback->matches(path, out); // again, for its captures: it matched before
+        out.target = &head_fallback->target;
+        out.status = 200;
+        out.pattern = head_fallback->pattern;
+        return out;
     }
+    out.params.clear(); // a 404 or 405 carries no captures
+    out.groups.clear();
     if (allowed.empty()) return out;
     // A GET route answers HEAD too (RFC 9110 §9.3.2).
     if (std::find(allowed.begin(), allowed.end(), method::get) != allowed.end() &&
