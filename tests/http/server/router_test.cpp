@@ -173,6 +173,32 @@ TEST_CASE("HEAD falls back to a GET route, and a HEAD route of its own wins") {
     CHECK(answer_of(own.find(method::get, "/page")) == "get");
 }
 
+TEST_CASE("a route's captures are its own, not those of the routes tried before it") {
+    // One match is filled by each route tried: a route for another method, or a template that
+    // failed after a parameter, leaves nothing behind.
+    router r;
+    r.post("/users/{id}", says("post"));           // matches the path, not the method
+    r.get("/users/{id}/posts", says("posts"));     // captures "id", then fails
+    r.get_regex(R"(/users/(\w+))", says("regex")); // the one that answers
+    const auto found = r.find(method::get, "/users/ann");
+    CHECK(answer_of(found) == "regex");
+    CHECK(found.params.empty());
+    CHECK(groups_of(found) == "/users/ann|ann");
+
+    router fallback;
+    fallback.get("/items/{id}", says("get"));
+    fallback.post("/items/{name}", says("post"));
+    const auto head = fallback.find(method::head, "/items/7");
+    CHECK(answer_of(head) == "get");
+    REQUIRE(head.params.size() == 1);
+    CHECK(head.params[0].first == "id");
+    CHECK(head.params[0].second == "7");
+    CHECK(head.groups.empty());
+    const auto refused = fallback.find(method::put, "/items/7");
+    CHECK(refused.status == 405);
+    CHECK(refused.params.empty());
+}
+
 TEST_CASE("a path routed only for other methods is 405 with each allowed method once") {
     router r;
     r.post("/thing", says("post"));
