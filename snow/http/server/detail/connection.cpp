@@ -501,7 +501,9 @@ task<bool> connection::exchange() {
             const auto sent = co_await flush();
             if (!sent) co_return false;
         }
-        deadline_.arm(s_->input.empty() ? options.idle_timeout : options.header_timeout);
+        // With no bytes of a next request, the write deadline armed above stays for the flush
+        // that follows, and run() arms the idle one once the response is out.
+        if (!s_->input.empty()) deadline_.arm(options.header_timeout);
     }
 }
 

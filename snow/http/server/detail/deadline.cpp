@@ -3,7 +3,7 @@
 
 namespace snow::http::detail {
 
-void deadline::arm(std::chrono::milliseconds from_now) {
+void deadline::arm_queueing(std::chrono::milliseconds from_now) {
     // A connection stays on the loop that accepted it: the loop is looked up once, not on
     // each of the several arms of every request.
     if (loop_ == nullptr) loop_ = &io::event_loop::current();

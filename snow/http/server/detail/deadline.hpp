@@ -25,11 +25,24 @@ public:
         if (node_.queued()) loop_->timers().remove(node_);
     }
 
-    void arm(std::chrono::milliseconds from_now);
+    /// Moves the deadline to `from_now` after the loop's time of this turn.
+    void arm(std::chrono::milliseconds from_now) {
+        // Inline for the usual arm, several per request: the node is queued at this time or
+        // earlier, and only the new time is stored (expire() re-queues it when it passes).
+        if (loop_ != nullptr && node_.queued()) [[likely]] {
+            const io::clock::time_point when = io::deadline_after(loop_->now(), from_now);
+            if (node_.deadline <= when) {
+                when_ = when;
+                return;
+            }
+        }
+        arm_queueing(from_now);
+    }
     void disarm() noexcept { when_ = io::clock::time_point::max(); }
     bool expired() const noexcept { return expired_; }
 
 private:
+    void arm_queueing(std::chrono::milliseconds from_now); // the first arm, or an earlier one
     static void expire(io::timer_node* node) noexcept;
 
     cancel_source& scope_;
