@@ -502,7 +502,7 @@ task<bool> connection::exchange() {
             if (!sent) co_return false;
         }
         // With no bytes of a next request, the write deadline armed above stays for the flush
-        // that follows, and run() arms the idle one once the response is out.
+        // that follows, and the idle one is armed above once the response is out.
         if (!s_->input.empty()) deadline_.arm(options.header_timeout);
     }
 }
