@@ -47,6 +47,17 @@ stream::transfer<io::recv_op> stream::recv(std::span<std::byte> buffer,
     return transfer<io::recv_op>(interrupt, std::in_place, tcp_.native_handle(), buffer);
 }
 
+task<result<void>> stream::wait_readable(io::wait_handle* interrupt) {
+    if (tls_) return detail::tls_session::wait_readable(tls_, tcp_, interrupt);
+    return [](tcp_stream& tcp, io::wait_handle* handle) -> task<result<void>> {
+        io::poll_op ready = tcp.wait_readable();
+        if (handle != nullptr) (void)std::move(ready).interruptible(*handle);
+        auto polled = co_await ready;
+        if (!polled) co_return polled.error();
+        co_return result<void>{};
+    }(tcp_, interrupt);
+}
+
 stream::transfer<io::send_op> stream::send(std::span<const std::byte> bytes) noexcept {
     if (!tls_) return transfer<io::send_op>(nullptr, std::in_place, tcp_.native_handle(), bytes);
     return transfer<io::send_op>([](std::shared_ptr<detail::tls_session> session, tcp_stream& tcp,

@@ -92,6 +92,12 @@ public:
     /// wait from outside (io::wait_handle); bytes already received are kept either way.
     transfer<io::recv_op> recv(std::span<std::byte> buffer,
                                io::wait_handle* interrupt = nullptr) noexcept;
+    /// Waits until recv() would not wait: bytes or the peer's close are there to read (over
+    /// TLS, also bytes the session has buffered already). It holds no buffer meanwhile, nor
+    /// does the TLS session, so a connection between requests waits with this and takes its
+    /// buffers when bytes come. It does not read: a close is reported by the recv() after.
+    /// Errors: operation_canceled (the task's cancellation or `interrupt`), the socket's.
+    task<result<void>> wait_readable(io::wait_handle* interrupt = nullptr);
     /// Bytes sent from `bytes`: for TCP possibly fewer than its size, for TLS all of them.
     transfer<io::send_op> send(std::span<const std::byte> bytes) noexcept;
     /// Sends every byte of `bytes`, which must stay valid until it returns.

@@ -3,6 +3,7 @@
 // byte is out. EOF is recv() returning 0; reset, refused and timeout come back as errors.
 #pragma once
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -28,7 +29,7 @@ struct connect_options {
     bool no_delay = true; ///< TCP_NODELAY: small writes go out at once
 };
 
-/// A connected TCP socket. recv, recv_pooled, send, shutdown and close are each one
+/// A connected TCP socket. recv, recv_pooled, wait_readable, send, shutdown and close are each one
 /// io_uring request, awaited with `co_await` and yielding a result, and can carry a
 /// kernel-side deadline: `co_await s.recv(buffer).timeout(2s)`. See the README's
 /// cancel-safety table for what a cancelled one leaves behind.
@@ -51,6 +52,9 @@ public:
     /// Waits for bytes without a buffer of its own: the kernel picks one from `pool` when data
     /// arrives (an empty result is end of stream). Errors: no_buffer_space if none is free.
     io::recv_pooled_op recv_pooled(io::buffer_pool& pool) noexcept { return {fd_.get(), pool}; }
+    /// Waits, holding no buffer, until a recv() would not wait: bytes or the peer's close
+    /// (POLLIN), or an error, are there. Yields the poll events.
+    io::poll_op wait_readable() noexcept { return {fd_.get(), POLLIN}; }
     /// Bytes sent from `buffer`, possibly fewer than its size. Never raises SIGPIPE.
     io::send_op send(std::span<const std::byte> buffer) noexcept { return {fd_.get(), buffer}; }
     /// Sends every byte of `buffer` (or fails). `buffer` must stay valid until it returns.

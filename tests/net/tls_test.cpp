@@ -1,8 +1,9 @@
 // tests/net/tls_test.cpp: TLS streams, snow against snow over loopback, with a PKI made at
 // test time: bulk data both ways at once, tiny reads, verification by name and by address
 // and each reason it fails, close_notify against an abrupt close, deadlines in the
-// handshake and in a read, a stream destroyed with a read in flight, and the server's
-// choice of AES-128-GCM in TLS 1.2 and 1.3 whatever the client lists first.
+// handshake and in a read, a stream destroyed with a read in flight, the server's choice
+// of AES-128-GCM in TLS 1.2 and 1.3 whatever the client lists first, and waits for input
+// (wait_readable, an idle read) that hold no input buffer.
 #include "snow/net/stream.hpp"
 
 #include <openssl/ssl.h>
@@ -10,13 +11,17 @@
 
 #include <doctest/doctest.h>
 
+#include <array>
 #include <cstdint>
 #include <numeric>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "snow/core/when_all.hpp"
+#include "snow/io/operation.hpp"
+#include "snow/net/detail/tls_input_buffers.hpp"
 #include "snow/net/tcp_listener.hpp"
 #include "snow/net/tls_error.hpp"
 #include "snow/time/sleep.hpp"
@@ -103,6 +108,16 @@ task<result<std::vector<std::byte>>> read_exactly(stream& s, std::size_t size, s
         got.insert(got.end(), buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(*n));
     }
     co_return got;
+}
+
+/// Input buffers the loop's TLS sessions hold now.
+std::size_t input_buffers_held() {
+    return net::detail::tls_input_buffers::of_this_loop().in_use();
+}
+
+/// The bytes of `buffer` a recv filled, as text.
+std::string text_of(std::span<const std::byte> buffer, std::size_t n) {
+    return std::string(reinterpret_cast<const char*>(buffer.data()), n);
 }
 
 } // namespace
@@ -315,6 +330,11 @@ TEST_CASE("a task destroyed in a TLS read, with the stream gone too, frees nothi
     auto echoed = run_test([]() -> task<bool> {
         auto pair = co_await connect_pair(client_context(), "localhost");
         REQUIRE(pair);
+        // The client reads the server's session tickets first: a socket closed with bytes
+        // unread sends RST, and the send below would fail for that reason alone.
+        REQUIRE(co_await pair->server.send_all("x"));
+        std::array<std::byte, 1> first{};
+        REQUIRE(co_await pair->client.recv(first));
         auto reader = [](stream s) -> task<void> {
             std::array<std::byte, 64> buffer{};
             (void)co_await s.recv(buffer);
@@ -365,6 +385,132 @@ TEST_CASE("a server picks AES-128-GCM over TLS 1.2 and 1.3 though the client lis
         SSL_free(client);
         SSL_CTX_free(client_ctx);
     }
+}
+
+TEST_CASE("wait_readable ends when the peer writes, holding no buffer while it waits") {
+    struct outcome {
+        result<void> waited;
+        std::size_t held_while_waiting = 99;
+        std::size_t held_after_read = 99;
+        std::string read;
+    };
+    auto got = run_test([]() -> task<outcome> {
+        auto pair = co_await connect_pair(client_context(), "localhost");
+        REQUIRE(pair);
+        outcome o;
+        // when_all starts the wait first: it is in flight when the writer looks and writes.
+        auto writer = [](stream& s, outcome& seen) -> task<result<void>> {
+            seen.held_while_waiting = input_buffers_held();
+            co_return co_await s.send_all("ready now");
+        };
+        auto both = co_await when_all(pair->server.wait_readable(), writer(pair->client, o));
+        REQUIRE(std::get<1>(both));
+        o.waited = std::get<0>(both);
+        std::array<std::byte, 64> buffer{};
+        auto n = co_await pair->server.recv(buffer);
+        REQUIRE(n);
+        o.read = text_of(buffer, *n);
+        o.held_after_read = input_buffers_held();
+        co_return o;
+    }());
+    CHECK(got.waited.has_value());
+    CHECK(got.held_while_waiting == 0);
+    CHECK(got.read == "ready now");
+    CHECK(got.held_after_read == 0); // the buffer went back once OpenSSL read every byte
+}
+
+TEST_CASE("wait_readable ends at the peer's close, which the recv after it reports") {
+    auto [waited, read] = run_test([]() -> task<std::pair<result<void>, result<std::size_t>>> {
+        auto pair = co_await connect_pair(client_context(), "localhost");
+        REQUIRE(pair);
+        auto closer = [](stream& s) -> task<result<void>> { co_return co_await s.shutdown(); };
+        auto both = co_await when_all(pair->server.wait_readable(), closer(pair->client));
+        REQUIRE(std::get<1>(both));
+        std::array<std::byte, 64> buffer{};
+        auto n = co_await pair->server.recv(buffer);
+        co_return std::pair{std::get<0>(both), n};
+    }());
+    CHECK(waited.has_value());
+    REQUIRE(read);
+    CHECK(*read == 0); // close_notify, then FIN
+}
+
+TEST_CASE("wait_readable ends with operation_canceled when interrupted, or timed_out") {
+    auto [interrupted, timed_out, still] =
+        run_test([]() -> task<std::tuple<result<void>, result<void>, std::string>> {
+            auto pair = co_await connect_pair(client_context(), "localhost");
+            REQUIRE(pair);
+            io::wait_handle idle;
+            auto interrupter = [](io::wait_handle& h) -> task<void> {
+                REQUIRE(h.waiting());
+                h.interrupt();
+                co_return;
+            };
+            auto both = co_await when_all(pair->server.wait_readable(&idle), interrupter(idle));
+            auto expired = co_await with_timeout(pair->server.wait_readable(), 20ms);
+            // Neither wait took anything: the next bytes are read whole.
+            REQUIRE(co_await pair->client.send_all("after"));
+            std::array<std::byte, 64> buffer{};
+            auto n = co_await pair->server.recv(buffer);
+            REQUIRE(n);
+            co_return std::tuple{std::get<0>(both), expired, text_of(buffer, *n)};
+        }());
+    REQUIRE_FALSE(interrupted);
+    CHECK(interrupted.error() == std::errc::operation_canceled);
+    REQUIRE_FALSE(timed_out);
+    CHECK(timed_out.error() == std::errc::timed_out);
+    CHECK(still == "after");
+}
+
+TEST_CASE("wait_readable over plain TCP ends when the peer writes") {
+    auto read = run_test([]() -> task<std::string> {
+        auto listener = net::tcp_listener::bind("127.0.0.1:0").value();
+        auto tcp = co_await net::tcp_stream::connect(listener.local_address());
+        REQUIRE(tcp);
+        auto accepted = co_await listener.accept();
+        REQUIRE(accepted);
+        stream client(std::move(*tcp));
+        stream server(std::move(*accepted));
+        auto writer = [](stream& s) -> task<result<void>> {
+            co_return co_await s.send_all("plain");
+        };
+        auto both = co_await when_all(server.wait_readable(), writer(client));
+        REQUIRE(std::get<0>(both));
+        REQUIRE(std::get<1>(both));
+        std::array<std::byte, 64> buffer{};
+        auto n = co_await server.recv(buffer);
+        REQUIRE(n);
+        co_return text_of(buffer, *n);
+    }());
+    CHECK(read == "plain");
+}
+
+TEST_CASE("an idle TLS stream holds no input buffer, before, during and after a read") {
+    auto held = run_test([]() -> task<std::vector<std::size_t>> {
+        auto pair = co_await connect_pair(client_context(), "localhost");
+        REQUIRE(pair);
+        std::vector<std::size_t> seen;
+        // The client reads the server's tickets and its first record, so both are idle after.
+        REQUIRE(co_await pair->server.send_all("one"));
+        std::array<std::byte, 64> buffer{};
+        REQUIRE(co_await pair->client.recv(buffer));
+        seen.push_back(input_buffers_held());
+        // A read waiting for its record (as a handler's long wait or an idle WebSocket does).
+        auto writer = [](stream& s, std::vector<std::size_t>& out) -> task<result<void>> {
+            out.push_back(input_buffers_held());
+            co_return co_await s.send_all("two");
+        };
+        auto reader = [](stream& s, std::span<std::byte> into) -> task<result<std::size_t>> {
+            co_return co_await s.recv(into);
+        };
+        auto both = co_await when_all(reader(pair->server, buffer), writer(pair->client, seen));
+        REQUIRE(std::get<1>(both));
+        REQUIRE(std::get<0>(both));
+        CHECK(text_of(buffer, *std::get<0>(both)) == "two");
+        seen.push_back(input_buffers_held());
+        co_return seen;
+    }());
+    CHECK(held == std::vector<std::size_t>{0, 0, 0});
 }
 
 TEST_SUITE_END();

@@ -12,14 +12,14 @@
 #include <algorithm>
 #include <cstring>
 #include <string>
+#include <utility>
 
+#include "snow/net/detail/tls_input_buffers.hpp"
 #include "snow/net/tls_error.hpp"
 
 namespace snow::net::detail {
 namespace {
 
-// A record is at most 16 KiB of plaintext plus its header and expansion.
-constexpr std::size_t input_capacity = 16 * 1024 + 512;
 // Plaintext handed to SSL_write at once, and ciphertext gathered before a send.
 constexpr std::size_t write_chunk = 16 * 1024;
 constexpr std::size_t send_threshold = 64 * 1024;
@@ -87,7 +87,6 @@ result<std::shared_ptr<tls_session>> tls_session::create(const tls_context& cont
     }
     BIO_set_data(bio, s.get());
     SSL_set_bio(s->ssl_, bio, bio); // one BIO, both directions: SSL takes the one reference
-    s->input_.resize(input_capacity);
     if (context.is_server()) {
         SSL_set_accept_state(s->ssl_);
         return s;
@@ -134,9 +133,17 @@ std::size_t tls_session::take_input(std::span<std::byte> into) noexcept {
 }
 
 void tls_session::put_input(std::span<const std::byte> bytes) {
+    if (bytes.empty()) return;
+    if (input_.empty()) input_ = tls_input_buffers::of_this_loop().take();
     if (input_.size() - input_end_ < bytes.size()) input_.resize(input_end_ + bytes.size());
-    if (!bytes.empty()) std::memcpy(input_.data() + input_end_, bytes.data(), bytes.size());
+    std::memcpy(input_.data() + input_end_, bytes.data(), bytes.size());
     input_end_ += bytes.size();
+}
+
+void tls_session::release_input_if_read() noexcept {
+    if (input_begin_ != input_end_ || input_.empty()) return;
+    input_begin_ = input_end_ = 0;
+    tls_input_buffers::of_this_loop().give_back(input_);
 }
 
 void tls_session::put_output(std::span<const std::byte> bytes) {
@@ -156,7 +163,18 @@ std::error_code tls_session::failure(int kind, bool handshaking) noexcept {
 
 task<result<std::size_t>> tls_session::fill(std::shared_ptr<tls_session> self, tcp_stream& tcp,
                                             io::wait_handle* interrupt) {
-    if (self->input_begin_ == self->input_end_) self->input_begin_ = self->input_end_ = 0;
+    if (self->input_begin_ == self->input_end_) {
+        self->input_begin_ = self->input_end_ = 0;
+        // Nothing is buffered: the buffer is taken once bytes are there, so a session waiting
+        // for a record holds none (a handler's long wait, an idle WebSocket). With bytes
+        // buffered, more are on their way and are waited for in the buffer.
+        if (!self->readable_) {
+            auto ready = co_await wait_readable(self, tcp, interrupt);
+            if (!ready) co_return ready.error();
+        }
+        self->readable_ = false;
+        if (self->input_.empty()) self->input_ = tls_input_buffers::of_this_loop().take();
+    }
     if (self->input_end_ == self->input_.size()) { // OpenSSL left a partial record at the end
         const std::size_t kept = self->input_end_ - self->input_begin_;
         std::memmove(self->input_.data(), self->input_.data() + self->input_begin_, kept);
@@ -173,7 +191,29 @@ task<result<std::size_t>> tls_session::fill(std::shared_ptr<tls_session> self, t
         self->input_end_ += *n;
         if (*n == 0) self->input_ended_ = true;
     }
+    self->release_input_if_read(); // when nothing came
     co_return n;
+}
+
+task<result<void>> tls_session::wait_readable(std::shared_ptr<tls_session> self, tcp_stream& tcp,
+                                              io::wait_handle* interrupt) {
+    // A recv() returns at once with ciphertext buffered, a record OpenSSL holds (read or
+    // not), or the session ended one way or another.
+    if (self->input_begin_ != self->input_end_ || SSL_has_pending(self->ssl_) == 1 ||
+        self->input_ended_ || self->broken_)
+        co_return result<void>{};
+    if (!self->send_busy_ && self->output_.empty()) {
+        // The handshake's flight and the last response: their storage would be kept as long
+        // as the connection waits.
+        std::vector<std::byte>().swap(self->output_);
+        std::vector<std::byte>().swap(self->sending_);
+    }
+    io::poll_op ready = tcp.wait_readable();
+    if (interrupt != nullptr) (void)std::move(ready).interruptible(*interrupt);
+    auto polled = co_await ready;
+    if (!polled) co_return polled.error();
+    self->readable_ = true;
+    co_return result<void>{};
 }
 
 task<result<void>> tls_session::flush(std::shared_ptr<tls_session> self, tcp_stream& tcp) {
@@ -206,6 +246,7 @@ task<result<void>> tls_session::handshake(std::shared_ptr<tls_session> self, tcp
         ERR_clear_error();
         const int r = SSL_do_handshake(self->ssl_);
         const int kind = r == 1 ? SSL_ERROR_NONE : SSL_get_error(self->ssl_, r);
+        self->release_input_if_read();
         if (!self->output_.empty()) {
             auto sent = co_await flush(self, tcp);
             if (!sent) co_return sent.error();
@@ -227,6 +268,7 @@ task<result<std::size_t>> tls_session::recv(std::shared_ptr<tls_session> self, t
         std::size_t got = 0;
         const int r = SSL_read_ex(self->ssl_, buffer.data(), buffer.size(), &got);
         const int kind = r == 1 ? SSL_ERROR_NONE : SSL_get_error(self->ssl_, r);
+        self->release_input_if_read();
         // Reading can produce records (a KeyUpdate reply). If a writer holds the send slot it
         // sends them after its own; otherwise the reader sends them now.
         if (!self->output_.empty() && !self->send_busy_) {
