@@ -119,6 +119,15 @@ task<bool> connection::receive_unpooled() {
     }
     // No pool, or it stayed empty: wait with a buffer of its own.
     if (owner_.draining) co_return false;
+    if (stream_.secure()) {
+        // Over TLS, wait for the first bytes before taking the exchange state or any buffer,
+        // so that an idle TLS connection holds neither.
+        auto readable = co_await stream_.wait_readable(&idle_wait);
+        if (!readable) {
+            if (deadline_.expired()) ++owner_.owner.mutable_stats().timeouts;
+            co_return false;
+        }
+    }
     s_ = owner_.take_state();
     auto n = co_await stream_.recv(make_room(1, false), &idle_wait);
     if (n && *n > 0) {
