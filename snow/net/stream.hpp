@@ -95,7 +95,7 @@ public:
     /// Waits until recv() would not wait: bytes or the peer's close are there to read (over
     /// TLS, also bytes the session has buffered already). It holds no buffer meanwhile, nor
     /// does the TLS session, so a connection between requests waits with this and takes its
-    /// buffers when bytes come. It does not read: a close is reported by the recv() after.
+    /// buffers when bytes come. No data is taken: a close is reported by the recv() after.
     /// Errors: operation_canceled (the task's cancellation or `interrupt`), the socket's.
     task<result<void>> wait_readable(io::wait_handle* interrupt = nullptr);
     /// Bytes sent from `bytes`: for TCP possibly fewer than its size, for TLS all of them.

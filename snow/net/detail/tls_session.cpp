@@ -14,6 +14,8 @@
 #include <string>
 #include <utility>
 
+#include "snow/io/buffer_pool.hpp"
+#include "snow/io/event_loop.hpp"
 #include "snow/net/detail/tls_input_buffers.hpp"
 #include "snow/net/tls_error.hpp"
 
@@ -167,10 +169,12 @@ task<result<std::size_t>> tls_session::fill(std::shared_ptr<tls_session> self, t
         self->input_begin_ = self->input_end_ = 0;
         // Nothing is buffered: the buffer is taken once bytes are there, so a session waiting
         // for a record holds none (a handler's long wait, an idle WebSocket). With bytes
-        // buffered, more are on their way and are waited for in the buffer.
+        // buffered, more are on their way, and are waited for in the buffer.
         if (!self->readable_) {
             auto ready = co_await wait_readable(self, tcp, interrupt);
             if (!ready) co_return ready.error();
+            // The wait received the first bytes itself, or the peer's FIN (0).
+            if (self->input_end_ > 0 || self->input_ended_) co_return self->input_end_;
         }
         self->readable_ = false;
         if (self->input_.empty()) self->input_ = tls_input_buffers::of_this_loop().take();
@@ -207,6 +211,23 @@ task<result<void>> tls_session::wait_readable(std::shared_ptr<tls_session> self,
         // as the connection waits.
         std::vector<std::byte>().swap(self->output_);
         std::vector<std::byte>().swap(self->sending_);
+    }
+    // The first bytes land in a buffer the kernel picks from the loop's pool when they arrive
+    // and are copied into the session's: one receive, and no buffer while waiting. Without a
+    // pool, or while it is empty, a poll says when a receive would not wait.
+    if (io::buffer_pool* pool = io::event_loop::current().receive_buffers()) {
+        io::recv_pooled_op receive = tcp.recv_pooled(*pool);
+        if (interrupt != nullptr) (void)std::move(receive).interruptible(*interrupt);
+        auto got = co_await receive;
+        if (got) {
+            if (got->empty()) {
+                self->input_ended_ = true;
+            } else {
+                self->put_input(got->bytes());
+            }
+            co_return result<void>{};
+        }
+        if (got.error() != std::errc::no_buffer_space) co_return got.error();
     }
     io::poll_op ready = tcp.wait_readable();
     if (interrupt != nullptr) (void)std::move(ready).interruptible(*interrupt);

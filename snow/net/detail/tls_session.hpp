@@ -39,7 +39,8 @@ public:
     static task<result<std::size_t>> recv(std::shared_ptr<tls_session> self, tcp_stream& tcp,
                                           std::span<std::byte> buffer, io::wait_handle* interrupt);
     /// Until a recv() would not wait: bytes are buffered in the session, or the socket has
-    /// bytes (or the peer's close) to read. Meanwhile the session holds no input buffer, and
+    /// bytes (or the peer's close) to read. With the loop's receive pool, the first bytes
+    /// are received into the session here. Meanwhile the session holds no input buffer, and
     /// lets go of its send buffers' storage if nothing is being sent.
     static task<result<void>> wait_readable(std::shared_ptr<tls_session> self, tcp_stream& tcp,
                                             io::wait_handle* interrupt);
