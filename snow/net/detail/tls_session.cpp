@@ -129,6 +129,7 @@ std::string_view tls_session::alpn() const noexcept {
 
 std::size_t tls_session::take_input(std::span<std::byte> into) noexcept {
     const std::size_t n = std::min(into.size(), input_end_ - input_begin_);
+    if (n == 0) return 0; // no buffer while nothing is buffered: no pointer to copy from
     std::memcpy(into.data(), input_.data() + input_begin_, n);
     input_begin_ += n;
     return n;
