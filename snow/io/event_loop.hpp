@@ -60,7 +60,7 @@ struct receive_buffer_options {
 /// `receive_buffers.count` of every loop: for squeezing a deployment or a test suite into
 /// tiny rings without rebuilding it.
 struct loop_options {
-    /// The ring's queue sizes.
+    /// The ring's queue sizes and its opt-in kernel modes (SQPOLL, NAPI busy polling).
     ring_options ring;
     /// The provided receive buffers.
     receive_buffer_options receive_buffers;

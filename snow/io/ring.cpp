@@ -2,17 +2,40 @@
 #include "snow/io/ring.hpp"
 
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <initializer_list>
+#include <span>
 #include <utility>
 
 #include "snow/io/sim/kernel.hpp"
 
 namespace snow::io {
+
+namespace {
+
+// struct io_uring_napi of <linux/io_uring.h> (Linux 6.9), which Debian 12's kernel headers
+// and liburing 2.3 predate, like its opcode IORING_REGISTER_NAPI.
+struct napi_registration {
+    std::uint32_t busy_poll_to = 0;    // microseconds
+    std::uint8_t prefer_busy_poll = 0; // keep interrupts off while the loop polls
+    std::uint8_t pad[3] = {};
+    std::uint64_t resv = 0;
+};
+constexpr unsigned register_napi_opcode = 27;
+
+result<void> register_napi(int ring_fd, unsigned busy_poll_us) {
+    napi_registration napi{.busy_poll_to = busy_poll_us};
+    if (::syscall(__NR_io_uring_register, ring_fd, register_napi_opcode, &napi, 1) < 0)
+        return system_error_code(errno);
+    return {};
+}
+
+} // namespace
 
 result<ring> ring::create(ring_options options) {
     ring r;
@@ -38,17 +61,35 @@ result<ring> ring::create(ring_options options) {
         IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
         0,
     };
-    int err = -EINVAL;
-    for (unsigned flags : flag_sets) {
+    // The kernel refuses DEFER_TASKRUN, COOP_TASKRUN and TASKRUN_FLAG beside SQPOLL (the SQ
+    // thread, not this one, runs the completion work), so SQPOLL keeps SINGLE_ISSUER only.
+    const unsigned sqpoll_flag_sets[] = {
+        IORING_SETUP_SQPOLL | IORING_SETUP_SINGLE_ISSUER,
+        IORING_SETUP_SQPOLL,
+    };
+    const std::span<const unsigned> chosen_sets = options.sqpoll
+                                                      ? std::span<const unsigned>(sqpoll_flag_sets)
+                                                      : std::span<const unsigned>(flag_sets);
+    auto parameters = [&options](unsigned flags) {
         io_uring_params params{};
-        params.flags = flags | IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL;
+        params.flags = flags | IORING_SETUP_CQSIZE;
         params.cq_entries = options.entries * options.cq_factor;
+        if ((flags & IORING_SETUP_SQPOLL) != 0) {
+            params.sq_thread_idle = options.sq_thread_idle_ms;
+            if (options.sq_thread_cpu >= 0) {
+                params.flags |= IORING_SETUP_SQ_AFF;
+                params.sq_thread_cpu = static_cast<unsigned>(options.sq_thread_cpu);
+            }
+        }
+        return params;
+    };
+    int err = -EINVAL;
+    for (unsigned flags : chosen_sets) {
+        io_uring_params params = parameters(flags | IORING_SETUP_SUBMIT_ALL);
         err = io_uring_queue_init_params(options.entries, &r.ring_, &params);
         if (err == -EINVAL) {
             // SUBMIT_ALL (5.18) may be what the kernel refuses; retry the same set without it.
-            params = io_uring_params{};
-            params.flags = flags | IORING_SETUP_CQSIZE;
-            params.cq_entries = options.entries * options.cq_factor;
+            params = parameters(flags);
             err = io_uring_queue_init_params(options.entries, &r.ring_, &params);
         }
         if (err == 0) {
@@ -60,9 +101,16 @@ result<ring> ring::create(ring_options options) {
     if (err < 0) return system_error_code(-err);
     r.live_ = true;
     r.faults_ = options.faults;
-    r.detoured_ = r.faults_ != nullptr;
+    r.sqpoll_ = (r.ring_.flags & IORING_SETUP_SQPOLL) != 0;
+    r.detoured_ = r.faults_ != nullptr || r.sqpoll_;
     // Saves the fd lookup on every enter (5.18); harmless to skip when refused.
     (void)io_uring_register_ring_fd(&r.ring_);
+    if (options.napi_busy_poll_us > 0) {
+        // Asked for by name, so a refusal is the caller's to see rather than a silent no-op.
+        if (auto registered = register_napi(r.ring_.ring_fd, options.napi_busy_poll_us);
+            !registered)
+            return registered.error();
+    }
     return r;
 }
 
@@ -73,6 +121,7 @@ ring::ring(ring&& other) noexcept
     , live_(std::exchange(other.live_, false))
     , sim_(std::exchange(other.sim_, nullptr))
     , faults_(std::exchange(other.faults_, nullptr))
+    , sqpoll_(std::exchange(other.sqpoll_, false))
     , detoured_(std::exchange(other.detoured_, false))
     , failed_in_flight_(other.failed_in_flight_)
     , failed_user_data_(other.failed_user_data_)
@@ -91,6 +140,7 @@ io_uring_sqe& ring::next_sqe() {
     while (sqe == nullptr) {
         ++stats_.sq_full;
         submit();
+        if (sqpoll_) wait_for_sq_space();
         sqe = io_uring_get_sqe(&ring_);
     }
     return *sqe;
@@ -101,6 +151,13 @@ void ring::reserve(unsigned count) {
     if (space >= count) return;
     ++stats_.sq_full;
     submit();
+    // The SQ thread frees the slots only as it takes the SQEs: until then, wait for it.
+    while (sqpoll_ && io_uring_sq_space_left(&ring_) < count) wait_for_sq_space();
+}
+
+void ring::wait_for_sq_space() noexcept {
+    // Sleeps in the kernel while the SQ is full; returns at once once a slot is free.
+    (void)io_uring_sqring_wait(&ring_);
 }
 
 void ring::after_enter(int submitted) noexcept {
@@ -112,16 +169,44 @@ void ring::after_enter(int submitted) noexcept {
 void ring::submit() {
     if (detoured_) [[unlikely]] {
         if (sim_ != nullptr) return simulated_enter(false, std::nullopt);
-        inject_faults();
+        if (faults_ != nullptr) inject_faults();
+        if (sqpoll_) return sqpoll_submit();
     }
     int n = io_uring_submit_and_get_events(&ring_);
     after_enter(n);
 }
 
+void ring::sqpoll_submit() noexcept {
+    // io_uring_submit enters the kernel only to wake a sleeping SQ thread (or to flush an
+    // overflowed CQ); otherwise publishing the SQ tail is the whole submission. enters
+    // counts the wake-ups, which is when a system call is sure to be made.
+    const bool asleep = (IO_URING_READ_ONCE(*ring_.sq.kflags) & IORING_SQ_NEED_WAKEUP) != 0;
+    const int n = io_uring_submit(&ring_);
+    if (asleep) ++stats_.enters;
+    if (n > 0) stats_.submissions += static_cast<unsigned>(n);
+    note_overflow();
+}
+
+void ring::sqpoll_submit_and_wait(std::optional<std::chrono::nanoseconds> timeout) noexcept {
+    sqpoll_submit();
+    // The SQ thread posts completions without this thread entering: wait only for none.
+    if (io_uring_cq_ready(&ring_) > 0) return;
+    io_uring_cqe* cqe = nullptr;
+    ++stats_.enters;
+    if (timeout) {
+        __kernel_timespec ts = to_kernel_timespec(*timeout);
+        (void)io_uring_wait_cqe_timeout(&ring_, &cqe, &ts);
+    } else {
+        (void)io_uring_wait_cqe(&ring_, &cqe);
+    }
+    note_overflow();
+}
+
 void ring::submit_and_wait(std::optional<std::chrono::nanoseconds> timeout) {
     if (detoured_) [[unlikely]] {
         if (sim_ != nullptr) return simulated_enter(true, timeout);
-        inject_faults();
+        if (faults_ != nullptr) inject_faults();
+        if (sqpoll_) return sqpoll_submit_and_wait(timeout);
     }
     io_uring_cqe* cqe = nullptr;
     unsigned pending = io_uring_sq_ready(&ring_);

@@ -34,7 +34,9 @@ struct ring_stats {
     std::uint64_t sq_full = 0;     ///< times the SQ filled up and was flushed early
 };
 
-/// The sizes of a ring's queues.
+/// The sizes of a ring's queues, and opt-in kernel modes. The modes are off by default
+/// because they did not pay on the benchmarks (bench/README.md, "Opt-in ring experiments");
+/// a simulated ring ignores them.
 struct ring_options {
     unsigned entries =
         1024; ///< SQ size (at least 2, for a linked pair); the CQ is cq_factor times larger
@@ -47,6 +49,23 @@ struct ring_options {
     /// the plan names (see snow/io/fault_plan.hpp). It must outlive the ring. Ignored with a
     /// simulation, which draws its own faults. Null: no request is touched.
     fault_plan* faults = nullptr;
+
+    /// IORING_SETUP_SQPOLL: a kernel thread polls the SQ, so submitting needs no system call
+    /// while it is awake. It spins on a CPU of its own (without sq_thread_cpu, wherever the
+    /// scheduler puts it): it pays only with a spare core per ring. The ring is then set up
+    /// without DEFER_TASKRUN and COOP_TASKRUN, which the kernel refuses beside it.
+    bool sqpoll = false;
+    /// With sqpoll: how long the SQ thread spins without work before it sleeps (the next
+    /// submit then wakes it with one system call).
+    unsigned sq_thread_idle_ms = 1000;
+    /// With sqpoll: the CPU to pin the SQ thread to (IORING_SETUP_SQ_AFF), or -1 for none.
+    /// It must be a CPU the process may run on, or setup fails with EINVAL.
+    int sq_thread_cpu = -1;
+    /// Busy-poll the NIC's receive queues for this many microseconds while waiting for
+    /// completions (IORING_REGISTER_NAPI, Linux 6.9), instead of sleeping until the
+    /// interrupt; 0: no busy polling. It helps only sockets on a NAPI device, not loopback.
+    /// A kernel that refuses it fails ring::create with its error (EINVAL before 6.9).
+    unsigned napi_busy_poll_us = 0;
 };
 
 /// The kernel's form of a relative timeout; negative durations are zero.
@@ -60,8 +79,9 @@ inline __kernel_timespec to_kernel_timespec(std::chrono::nanoseconds d) noexcept
 class SNOW_API ring {
 public:
     /// Sets up a ring with SINGLE_ISSUER, DEFER_TASKRUN and COOP_TASKRUN when the kernel has
-    /// them, falling back flag by flag. Errors: the kernel's (ENOSYS without io_uring,
-    /// EPERM when io_uring is disabled, ENOMEM).
+    /// them, falling back flag by flag (with options.sqpoll: SQPOLL, with SINGLE_ISSUER when
+    /// the kernel has it). Errors: the kernel's (ENOSYS without io_uring, EPERM when io_uring
+    /// is disabled, ENOMEM; EINVAL for a napi_busy_poll_us the kernel does not support).
     static result<ring> create(ring_options options = {});
 
     /// Takes the ring of `other`, which is left closed.
@@ -80,11 +100,13 @@ public:
     void reserve(unsigned count);
 
     /// Submits pending SQEs without waiting. With DEFER_TASKRUN this also runs completion
-    /// work, so completions become visible to for_each_completion.
+    /// work, so completions become visible to for_each_completion. With SQPOLL it makes a
+    /// system call only to wake a sleeping SQ thread.
     void submit();
 
     /// Submits pending SQEs and waits until at least one completion is ready or `timeout`
-    /// elapses (no timeout: wait indefinitely). One system call.
+    /// elapses (no timeout: wait indefinitely). One system call; with SQPOLL none when a
+    /// completion is ready already.
     void submit_and_wait(std::optional<std::chrono::nanoseconds> timeout);
 
     /// Calls `fn(const io_uring_cqe&)` for each ready completion, then marks them seen.
@@ -92,6 +114,8 @@ public:
     template <typename Fn>
     unsigned for_each_completion(Fn&& fn) {
         if (detoured_) [[unlikely]] {
+            // The real kernel with a fault plan or SQPOLL: faulted_completions passes every
+            // CQE through as it is unless a failure is in flight.
             if (sim_ == nullptr) return faulted_completions(fn);
             const std::span<const io_uring_cqe> batch = simulated_completions();
             for (const io_uring_cqe& cqe : batch) fn(cqe);
@@ -169,6 +193,13 @@ private:
         return count;
     }
 
+    // SQPOLL: the SQ thread takes the SQEs, so submitting enters only to wake it, and
+    // waiting enters only when no completion is ready.
+    void sqpoll_submit() noexcept;
+    void sqpoll_submit_and_wait(std::optional<std::chrono::nanoseconds> timeout) noexcept;
+    // Waits for the SQ thread to free a slot when the SQ is full.
+    void wait_for_sq_space() noexcept;
+
     void note_overflow() noexcept;
     void after_enter(int submitted) noexcept;
 
@@ -178,7 +209,8 @@ private:
     bool live_ = false;
     sim::kernel* sim_ = nullptr;
     fault_plan* faults_ = nullptr;
-    bool detoured_ = false; ///< sim_ or faults_: the one flag the hot paths test
+    bool sqpoll_ = false;
+    bool detoured_ = false; ///< sim_, faults_ or sqpoll_: the one flag the hot paths test
     bool failed_in_flight_ = false;
     std::uint64_t failed_user_data_ = 0;
     int failed_errno_ = 0;

@@ -7,10 +7,13 @@
 #include <array>
 #include <cstring>
 #include <optional>
+#include <string>
+#include <string_view>
 
 #include "snow/core/when_all.hpp"
 #include "snow/io/ops.hpp"
 #include "snow/sync/event.hpp"
+#include "snow/time/sleep.hpp"
 #include "snow/time/timeout.hpp"
 #include "support/run_test.hpp"
 #include "support/socket_pair.hpp"
@@ -89,6 +92,79 @@ TEST_CASE("the ring reports the setup flags it got") {
     CHECK(((r->setup_flags() & IORING_SETUP_DEFER_TASKRUN) != 0 ||
            (r->setup_flags() & IORING_SETUP_COOP_TASKRUN) != 0 || r->setup_flags() == 0));
     CHECK((r->features() & IORING_FEAT_NODROP) != 0);
+}
+
+namespace {
+/// Sends `text` on one end of a socket pair and reads it back on the other, bounded.
+task<std::string> socket_round_trip(std::string_view text) {
+    auto [a, b] = testing::socket_pair();
+    auto sent = co_await b.send_all(text);
+    REQUIRE(sent);
+    std::string got;
+    std::array<std::byte, 64> buffer{};
+    for (int reads = 0; reads < 64 && got.size() < text.size(); ++reads) {
+        auto n = co_await a.recv(buffer);
+        if (!n || *n == 0) break;
+        got.append(reinterpret_cast<const char*>(buffer.data()), *n);
+    }
+    co_return got;
+}
+/// What a loop over an SQPOLL ring saw.
+struct sqpoll_run {
+    unsigned flags = 0; ///< its ring's setup flags
+    int nops = 0;       ///< of 500 nops, those that completed
+    std::string echoed{};
+    bool slept = false;       ///< a 30 ms sleep expired
+    int nops_after_sleep = 0; ///< of 100 nops after the sleep, those that completed
+};
+} // namespace
+
+TEST_CASE("an SQPOLL ring says so and carries nops, socket I/O and timers, also after its SQ "
+          "thread fell asleep") {
+    // Short, so that the SQ thread sleeps during the test's own sleep and must be woken.
+    const io::ring_options sqpoll{.sqpoll = true, .sq_thread_idle_ms = 5};
+    auto probe = io::ring::create(sqpoll);
+    if (!probe && probe.error() == std::errc::operation_not_permitted) {
+        MESSAGE("this kernel refuses SQPOLL here: " << probe.error().message());
+        return;
+    }
+    REQUIRE(probe.has_value());
+    CHECK((probe->setup_flags() & IORING_SETUP_SQPOLL) != 0);
+    // The kernel refuses these beside SQPOLL; create() must not have asked for them.
+    CHECK((probe->setup_flags() & (IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_COOP_TASKRUN)) == 0);
+
+    io::loop_options options;
+    options.ring = sqpoll;
+    const sqpoll_run run = run_test(
+        []() -> task<sqpoll_run> {
+            sqpoll_run seen;
+            seen.flags = io::event_loop::current().io().setup_flags();
+            seen.nops = co_await many_nops(500);
+            seen.echoed = co_await socket_round_trip("through the SQ thread");
+            // A timer makes the loop wait with a timeout, long enough for the SQ thread to
+            // go idle; the next submissions must wake it (nothing here depends on timing).
+            seen.slept = co_await sleep(30ms);
+            seen.nops_after_sleep = co_await many_nops(100);
+            co_return seen;
+        }(),
+        30s, options);
+    CHECK((run.flags & IORING_SETUP_SQPOLL) != 0);
+    CHECK(run.nops == 500);
+    CHECK(run.echoed == "through the SQ thread");
+    CHECK(run.slept);
+    CHECK(run.nops_after_sleep == 100);
+}
+
+TEST_CASE("a ring asked for NAPI busy polling registers it or fails with the kernel's error") {
+    auto r = io::ring::create({.napi_busy_poll_us = 50});
+    if (!r) {
+        // Before Linux 6.9 the kernel has no IORING_REGISTER_NAPI and answers EINVAL.
+        CHECK(r.error() == std::errc::invalid_argument);
+        return;
+    }
+    io::loop_options options;
+    options.ring.napi_busy_poll_us = 50;
+    CHECK(run_test(socket_round_trip("polled"), 30s, options) == "polled");
 }
 
 TEST_SUITE_END();
