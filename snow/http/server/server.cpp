@@ -303,7 +303,7 @@ int server::run(server_options options) {
             return serve_loop(*this, std::move(listeners[index]), options,
                               index == 0 ? &extras : nullptr);
         },
-        {}, cpus);
+        options.loop, cpus);
     return 0;
 }
 

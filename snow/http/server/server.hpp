@@ -20,6 +20,7 @@
 #include "snow/http/server/metrics.hpp"
 #include "snow/http/server/middleware.hpp"
 #include "snow/http/server/router.hpp"
+#include "snow/io/event_loop.hpp"
 #include "snow/io/log.hpp"
 #include "snow/io/log_file.hpp"
 #include "snow/net/tcp_listener.hpp"
@@ -40,6 +41,10 @@ struct server_options {
     /// not by its hash. With more threads than CPUs nothing is pinned. Off by default: a
     /// library shares the machine with the rest of its program.
     bool pin_threads = false;
+    /// The options of each loop run() starts: ring sizes, receive buffers, and the opt-in
+    /// ring modes (loop.ring.sqpoll, loop.ring.napi_busy_poll_us; see io::ring_options). A
+    /// serve() runs on the caller's loop and ignores them.
+    io::loop_options loop{};
 
     /// From the connection's first byte or its start (so silent connections are cut off
     /// too) until a request head is complete: what stops slowloris.

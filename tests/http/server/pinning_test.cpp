@@ -26,6 +26,7 @@
 #include "support/run_test.hpp"
 
 #include "http/support/blocking_client.hpp"
+#include "http/support/running_server.hpp"
 
 using namespace snow;
 using namespace std::chrono_literals;
@@ -54,42 +55,11 @@ placement parse_placement(const std::string& body) {
     return p;
 }
 
-/// run() on a thread of its own, stopped and joined by stop_and_join().
-class running_server {
-public:
-    explicit running_server(http::server_options options) {
-        srv_.get("/where", where);
-        options.host = "127.0.0.1";
-        options.port = 0;
-        options.handle_signals = false;
-        thread_ = std::thread([this, options] {
-            status_ = srv_.run(options);
-            cpus_after_ = io::allowed_cpus();
-        });
-        // run() has no other sign of life: it sets port() once every listener listens (and
-        // any steering is attached), and the kernel queues connections from then on.
-        for (int i = 0; i < 10'000 && srv_.port() == 0; ++i) std::this_thread::sleep_for(1ms);
-    }
-    ~running_server() { stop_and_join(); }
-
-    std::uint16_t port() const { return srv_.port(); }
-    /// Stops the server; returns what run() returned.
-    int stop_and_join() {
-        if (thread_.joinable()) {
-            srv_.stop();
-            thread_.join();
-        }
-        return status_;
-    }
-    /// The CPUs of run()'s thread once run() returned.
-    const std::vector<int>& cpus_after() const { return cpus_after_; }
-
-private:
-    http::server srv_;
-    std::thread thread_;
-    int status_ = -1;
-    std::vector<int> cpus_after_;
-};
+http::router where_routes() {
+    http::router routes;
+    routes.get("/where", where);
+    return routes;
+}
 
 /// GET /where on a new connection made from `cpu` (-1: wherever the test runs).
 std::optional<placement> ask_where(std::uint16_t port, int cpu) {
@@ -132,7 +102,7 @@ TEST_CASE("pinned loops each run on a CPU of their own and serve the CPU that re
     http::server_options server_options;
     server_options.threads = 2;
     server_options.pin_threads = true;
-    running_server server(server_options);
+    testing::running_server server(where_routes(), server_options);
     REQUIRE(server.port() != 0);
 
     std::set<int> loops_seen;
@@ -166,7 +136,7 @@ TEST_CASE("with more threads than CPUs pin_threads pins nothing and the server s
     http::server_options server_options;
     server_options.threads = cpus.size() + 1;
     server_options.pin_threads = true;
-    running_server server(server_options);
+    testing::running_server server(where_routes(), server_options);
     REQUIRE(server.port() != 0);
     for (int i = 0; i < 8; ++i) {
         auto p = ask_where(server.port(), -1);
