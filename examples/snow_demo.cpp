@@ -320,6 +320,12 @@ int main(int argc, char** argv) {
     cli.number("--threads", options.threads, 1, 256, "Event loops, one per thread");
     unsigned pin = 0;
     cli.number("--pin", pin, 0, 1, "1: a CPU per loop, connections steered by CPU", "0|1");
+    // Opt-in ring modes (io::ring_options): measured in bench/README.md, off by default.
+    unsigned sqpoll = 0;
+    cli.number("--sqpoll", sqpoll, 0, 1, "1: a kernel thread per loop polls its submissions",
+               "0|1");
+    cli.number("--napi-busy-poll-us", options.loop.ring.napi_busy_poll_us, 0, 1'000'000,
+               "Busy-poll the NIC this long while waiting (Linux 6.9); 0: off", "US");
     cli.number("--max-body", options.limits.max_body_bytes, 0, 1ULL << 32,
                "Largest request body (413 beyond)", "BYTES");
     std::uint64_t header_timeout_ms = 10'000;
@@ -396,6 +402,7 @@ int main(int argc, char** argv) {
     if (options.access_log == "1") options.access_log = "/dev/stdout";
     options.access_log_format = *snow::http::parse_access_log_format(format);
     options.pin_threads = pin == 1;
+    options.loop.ring.sqpoll = sqpoll == 1;
     options.health_checks = health == 1;
     options.proxy_protocol = proxy_protocol == 1;
     options.systemd = systemd == 1;

@@ -40,7 +40,9 @@ const std::vector<program> programs = {
      {"--host", "--port", "--threads", "--max-body", "--header-timeout-ms", "--idle-timeout-ms",
       "--shutdown-timeout-ms", "--log-level", "--access-log", "--access-log-format", "--metrics",
       "--metrics-address", "--health", "--systemd", "--tls-cert", "--tls-key", "--pin",
-      "--tls-sni-cert", "--max-handshakes"}},
+      "--tls-sni-cert", "--max-handshakes",
+      // The opt-in ring modes.
+      "--sqpoll", "--napi-busy-poll-us"}},
     {"echo_server", {"--host", "--port"}},
     {"upper_server", {"--host", "--port"}},
     {"udp_server", {"--host", "--port"}},
@@ -148,6 +150,8 @@ TEST_CASE("a bad flag or value is one line on stderr naming it, and exit status 
         {"snow_demo", {"--max-handshakes", "0"}, "--max-handshakes"},
         {"snow_demo", {"--max-handshakes", "1000001"}, "--max-handshakes"},
         {"snow_demo", {"--max-handshakes", "-5"}, "--max-handshakes"},
+        {"snow_demo", {"--sqpoll", "2"}, "--sqpoll"},
+        {"snow_demo", {"--napi-busy-poll-us", "1000001"}, "--napi-busy-poll-us"},
     };
     runs.insert(runs.end(), specific.begin(), specific.end());
     for (const bad_run& r : runs) {
@@ -187,7 +191,8 @@ TEST_CASE("--name=value, a repeated flag (the last counts) and -- before message
     // The demo with the 0/1 and numeric forms the README, the tests and bench/run.sh pass.
     child_process demo(example("snow_demo"),
                        {"--port=0", "--health", "1", "--systemd", "0", "--access-log", "0",
-                        "--max-body=010", "--log-level", "error", "--shutdown-timeout-ms", "500"});
+                        "--max-body=010", "--log-level", "error", "--shutdown-timeout-ms", "500",
+                        "--sqpoll", "0", "--napi-busy-poll-us=0"});
     CHECK(demo.wait_for_line(
                   [](std::string_view line) { return line.starts_with("snow: listening on"); }, 10s)
               .has_value());
