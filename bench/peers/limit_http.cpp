@@ -4,7 +4,8 @@
 // request bodies are not supported). Per connection one plain recv into a fixed buffer;
 // the k heads one recv completes get k responses in ONE send, then the next recv.
 // Kernel: 6.1 recommended (SINGLE_ISSUER + DEFER_TASKRUN), 5.19 minimum (multishot accept).
-// Run:  build/bench/peers/limit_http [--port N]     (prints `listening on 127.0.0.1:PORT`)
+// Run:  build/bench/peers/limit_http [--port N] [--sqpoll] [--fixed-files] [--fixed-buffers]
+//       (prints `listening on 127.0.0.1:PORT`; the flags are the experiments of limit_ring.hpp)
 // Poke: curl http://127.0.0.1:PORT/plaintext;  wrk -t1 -c64 -d5s http://127.0.0.1:PORT/plaintext
 #include <algorithm>
 #include <array>
@@ -48,13 +49,18 @@ struct connection {
 
 class http_limit {
 public:
+    // Every response leaves from `responses`: with --fixed-buffers, the registered buffer.
+    void on_start(io_uring& ring) {
+        limit::register_send_region(ring, responses.data(), responses.size());
+    }
+
     void on_open(io_uring& ring, int fd) {
         connection& conn = connections_.open(fd);
         limit::prep_recv(ring, fd, conn.buffer.data(), conn.buffer.size());
     }
 
     void on_recv(io_uring& ring, int fd, int res) {
-        if (res <= 0) return limit::close_connection(fd);
+        if (res <= 0) return limit::close_connection(ring, fd);
         connection& conn = connections_[fd];
         std::string_view data(conn.buffer.data(), conn.filled + static_cast<std::size_t>(res));
 
@@ -69,7 +75,7 @@ public:
         }
 
         conn.filled = data.size() - consumed;
-        if (conn.filled == conn.buffer.size()) return limit::close_connection(fd);
+        if (conn.filled == conn.buffer.size()) return limit::close_connection(ring, fd);
         if (consumed > 0)
             std::memmove(conn.buffer.data(), conn.buffer.data() + consumed, conn.filled);
 
@@ -84,7 +90,7 @@ public:
     }
 
     void on_send(io_uring& ring, int fd, int res) {
-        if (res < 0) return limit::close_connection(fd);
+        if (res < 0) return limit::close_connection(ring, fd);
         connection& conn = connections_[fd];
         auto sent = static_cast<std::size_t>(res);
         conn.unsent -= sent;
