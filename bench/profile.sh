@@ -6,6 +6,8 @@
 # Then the functions that take them, from the longer run. With `pipeline`, wrk sends 16
 # requests back to back on each connection (bench/load/pipeline.lua).
 #   bash bench/profile.sh [snow_demo|limit_http|asio_http] [connections=16] [pipeline]
+# SNOW_PROFILE_BINARY=PATH profiles that executable instead of build-release's, under the
+# server's name: another build of the same program (bench/experiments.sh: LTO, PGO).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 server=${1:-snow_demo}
@@ -21,6 +23,7 @@ case $server in
     limit_http | asio_http) binary=build-release/bench/peers/$server ;;
     *) echo "profile.sh: unknown server '$server'" >&2; exit 2 ;;
 esac
+binary=${SNOW_PROFILE_BINARY:-$binary}
 SNOW_EXTRA_PACKAGES="valgrind wrk" bash scripts/install-deps.sh >/dev/null
 [ -x "$binary" ] || { echo "profile.sh: build $binary first (bash bench/run.sh builds it)" >&2; exit 1; }
 

@@ -6,7 +6,7 @@
 # alternated A B A B. Prints one table and writes bench/results/<date>/ (results.json, a plot,
 # every raw output). See bench/README.md.
 #   bash bench/run.sh [--quick] [--seconds N] [--rounds N] [--only LIST] [--servers LIST]
-#                     [--also NAME=PATH ...]
+#                     [--also 'NAME=PATH [ARGS]' ...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -20,9 +20,13 @@ usage: bash bench/run.sh [options]
   --only LIST       workloads, comma-separated: http,pipeline,https,echo,memory,client
                     (default all)
   --servers LIST    only these servers/clients, comma-separated (e.g. snow_demo,nginx)
-  --also NAME=PATH  one more HTTP server, measured beside snow_demo with its flags: another
-                    build of snow_demo (an earlier commit, -Dframe_allocator=false) to
-                    compare in the same run; repeatable
+  --also 'NAME=PATH [ARGS]'
+                    one more HTTP server, measured beside snow_demo with its flags plus
+                    ARGS (split at spaces): another build of snow_demo (an earlier commit,
+                    -Dframe_allocator=false), the same one with an opt-in flag
+                    ('sqpoll=build-release/examples/snow_demo --sqpoll 1'), or limit_http with
+                    one ('limit_ff=build-release/bench/peers/limit_http --fixed-files');
+                    repeatable
   --jobs N          ninja -j N for the build (default: ninja's choice)
   --no-install      do not install missing Debian packages
   --no-build        use the binaries already in build-release
@@ -34,7 +38,8 @@ seconds=5
 rounds=2
 only="http,pipeline,https,echo,memory,client"
 servers_filter=""
-declare -A extra_bin=() # --also: name → a snow_demo built elsewhere
+declare -A extra_bin=()  # --also: name → a snow_demo built elsewhere, or a peer
+declare -A extra_args=() # --also: name → the flags it runs with beyond --port
 extra_names=()
 jobs=""
 install=1
@@ -48,8 +53,11 @@ while [ $# -gt 0 ]; do
     --servers) servers_filter=${2:?--servers needs a value}; shift ;;
     --also)
         also=${2:?--also needs NAME=PATH}; shift
-        [[ $also == *=* ]] || { echo "run.sh: --also wants NAME=PATH" >&2; exit 2; }
-        extra_bin[${also%%=*}]=$(realpath "${also#*=}")
+        [[ $also == *=* ]] || { echo "run.sh: --also wants 'NAME=PATH [ARGS]'" >&2; exit 2; }
+        read -ra also_words <<<"${also#*=}"
+        [ ${#also_words[@]} -gt 0 ] || { echo "run.sh: --also ${also%%=*}= needs a PATH" >&2; exit 2; }
+        extra_bin[${also%%=*}]=$(realpath "${also_words[0]}")
+        extra_args[${also%%=*}]="${also_words[*]:1}"
         extra_names+=("${also%%=*}") ;;
     --jobs) jobs=${2:?--jobs needs a value}; shift ;;
     --no-install) install=0 ;;
@@ -237,6 +245,11 @@ start_server() {
         cmd=("$path" --port "$port")
         [ -z "$tls_dir" ] || cmd+=(--tls-cert "$tls_dir/cert.pem" --tls-key "$tls_dir/key.pem") ;;
     esac
+    if [ -n "${extra_args[$name]:-}" ]; then
+        local words
+        read -ra words <<<"${extra_args[$name]}"
+        cmd+=("${words[@]}")
+    fi
     (
         ulimit -n "$(ulimit -Hn)"
         [[ $name == go_* ]] && export GOMAXPROCS=1
