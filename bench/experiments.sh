@@ -76,7 +76,9 @@ bash bench/run.sh --no-install --only http,pipeline \
 for build in build-release build-lto build-pgo; do
     for load in "" pipeline; do
         say "profile: $build ${load:-keep-alive}"
+        # The first line is the figure; awk reads the rest, so profile.sh never meets a closed pipe.
         SNOW_PROFILE_BINARY=$build/examples/snow_demo bash bench/profile.sh snow_demo 16 $load |
-            head -1 | sed "s|^snow_demo|$build snow_demo|"
+            awk -v build="$build" 'NR == 1 {print build ": " $0}'
+
     done
 done
