@@ -57,6 +57,7 @@ per_request=$(((long_total - short_total) / (long_requests - short_requests)))
 echo "$server: $per_request user-space instructions per request" \
     "(callgrind; wrk -c$connections${3:+ $3}, $short_requests and $long_requests requests)"
 echo "where they go (longer run, share of all instructions):"
+# sed, not head: a pipe closed early would fail this script under pipefail.
 callgrind_annotate "$work/callgrind.6" 2>/dev/null | sed -n '/file:function/,$p' |
-    grep -E '^ *[0-9,]+ +\(' | head -20 |
+    grep -E '^ *[0-9,]+ +\(' | sed -n 1,20p |
     sed -E 's/\(anonymous namespace\)/{anon}/g; s/^ *([0-9,]+) +\( *([0-9.]+%)\) +(\?\?\?:)?/\2  /; s/ \[[^]]*\]$//; s/\(.*//' | cut -c1-100
