@@ -27,6 +27,7 @@
 #include "snow/time/sleep.hpp"
 #include "snow/time/timeout.hpp"
 #include "support/run_test.hpp"
+#include "support/socket_pair.hpp"
 #include "support/test_certificates.hpp"
 
 using namespace snow;
@@ -462,15 +463,11 @@ TEST_CASE("wait_readable ends with operation_canceled when interrupted, or timed
     CHECK(still == "after");
 }
 
-TEST_CASE("wait_readable over plain TCP ends when the peer writes") {
+TEST_CASE("wait_readable on a plain stream ends when the peer writes") {
     auto read = run_test([]() -> task<std::string> {
-        auto listener = net::tcp_listener::bind("127.0.0.1:0").value();
-        auto tcp = co_await net::tcp_stream::connect(listener.local_address());
-        REQUIRE(tcp);
-        auto accepted = co_await listener.accept();
-        REQUIRE(accepted);
-        stream client(std::move(*tcp));
-        stream server(std::move(*accepted));
+        auto sockets = testing::socket_pair();
+        stream client(std::move(sockets.first));
+        stream server(std::move(sockets.second));
         auto writer = [](stream& s) -> task<result<void>> {
             co_return co_await s.send_all("plain");
         };
