@@ -178,8 +178,26 @@ unsigned event_loop::reap() {
     });
 }
 
+void event_loop::undefer(void* arg) noexcept {
+    for (auto* calls : {&deferred_, &running_})
+        for (auto& call : *calls)
+            if (call.arg == arg) call.fn = nullptr;
+}
+
+void event_loop::run_deferred() {
+    // Calls deferred meanwhile wait for the next turn; one that destroys another's object
+    // takes that one back (undefer) from running_.
+    std::swap(deferred_, running_);
+    for (std::size_t i = 0; i < running_.size(); ++i)
+        if (auto fn = running_[i].fn) fn(running_[i].arg);
+    running_.clear();
+}
+
 void event_loop::turn(const bool& done) {
     ++stats_.turns;
+    // Deferred calls first: what they schedule (a connection's coroutine, woken from a wait
+    // that had none) resumes in this same turn.
+    if (!deferred_.empty()) run_deferred();
     // Resume only what was ready at the start of the turn, so a coroutine that keeps
     // rescheduling itself cannot starve I/O.
     for (std::size_t n = ready_.size(); n > 0; --n) {
@@ -189,7 +207,7 @@ void event_loop::turn(const bool& done) {
     now_ = clock::now();
     const std::size_t fired = timers_.expire(now_);
     stats_.timers_fired += fired;
-    if (!ready_.empty() || stop_requested_ || done) {
+    if (!ready_.empty() || !deferred_.empty() || stop_requested_ || done) {
         ring_.submit();
     } else if (timers_.empty()) {
         ring_.submit_and_wait(std::nullopt);

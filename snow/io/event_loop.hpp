@@ -125,6 +125,13 @@ public:
     /// Takes back a schedule() whose coroutine is being destroyed before it ran.
     void unschedule(std::coroutine_handle<> handle) noexcept override { ready_.remove(handle); }
 
+    /// Calls `fn(arg)` at the start of a later turn, before the coroutines scheduled for it:
+    /// for a request started with no coroutine awaiting it (operation::start), whose
+    /// completion must not run its owner's code inside a reap. Loop thread only.
+    void defer(void (*fn)(void*) noexcept, void* arg) { deferred_.push_back({fn, arg}); }
+    /// Takes back the defer() calls for `arg`, whose object is being destroyed first.
+    void undefer(void* arg) noexcept;
+
     /// Runs `fn` on the loop thread. The one call that is safe from any thread.
     void post(std::function<void()> fn);
 
@@ -190,8 +197,18 @@ private:
     loop_service* find_service(const void* key) noexcept;
     loop_service& add_service(const void* key, std::unique_ptr<loop_service> s);
 
+    struct deferred_call {
+        void (*fn)(void*) noexcept; // null once taken back
+        void* arg;
+    };
+    void run_deferred();
+
     ring ring_;
     ready_queue ready_;
+    // defer()'s calls: the ones queued for the next turn, and the ones of this turn while
+    // they run (two vectors that swap, so neither allocates once grown).
+    std::vector<deferred_call> deferred_;
+    std::vector<deferred_call> running_;
     timer_queue timers_;
     clock::time_point now_ = clock::now();
     loop_stats stats_;

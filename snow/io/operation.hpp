@@ -1,5 +1,6 @@
 // snow/io/operation.hpp: the base of every single-shot io_uring request awaited by a
-// coroutine. The operation lives in the awaiting frame and its address is the user_data.
+// coroutine (or started with a callback, for waits that should cost no frame). The operation
+// lives in the awaiting frame and its address is the user_data.
 // Lifecycle: prepared → in flight → completed. Whatever ends it early (a linked timeout, a
 // cancellation, destruction of the awaiting task) still waits for the request's own CQE, so
 // the kernel never writes into memory that is gone.
@@ -101,6 +102,36 @@ public:
         handle_ = &handle;
         return ref{static_cast<Derived&>(*this)};
     }
+    /// The same for an optional handle: null leaves the request as it is.
+    ref interruptible(wait_handle* handle) && noexcept {
+        handle_ = handle;
+        return ref{static_cast<Derived&>(*this)};
+    }
+
+    /// What start() calls once the request has completed: the operation itself, whose
+    /// result take() yields. It runs on a later turn of the loop, never inside a reap, and
+    /// may destroy the operation.
+    using on_done = void (*)(Derived& op) noexcept;
+
+    /// Starts the request with no coroutine awaiting it, for a wait that should cost no
+    /// coroutine frame (an idle keep-alive connection): `done` runs when it completes.
+    /// `source` and `handle` (each may be null) end it early as they would an awaited
+    /// request. False, with nothing started, when `source` is already cancelled.
+    bool start(cancel_source* source, wait_handle* handle, on_done done) noexcept {
+        if (source != nullptr && source->requested()) return false;
+        loop_ = &event_loop::current();
+        cancelled_ = false;
+        submit();
+        done_ = done;
+        detached_ = true;
+        state_ = state::in_flight;
+        on_cancel_.attach(source, &operation::request_cancel, this);
+        handle_ = handle;
+        if (handle_ != nullptr) handle_->hold(this, &operation::from_handle);
+        return true;
+    }
+    /// The result of a request begun with start(), for its on_done.
+    auto take() { return await_resume(); }
 
     bool await_ready() const noexcept { return false; }
 
@@ -115,6 +146,7 @@ public:
         loop_ = &event_loop::current();
         submit();
         waiter_ = waiter;
+        detached_ = false;
         state_ = state::in_flight;
         on_cancel_.attach(source, &operation::request_cancel, this);
         if (handle_ != nullptr) handle_->hold(this, &operation::from_handle);
@@ -147,7 +179,10 @@ protected:
             release_handle();
             loop_->cancel_and_wait(this, [this] { return state_ != state::in_flight; });
         } else if (state_ == state::done) {
-            loop_->unschedule(waiter_);
+            if (detached_)
+                loop_->undefer(this);
+            else
+                loop_->unschedule(waiter_);
         } else {
             return std::nullopt;
         }
@@ -194,7 +229,19 @@ private:
         op->state_ = state::done;
         op->on_cancel_.reset();
         op->release_handle();
-        if (!op->abandoned_) op->loop_->schedule(op->waiter_);
+        if (!op->abandoned_) op->wake();
+    }
+
+    /// Resumes the awaiting coroutine, or calls a started request's on_done, on a later turn.
+    void wake() noexcept {
+        if (detached_)
+            loop_->defer(&operation::call_done, this);
+        else
+            loop_->schedule(waiter_);
+    }
+    static void call_done(void* self) noexcept {
+        auto* op = static_cast<operation*>(self);
+        op->done_(static_cast<Derived&>(*op));
     }
 
     static void request_cancel(void* self) noexcept {
@@ -208,7 +255,7 @@ private:
             op->abandoned_ = true; // the completion, when it comes, resumes nobody
             op->state_ = state::done;
             op->release_handle();
-            op->loop_->schedule(op->waiter_);
+            op->wake();
         }
     }
 
@@ -223,7 +270,10 @@ private:
     }
 
     event_loop* loop_ = nullptr;
-    std::coroutine_handle<> waiter_;
+    union {
+        std::coroutine_handle<> waiter_{}; // awaited
+        on_done done_;                     // started (detached_)
+    };
     cancel_callback on_cancel_;
     wait_handle* handle_ = nullptr;
     // Every awaiting frame holds its operation, so the flag that says whether a timeout is
@@ -234,7 +284,8 @@ private:
     state state_ = state::idle;
     bool abandoned_ = false;
     bool cancelled_ = false;
-    bool timed_ = false; // timeout_ is set
+    bool timed_ = false;    // timeout_ is set
+    bool detached_ = false; // begun with start(): done_ rather than waiter_
 };
 
 /// The one place a CQE result becomes a C++ value: negative results are errno values.
