@@ -146,6 +146,29 @@ TEST_CASE("a loop torn down with an idle keep-alive connection, after an unrelat
     }(srv));
 }
 
+TEST_CASE("a loop torn down with parked idle connections still open frees every one") {
+    // Idle keep-alive connections wait with no coroutine (parked): nothing but the worker
+    // owns them, so the worker must close them when it goes, with their clients still there.
+    handler_log log;
+    http::server srv(routes(log));
+    std::vector<raw_client> clients;
+    run_test([](http::server& s, std::vector<raw_client>& held) -> task<void> {
+        auto listener = net::tcp_listener::bind("127.0.0.1:0").value();
+        const auto at = listener.local_address();
+        spawn(s.serve(std::move(listener), quick_options()));
+        for (int i = 0; i < 8; ++i) {
+            held.push_back(co_await connect_to(at));
+            REQUIRE(co_await held.back().send(get("/hello")));
+            auto r = co_await held.back().read_response();
+            REQUIRE(r.has_value());
+            CHECK(r->body == "hello");
+        }
+        CHECK(s.stats().connections_open == 8);
+    }(srv, clients));
+    CHECK(srv.stats().connections_open == 0);
+    CHECK(srv.stats().requests == 8);
+}
+
 // ---------------------------------------------------------------------------------------
 // serve() under its caller's cancellation
 

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -71,11 +72,20 @@ public:
     connection& operator=(const connection&) = delete;
     ~connection();
 
-    /// The connection's life; returns when it should close. The frame that serves it also
-    /// owns it. This frame is all an idle connection keeps besides the connection itself, so
-    /// it holds only the idle loop: the exchange's frame exists while a request is in
-    /// progress (connection_loop.cpp).
-    static task<void> run(std::unique_ptr<connection> self);
+    /// Where run() begins: a new connection opens (PROXY header, TLS); one woken from its
+    /// parked wait goes on with what that wait brought.
+    enum class first_step : std::uint8_t { open, exchange, receive_unpooled };
+
+    /// The connection's life while a coroutine serves it; the frame that serves it owns it.
+    /// The frame holds only the loop between requests: the exchange's frame exists while a
+    /// request is in progress. An idle connection over plain TCP is parked instead, with no
+    /// frame at all, and run() starts again when its next request's first bytes arrive
+    /// (connection_loop.cpp).
+    static task<void> run(std::unique_ptr<connection> self, first_step first);
+
+    /// Whether it waits idle with no coroutine serving it: its worker owns it then, and
+    /// destroys it if it is still parked when the worker goes.
+    bool parked() const noexcept { return parked_; }
 
     cancel_source io_scope; ///< its reads and writes; cancelled by deadlines and hard stop
     /// The wait for a request with nothing of it received, which a graceful stop ends.
@@ -89,8 +99,20 @@ public:
 
 private:
     friend class body_source;
-    class idle_receive;
     enum class idle_outcome : std::uint8_t { received, unpooled, closed };
+
+    /// The pooled receive a parked connection waits in, started with no coroutine.
+    struct parked_receive : io::recv_pooled_op {
+        parked_receive(int fd, io::buffer_pool& pool, connection& c) noexcept
+            : recv_pooled_op(fd, pool)
+            , owner(c) {}
+        connection& owner;
+    };
+
+    /// The idle wait of a connection with a receive pool: it hands `self` to its worker and
+    /// starts the pooled receive, whose completion (woken) starts run() again or closes.
+    static void park(std::unique_ptr<connection> self);
+    static void woken(io::recv_pooled_op& op) noexcept;
 
     /// The first steps: the PROXY header and the TLS handshake, under the head deadline.
     /// False when the connection must close (connection_loop.cpp).
@@ -146,6 +168,9 @@ private:
     net::address peer_;
     deadline deadline_;
     std::unique_ptr<exchange_state> s_; // while a request is in progress
+    // Made at the first park and kept: a keep-alive connection parks after every request.
+    std::optional<parked_receive> parked_receive_;
+    bool parked_ = false;
 };
 
 } // namespace snow::http::detail

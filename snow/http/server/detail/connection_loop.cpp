@@ -1,10 +1,12 @@
 // snow/http/server/detail/connection_loop.cpp: a connection's life between requests: its first
-// steps (PROXY header, TLS), then the idle wait for each request's first bytes. Its frame is
-// what an idle keep-alive connection costs besides the connection, so it holds little.
+// steps (PROXY header, TLS), then the idle wait for each request's first bytes. An idle
+// keep-alive connection over plain TCP waits parked, with no coroutine frame at all.
+#include <exception>
 #include <span>
 #include <utility>
 
 #include "snow/http/server/detail/connection.hpp"
+#include "snow/io/log.hpp"
 #include "snow/io/run.hpp"
 
 namespace snow::http::detail {
@@ -13,35 +15,16 @@ namespace {
 constexpr int pooled_attempts = 4;
 } // namespace
 
-/// The wait for an idle connection's next request: a pooled receive, awaited in the run
-/// frame with no coroutine of its own, whose result is taken before the frame goes on.
-class connection::idle_receive {
-public:
-    /// For a connection whose receive_pool() is not null.
-    explicit idle_receive(connection& c) noexcept
-        : c_(c)
-        , op_(c.stream_.tcp().recv_pooled(*c.receive_pool())) {
-        (void)std::move(op_).interruptible(c.idle_wait);
+task<void> connection::run(std::unique_ptr<connection> self, first_step first) {
+    // One task awaited at one place: GCC gives every await of a frame room of its own.
+    task<bool> next;
+    if (first == first_step::open) {
+        next = self->open();
+    } else if (first == first_step::exchange) {
+        next = self->exchange();
+    } else {
+        next = self->receive_unpooled();
     }
-    idle_receive(const idle_receive&) = delete;
-    idle_receive& operator=(const idle_receive&) = delete;
-
-    bool await_ready() const noexcept { return false; }
-    template <typename Promise>
-    bool await_suspend(std::coroutine_handle<Promise> waiter) noexcept {
-        return op_.await_suspend(waiter);
-    }
-    idle_outcome await_resume() { return c_.first_bytes(op_.await_resume()); }
-
-private:
-    connection& c_;
-    io::recv_pooled_op op_;
-};
-
-task<void> connection::run(std::unique_ptr<connection> self) {
-    // One task awaited at one place, and the idle wait: GCC gives every await of a frame
-    // room of its own, and this frame lives as long as the connection.
-    task<bool> next = self->open();
     for (;;) {
         const bool more = co_await std::move(next);
         next = task<bool>{}; // its frame goes now, not when the next step replaces it
@@ -53,19 +36,49 @@ task<void> connection::run(std::unique_ptr<connection> self) {
             next = self->take_over();
             continue;
         }
-        // Idle: nothing of a request received and nothing left to send. The wait selects a
-        // buffer from the loop's pool only when bytes arrive, and the exchange state is
-        // taken only then, so an idle connection holds neither. A graceful stop interrupts
-        // only this wait (worker::begin_shutdown sets `draining`, then interrupts the waits
-        // in flight): a request whose bytes completed it first is still served.
-        idle_outcome woke = idle_outcome::received; // bytes that came after a PROXY header
-        if (self->s_ == nullptr) {
-            if (self->owner_.draining) co_return;
-            woke = idle_outcome::unpooled;
-            if (self->receive_pool() != nullptr) woke = co_await idle_receive(*self);
+        if (self->s_ != nullptr) { // bytes that came after a PROXY header
+            next = self->exchange();
+            continue;
         }
-        if (woke == idle_outcome::closed) co_return;
-        next = woke == idle_outcome::received ? self->exchange() : self->receive_unpooled();
+        // Idle: nothing of a request received and nothing left to send. A graceful stop
+        // closes it (worker::begin_shutdown sets `draining`, then interrupts the idle waits
+        // in flight: a request whose bytes completed one first is still served).
+        if (self->owner_.draining) co_return;
+        if (self->receive_pool() == nullptr) {
+            next = self->receive_unpooled();
+            continue;
+        }
+        // The wait selects a buffer from the loop's pool only when bytes arrive, and the
+        // exchange state is taken only then; the connection waits with no frame either.
+        park(std::move(self));
+        co_return;
+    }
+}
+
+void connection::park(std::unique_ptr<connection> self) {
+    connection& c = *self;
+    if (!c.parked_receive_)
+        c.parked_receive_.emplace(c.stream_.tcp().native_handle(), *c.receive_pool(), c);
+    // Cancelled already (a deadline that passed, a hard stop): `self` closes it.
+    if (!c.parked_receive_->start(&c.io_scope, &c.idle_wait, &connection::woken)) return;
+    c.parked_ = true;
+    c.owner_.park();
+    (void)self.release(); // the worker's until woken() takes it back
+}
+
+void connection::woken(io::recv_pooled_op& op) noexcept {
+    connection& c = static_cast<parked_receive&>(op).owner;
+    std::unique_ptr<connection> self(&c);
+    c.parked_ = false;
+    c.owner_.unpark();
+    try {
+        const idle_outcome outcome = c.first_bytes(op.take());
+        if (outcome == idle_outcome::closed) return;
+        const first_step step =
+            outcome == idle_outcome::received ? first_step::exchange : first_step::receive_unpooled;
+        c.owner_.serve(with_cancellation(run(std::move(self), step), c.io_scope));
+    } catch (const std::exception& e) { // no memory for its exchange or its frame
+        log::error("connection closed: {}", e.what());
     }
 }
 
@@ -107,7 +120,7 @@ task<bool> connection::receive_unpooled() {
     if (io::buffer_pool* pool = receive_pool()) {
         // The pool runs dry only for a moment, when more receives complete in one turn than
         // it has buffers; the bytes wait in the socket, so try again on the next turns (the
-        // first attempt was the idle_receive's).
+        // first attempt was the parked wait's).
         for (int attempt = 1; attempt < pooled_attempts; ++attempt) {
             co_await yield();
             if (owner_.draining) co_return false;

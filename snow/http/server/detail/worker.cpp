@@ -31,6 +31,13 @@ worker::~worker() {
     owner.detach(this); // stop() must not reach a worker that is gone
     *alive_ = false;
     if (drain_timer_.queued()) timer_loop_->timers().remove(drain_timer_);
+    // Parked connections belong to no task: they go here, their waits cancelled and reaped
+    // (no completion runs a connection's code meanwhile: operation::start defers it).
+    for (connection* c = connections_; c != nullptr;) {
+        connection* next = c->next;
+        if (c->parked()) delete c;
+        c = next;
+    }
 }
 
 void worker::add(connection* c) noexcept {
@@ -44,6 +51,10 @@ void worker::remove(connection* c) noexcept {
     (c->prev ? c->prev->next : connections_) = c->next;
     if (c->next) c->next->prev = c->prev;
     --owner.mutable_stats().connections_open;
+}
+
+void worker::unpark() noexcept {
+    if (--parked_ == 0) unparked_all_.set();
 }
 
 std::unique_ptr<exchange_state> worker::take_state() {
@@ -131,7 +142,8 @@ task<void> worker::accept_loop() {
             std::make_unique<connection>(*this, std::move(*conn), peer.value_or(net::address{}));
         connection& c = *served;
         // An exception escaping it is reported by the group, and the connection closed.
-        connection_tasks_.spawn(with_cancellation(connection::run(std::move(served)), c.io_scope));
+        serve(with_cancellation(connection::run(std::move(served), connection::first_step::open),
+                                c.io_scope));
     }
     listener_ = net::tcp_listener{}; // refuse new connections while draining
 }
@@ -181,6 +193,12 @@ task<void> worker::run() {
     owner.attach(this);
     co_await with_cancellation(accept_loop(), accept_scope_);
     begin_shutdown();
+    // The parked connections first: begin_shutdown interrupted their waits, and one whose
+    // request had arrived goes on as a task, which the join below waits for.
+    while (parked_ > 0) {
+        unparked_all_.reset();
+        (void)co_await unparked_all_.wait();
+    }
     co_await connection_tasks_.join();
     if (drain_timer_.queued()) timer_loop_->timers().remove(drain_timer_);
 }

@@ -1,5 +1,6 @@
 // snow/http/server/detail/worker.hpp: the per-loop part of a server: it accepts connections,
-// owns them in a task_group, recycles their exchange states, and drains them on stop.
+// owns them (in a task_group while served, directly while parked), recycles their exchange
+// states, and drains them on stop.
 #pragma once
 
 #include <cstddef>
@@ -17,6 +18,7 @@
 #include "snow/io/timer_queue.hpp"
 #include "snow/net/stream.hpp"
 #include "snow/net/tcp_listener.hpp"
+#include "snow/sync/event.hpp"
 
 namespace snow::http::detail {
 
@@ -63,6 +65,13 @@ public:
     void add(connection* c) noexcept;
     void remove(connection* c) noexcept;
 
+    /// Starts serving a connection: `run` is its connection::run, owned by this worker.
+    void serve(task<void> run) { connection_tasks_.spawn(std::move(run)); }
+    /// A connection waits idle with no coroutine (connection::park): this worker owns it
+    /// until unpark(), and the join at a stop waits for it too.
+    void park() noexcept { ++parked_; }
+    void unpark() noexcept;
+
     /// Exchange states are recycled, so a keep-alive request allocates no buffers.
     std::unique_ptr<exchange_state> take_state();
     void give_back(std::unique_ptr<exchange_state> state) noexcept;
@@ -76,6 +85,8 @@ private:
     std::shared_ptr<io::loop_handle> loop_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true); // for posts that arrive late
     connection* connections_ = nullptr;                          // intrusive list
+    std::size_t parked_ = 0;                                     // of them, parked
+    event unparked_all_;                                         // parked_ fell to 0
     std::vector<std::unique_ptr<exchange_state>> spare_states_;
     io::event_loop* timer_loop_ = nullptr;
     io::timer_node drain_timer_; // the drain deadline, then the grace period after it
