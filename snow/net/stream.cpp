@@ -50,9 +50,7 @@ stream::transfer<io::recv_op> stream::recv(std::span<std::byte> buffer,
 task<result<void>> stream::wait_readable(io::wait_handle* interrupt) {
     if (tls_) return detail::tls_session::wait_readable(tls_, tcp_, interrupt);
     return [](tcp_stream& tcp, io::wait_handle* handle) -> task<result<void>> {
-        io::poll_op ready = tcp.wait_readable();
-        if (handle != nullptr) (void)std::move(ready).interruptible(*handle);
-        auto polled = co_await ready;
+        auto polled = co_await tcp.wait_readable().interruptible(handle);
         if (!polled) co_return polled.error();
         co_return result<void>{};
     }(tcp_, interrupt);

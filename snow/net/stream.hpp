@@ -63,7 +63,7 @@ public:
         template <typename... Args>
         transfer(io::wait_handle* interrupt, std::in_place_t, Args&&... args) noexcept {
             plain_.emplace(std::forward<Args>(args)...);
-            if (interrupt != nullptr) (void)std::move(*plain_).interruptible(*interrupt);
+            (void)std::move(*plain_).interruptible(interrupt);
         }
         /// The TLS coroutine.
         explicit transfer(task<result<std::size_t>> secure) noexcept : secure_(std::move(secure)) {}

@@ -190,7 +190,7 @@ task<result<std::size_t>> tls_session::fill(std::shared_ptr<tls_session> self, t
     // The kernel writes into the session's buffer, never the caller's: a cancelled read
     // leaves nothing behind in caller memory, and bytes that won the race are kept here.
     io::recv_op receive(tcp.native_handle(), room);
-    if (interrupt != nullptr) (void)std::move(receive).interruptible(*interrupt);
+    (void)std::move(receive).interruptible(interrupt);
     auto n = co_await receive;
     if (n) {
         self->input_end_ += *n;
@@ -218,7 +218,7 @@ task<result<void>> tls_session::wait_readable(std::shared_ptr<tls_session> self,
     // pool, or while it is empty, a poll says when a receive would not wait.
     if (io::buffer_pool* pool = io::event_loop::current().receive_buffers()) {
         io::recv_pooled_op receive = tcp.recv_pooled(*pool);
-        if (interrupt != nullptr) (void)std::move(receive).interruptible(*interrupt);
+        (void)std::move(receive).interruptible(interrupt);
         auto got = co_await receive;
         if (got) {
             if (got->empty()) {
@@ -230,9 +230,7 @@ task<result<void>> tls_session::wait_readable(std::shared_ptr<tls_session> self,
         }
         if (got.error() != std::errc::no_buffer_space) co_return got.error();
     }
-    io::poll_op ready = tcp.wait_readable();
-    if (interrupt != nullptr) (void)std::move(ready).interruptible(*interrupt);
-    auto polled = co_await ready;
+    auto polled = co_await tcp.wait_readable().interruptible(interrupt);
     if (!polled) co_return polled.error();
     self->readable_ = true;
     co_return result<void>{};
