@@ -281,11 +281,13 @@ private:
     __kernel_timespec timeout_{};
     int result_ = 0;
     std::uint32_t flags_ = 0;
+    // One byte for the state and one for the flags: with the result and the CQE flags they
+    // fill one 8-byte word, which every operation in every frame pays for.
     state state_ = state::idle;
-    bool abandoned_ = false;
-    bool cancelled_ = false;
-    bool timed_ = false;    // timeout_ is set
-    bool detached_ = false; // begun with start(): done_ rather than waiter_
+    bool abandoned_ : 1 = false;
+    bool cancelled_ : 1 = false;
+    bool timed_ : 1 = false;    // timeout_ is set
+    bool detached_ : 1 = false; // begun with start(): done_ rather than waiter_
 };
 
 /// The one place a CQE result becomes a C++ value: negative results are errno values.
