@@ -271,8 +271,8 @@ private:
 
     event_loop* loop_ = nullptr;
     union {
-        std::coroutine_handle<> waiter_{}; // awaited
-        on_done done_;                     // started (detached_)
+        std::coroutine_handle<> waiter_{}; ///< the coroutine awaiting it
+        on_done done_;                     ///< what to call instead, when begun by start()
     };
     cancel_callback on_cancel_;
     wait_handle* handle_ = nullptr;
