@@ -1,6 +1,7 @@
 // tests/http/server/upload_end_test.cpp: how a streamed() request ends when its client leaves
-// or the server stops: a client gone while the handler waits after reading its body, a read
-// waiting at a graceful stop, and a body that arrived before the stop, still answered.
+// or the server stops: a client gone while the handler waits before or after reading its
+// body, a read waiting at a graceful stop, and a body that arrived before the stop, still
+// answered.
 #include "snow/http/server/server.hpp"
 
 #include <doctest/doctest.h>
@@ -63,12 +64,21 @@ task<response> read_when_told(request& req, parked_probe& p) {
     co_return co_await hash_body(req, p.upload);
 }
 
+/// Waits for the test's go-ahead before reading a byte of its body, and answers without it.
+task<response> wait_unread(parked_probe& p) {
+    p.parked = true;
+    const bool told = co_await p.upload.go.wait();
+    p.outcome = told ? std::error_code{} : make_error_code(std::errc::operation_canceled);
+    co_return http::text("held");
+}
+
 http::router parked_routes(parked_probe& p) {
     http::router r;
     r.post("/wait", http::streamed([&p](request& req) { return read_then_wait(req, p); }));
     r.post("/sleep", http::streamed([&p](request& req) { return read_then_sleep(req, p); }));
     r.post("/upload", http::streamed([&p](request& req) { return hash_body(req, p.upload); }));
     r.post("/later", http::streamed([&p](request& req) { return read_when_told(req, p); }));
+    r.post("/unread", http::streamed([&p](request&) { return wait_unread(p); }));
     return r;
 }
 
@@ -118,6 +128,49 @@ TEST_CASE("a client that leaves while a streamed handler sleeps after a whole bo
         CHECK(*p.outcome == std::errc::operation_canceled);
         CHECK(co_await all_closed(srv));
     });
+}
+
+TEST_CASE("a client that leaves while a streamed handler waits before its body cancels it") {
+    // The socket is the handler's to read, so nothing reads it meanwhile: the hangup alone
+    // is noticed, whether a FIN behind unread body bytes or a reset.
+    for (const bool reset : {false, true}) {
+        CAPTURE(reset);
+        parked_probe p;
+        http::server srv(parked_routes(p));
+        run_server_test(srv, test_options(), [&p, &srv, reset](net::address at) -> task<void> {
+            {
+                auto client = co_await connect_to(at);
+                REQUIRE(co_await client.send(
+                    "POST /unread HTTP/1.1\r\nHost: test\r\nContent-Length: 100\r\n\r\nabc"));
+                REQUIRE(co_await eventually([&p] { return p.parked; }));
+                if (reset) client.reset_on_close();
+                co_await client.close();
+            }
+            REQUIRE(co_await eventually([&p] { return p.outcome.has_value(); }));
+            CHECK(*p.outcome == std::errc::operation_canceled);
+            CHECK(co_await all_closed(srv));
+        });
+    }
+}
+
+TEST_CASE("a streamed handler that waits before its body still answers a client that stays") {
+    parked_probe p;
+    http::server srv(parked_routes(p));
+    run_server_test(srv, test_options(), [&p](net::address at) -> task<void> {
+        auto client = co_await connect_to(at);
+        // The whole body is in the socket, unread: no hangup, only bytes.
+        REQUIRE(co_await client.send(
+            "POST /unread HTTP/1.1\r\nHost: test\r\nContent-Length: 3\r\n\r\nabc"));
+        REQUIRE(co_await eventually([&p] { return p.parked; }));
+        p.upload.go.set();
+        auto r = co_await client.read_response(false, 3s);
+        REQUIRE(r.has_value());
+        CHECK(r->status == 200);
+        CHECK(r->body == "held");
+        CHECK_FALSE(r->announces_close()); // the body it left unread was drained
+    });
+    REQUIRE(p.outcome.has_value());
+    CHECK_FALSE(*p.outcome);
 }
 
 TEST_CASE("a streamed handler that waits after its body still answers a client that stays") {

@@ -19,6 +19,17 @@ void cancel_read(void* read_scope) noexcept {
     static_cast<cancel_source*>(read_scope)->request();
 }
 
+/// Sets a flag for as long as it lives, and clears it also when its frame is destroyed.
+struct raised {
+    explicit raised(bool& flag) noexcept : flag_(flag) { flag_ = true; }
+    raised(const raised&) = delete;
+    raised& operator=(const raised&) = delete;
+    ~raised() { flag_ = false; }
+
+private:
+    bool& flag_;
+};
+
 parser_limits route_limits(parser_limits limits, std::size_t max_body_bytes) {
     if (max_body_bytes != 0)
         limits.max_body_bytes = std::min(limits.max_body_bytes, max_body_bytes);
@@ -124,7 +135,11 @@ task<result<std::string_view>> body_source::next() {
         cancel_source read_scope(&conn_.io_scope);
         cancel_callback caller_cancels;
         if (caller != nullptr) caller_cancels.attach(caller, &cancel_read, &read_scope);
-        auto n = co_await with_cancellation(receive(), read_scope);
+        result<std::size_t> n = std::size_t{0};
+        {
+            const raised reading(reading_); // the connection's hangup watcher asks
+            n = co_await with_cancellation(receive(), read_scope);
+        }
         if (!n) {
             if (conn_.deadline_.expired())
                 co_return fail(std::make_error_code(std::errc::timed_out));

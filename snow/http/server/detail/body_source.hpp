@@ -31,6 +31,8 @@ public:
 
     task<result<std::string_view>> next() override;
     bool finished() const noexcept override { return finished_; }
+    /// Whether next() is waiting for the socket: the handler is reading its body.
+    bool reading() const noexcept { return reading_; }
 
     /// A Content-Length over the limit: known before a byte of the body is read.
     bool over_limit() const noexcept { return over_limit_; }
@@ -65,6 +67,7 @@ private:
     bool over_limit_ = false;
     bool started_ = false;
     bool finished_ = false;
+    bool reading_ = false;
 };
 
 } // namespace snow::http::detail

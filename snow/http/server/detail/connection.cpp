@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <poll.h>
+
 #include <algorithm>
 #include <cassert>
 #include <cstring>
@@ -195,6 +197,19 @@ task<void> connection::watch(cancel_source& request_scope, cancel_source& watch_
         }
     }
     s_->watcher_done.set();
+}
+
+task<void> connection::watch_hangup(cancel_source& request_scope, const body_source& body) {
+    // POLLRDHUP: the client's FIN, even behind body bytes not read yet; a reset reports
+    // POLLERR and POLLHUP, which every poll does. A client that half-closes after its body
+    // and waits for the answer counts as gone, as it does for the watcher that reads.
+    auto polled = co_await io::poll_op(stream_.tcp().native_handle(), POLLRDHUP)
+                      .interruptible(s_->hangup_wait);
+    if (polled && !body.reading()) {
+        s_->peer_gone = true;
+        request_scope.request();
+    }
+    s_->hangup_done.set();
 }
 
 // The work around a handler is done in plain functions: GCC keeps every local of a
@@ -416,12 +431,15 @@ task<bool> connection::exchange() {
         if (handler.valid()) {
             cancel_source watch_scope(&io_scope);
             task<void> watcher; // declared after its scope, so it is destroyed first
+            task<void> hangup;
             bool watching = false;
+            bool watching_hangup = false;
             std::exception_ptr failure;
             // A handler that answers at once (the common case) costs nothing more. One that
             // waits gets a watcher: it sends the responses already gathered and notices a
             // client that leaves, whose handler is then cancelled.
             auto start_watching = [&] {
+                s_->hangup_wait.interrupt(); // the body has ended: the socket is free to read
                 watching = true;
                 s_->watcher_done.reset();
                 watcher = with_cancellation(watch(request_scope, watch_scope), watch_scope);
@@ -429,9 +447,14 @@ task<bool> connection::exchange() {
             };
             auto start_watcher = [&] {
                 if (!streamed || streamed->finished()) return start_watching();
-                // While the handler reads its body, its reads notice a client that leaves;
-                // once the body has ended the socket is the watcher's, as for any handler.
+                // While the handler reads its body, its reads notice a client that leaves,
+                // and while it waits for something else, a poll for a hangup does. Once the
+                // body has ended the socket is the watcher's, as for any handler.
                 if (streamed->error()) return;
+                watching_hangup = true;
+                s_->hangup_done.reset();
+                hangup = with_cancellation(watch_hangup(request_scope, *streamed), watch_scope);
+                hangup.handle().resume();
                 streamed->on_finish(
                     [](void* start) noexcept {
                         (*static_cast<decltype(start_watching)*>(start))();
@@ -445,8 +468,12 @@ task<bool> connection::exchange() {
                 failure = std::current_exception();
             }
             if (streamed) streamed->on_finish(nullptr, nullptr); // a drain starts no watcher
+            if (watching || watching_hangup) watch_scope.request();
+            if (watching_hangup) {
+                co_await s_->hangup_done.wait();
+                hangup = task<void>{};
+            }
             if (watching) {
-                watch_scope.request();
                 co_await s_->watcher_done.wait();
                 watcher = task<void>{};
             }

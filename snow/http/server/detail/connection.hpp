@@ -52,6 +52,10 @@ struct exchange_state {
     // for the client leaving, keeping what it reads aside so the request's views stay put.
     // The watcher task itself lives in the exchange's frame, beside the scope it listens to.
     event watcher_done;
+    // While a streamed handler waits with its body unread, the socket is its to read: a
+    // second watcher only polls for a hangup, which takes no bytes.
+    event hangup_done;
+    io::wait_handle hangup_wait; // ends that poll once the body has ended
     std::vector<char> side;
     std::size_t side_bytes = 0;
     bool peer_gone = false;
@@ -153,6 +157,9 @@ private:
     io::clock::time_point middleware_clock() const;
     response handler_failed(const request& req, std::exception_ptr failure);
     task<void> watch(cancel_source& request_scope, cancel_source& watch_scope);
+    /// Watches a streamed handler that waits with its body unread for a client that hangs
+    /// up (FIN or reset), and cancels it then, unless it is reading: its read sees the end.
+    task<void> watch_hangup(cancel_source& request_scope, const body_source& body);
     task<result<void>> stream_body(response& resp, bool chunked);
     /// Sends the head of the 101 response that exchange() left in s_->upgrade and hands the
     /// connection to its upgrade function until that returns. Always false: the connection

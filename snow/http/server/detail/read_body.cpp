@@ -79,6 +79,7 @@ const handler* connection::streamed_route() const {
 }
 
 task<bool> connection::settle_body(body_source& source) {
+    if (s_->peer_gone) co_return false; // hung up (watch_hangup): nobody to answer or drain
     if (!source.error() && !source.finished()) (void)co_await source.drain(drain_bytes);
     const std::error_code failure = source.error();
     if (!failure) co_return true;
