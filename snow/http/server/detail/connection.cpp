@@ -9,6 +9,7 @@
 #include <cassert>
 #include <cstring>
 #include <exception>
+#include <new>
 #include <utility>
 
 #include "snow/http/server/detail/body_sink.hpp"
@@ -199,6 +200,40 @@ task<void> connection::watch(cancel_source& request_scope, cancel_source& watch_
     s_->watcher_done.set();
 }
 
+bool connection::watch_unframed(cancel_source& request_scope, cancel_source& watch_scope) {
+    io::buffer_pool* pool = receive_pool();
+    if (pool == nullptr || !s_->output.empty()) return false;
+    if (!parked_receive_) parked_receive_.emplace(stream_.tcp().native_handle(), *pool, *this);
+    s_->watched = &request_scope;
+    // A watch_scope cancelled already leaves nothing to watch.
+    if (!parked_receive_->start(&watch_scope, nullptr, &connection::watched))
+        s_->watcher_done.set();
+    return true;
+}
+
+void connection::watched(io::recv_pooled_op& op) noexcept {
+    connection& c = static_cast<parked_receive&>(op).owner;
+    exchange_state& s = *c.s_;
+    auto got = op.take();
+    if (got && !got->empty()) {
+        // Pipelined bytes: kept for after the handler, so the request's views stay put.
+        try {
+            const auto* bytes = reinterpret_cast<const char*>(got->bytes().data());
+            s.side.assign(bytes, bytes + got->size());
+            s.side_bytes = got->size();
+        } catch (const std::bad_alloc&) {
+            s.write_failed = true; // the connection closes after the handler
+        }
+    } else if (got || (got.error() != std::errc::operation_canceled &&
+                       got.error() != std::errc::no_buffer_space)) {
+        s.peer_gone = true; // EOF or reset: nobody is waiting for this response
+        s.watched->request();
+    }
+    // With the pool dry, the bytes wait in the socket for the exchange to read after the
+    // handler; the handler is no longer watched meanwhile.
+    s.watcher_done.set();
+}
+
 task<void> connection::watch_hangup(cancel_source& request_scope, const body_source& body) {
     // POLLRDHUP: the client's FIN, even behind body bytes not read yet; a reset reports
     // POLLERR and POLLHUP, which every poll does. A client that half-closes after its body
@@ -318,8 +353,8 @@ task<result<void>> connection::stream_body(response& resp, bool chunked) {
         cancel_source*& slot;
         ~published() { slot = nullptr; } // also if this frame is destroyed mid-stream
     };
-    streaming_stop = &sink.stopping();
-    const published unpublish{streaming_stop};
+    s_->streaming_stop = &sink.stopping();
+    const published unpublish{s_->streaming_stop};
     std::exception_ptr failure;
     result<void> produced;
     try {
@@ -442,6 +477,7 @@ task<bool> connection::exchange() {
                 s_->hangup_wait.interrupt(); // the body has ended: the socket is free to read
                 watching = true;
                 s_->watcher_done.reset();
+                if (watch_unframed(request_scope, watch_scope)) return;
                 watcher = with_cancellation(watch(request_scope, watch_scope), watch_scope);
                 watcher.handle().resume();
             };

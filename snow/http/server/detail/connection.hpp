@@ -52,6 +52,7 @@ struct exchange_state {
     // for the client leaving, keeping what it reads aside so the request's views stay put.
     // The watcher task itself lives in the exchange's frame, beside the scope it listens to.
     event watcher_done;
+    cancel_source* watched = nullptr; // the request the watcher cancels (watch_unframed)
     // While a streamed handler waits with its body unread, the socket is its to read: a
     // second watcher only polls for a hangup, which takes no bytes.
     event hangup_done;
@@ -64,6 +65,7 @@ struct exchange_state {
     bool head_parsed = false; // `head` holds the current request's head
     // Kept here rather than in the connection, which every idle connection pays for.
     std::unique_ptr<pending_upgrade> upgrade;
+    cancel_source* streaming_stop = nullptr; // see connection::streaming_stop()
 };
 
 class body_source;
@@ -95,9 +97,9 @@ public:
     /// The wait for a request with nothing of it received, which a graceful stop ends.
     /// Bytes that arrived first are served, not dropped.
     io::wait_handle idle_wait;
-    /// While a response body streams: requested at a graceful stop, so that a body that would
-    /// never end (an event stream) finishes. Null otherwise.
-    cancel_source* streaming_stop = nullptr;
+    /// While a response body streams or an upgraded protocol runs: requested at a graceful
+    /// stop, so that a body that would never end (an event stream) finishes. Null otherwise.
+    cancel_source* streaming_stop() const noexcept { return s_ ? s_->streaming_stop : nullptr; }
     connection* prev = nullptr;
     connection* next = nullptr;
 
@@ -157,6 +159,11 @@ private:
     io::clock::time_point middleware_clock() const;
     response handler_failed(const request& req, std::exception_ptr failure);
     task<void> watch(cancel_source& request_scope, cancel_source& watch_scope);
+    /// The watcher in its usual case, with no frame: nothing left to send, and a receive
+    /// pool. The connection's parked receive waits for the client's next bytes or its
+    /// leaving; watch_scope ends it. False, with nothing started, when it does not apply.
+    bool watch_unframed(cancel_source& request_scope, cancel_source& watch_scope);
+    static void watched(io::recv_pooled_op& op) noexcept;
     /// Watches a streamed handler that waits with its body unread for a client that hangs
     /// up (FIN or reset), and cancels it then, unless it is reading: its read sees the end.
     task<void> watch_hangup(cancel_source& request_scope, const body_source& body);

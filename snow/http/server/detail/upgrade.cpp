@@ -24,15 +24,15 @@ task<bool> connection::take_over() {
     std::vector<char>().swap(s_->side);
 
     // A graceful stop reaches the new protocol through `stopping` (worker::begin_shutdown
-    // requests streaming_stop); one that began before is passed on at once.
+    // requests streaming_stop()); one that began before is passed on at once.
     cancel_source stopping;
     if (owner_.draining) stopping.request();
     struct published {
         cancel_source*& slot;
         ~published() { slot = nullptr; } // also if this frame is destroyed mid-way
     };
-    streaming_stop = &stopping;
-    const published unpublish{streaming_stop};
+    s_->streaming_stop = &stopping;
+    const published unpublish{s_->streaming_stop};
     upgraded_connection handed{.stream = stream_,
                                .input = s_->input,
                                .pool = receive_pool(),

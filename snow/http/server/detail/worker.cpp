@@ -174,7 +174,7 @@ void worker::begin_shutdown() {
     for (connection* c = connections_; c != nullptr;) {
         connection* next = c->next;
         c->idle_wait.interrupt();
-        if (c->streaming_stop != nullptr) c->streaming_stop->request();
+        if (cancel_source* stop = c->streaming_stop()) stop->request();
         c = next;
     }
     timer_loop_ = &io::event_loop::current();
