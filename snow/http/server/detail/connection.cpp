@@ -203,10 +203,9 @@ task<void> connection::watch(cancel_source& request_scope, cancel_source& watch_
 bool connection::watch_unframed(cancel_source& request_scope, cancel_source& watch_scope) {
     io::buffer_pool* pool = receive_pool();
     if (pool == nullptr || !s_->output.empty()) return false;
-    if (!parked_receive_) parked_receive_.emplace(stream_.tcp().native_handle(), *pool, *this);
     s_->watched = &request_scope;
     // A watch_scope cancelled already leaves nothing to watch.
-    if (!parked_receive_->start(&watch_scope, nullptr, &connection::watched))
+    if (!pooled_receive(*pool).start(&watch_scope, nullptr, &connection::watched))
         s_->watcher_done.set();
     return true;
 }

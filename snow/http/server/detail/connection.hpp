@@ -118,6 +118,9 @@ private:
     /// The idle wait of a connection with a receive pool: it hands `self` to its worker and
     /// starts the pooled receive, whose completion (woken) starts run() again or closes.
     static void park(std::unique_ptr<connection> self);
+    /// The connection's pooled receive for waits with no frame (parking, watching), made on
+    /// first use from `pool`, the loop's receive pool.
+    parked_receive& pooled_receive(io::buffer_pool& pool);
     static void woken(io::recv_pooled_op& op) noexcept;
 
     /// The first steps: the PROXY header and the TLS handshake, under the head deadline.

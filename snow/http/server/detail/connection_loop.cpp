@@ -57,13 +57,17 @@ task<void> connection::run(std::unique_ptr<connection> self, first_step first) {
 
 void connection::park(std::unique_ptr<connection> self) {
     connection& c = *self;
-    if (!c.parked_receive_)
-        c.parked_receive_.emplace(c.stream_.tcp().native_handle(), *c.receive_pool(), c);
     // Cancelled already (a deadline that passed, a hard stop): `self` closes it.
-    if (!c.parked_receive_->start(&c.io_scope, &c.idle_wait, &connection::woken)) return;
+    parked_receive& receive = c.pooled_receive(*c.receive_pool());
+    if (!receive.start(&c.io_scope, &c.idle_wait, &connection::woken)) return;
     c.parked_ = true;
     c.owner_.park();
     (void)self.release(); // the worker's until woken() takes it back
+}
+
+connection::parked_receive& connection::pooled_receive(io::buffer_pool& pool) {
+    if (!parked_receive_) parked_receive_.emplace(stream_.tcp().native_handle(), pool, *this);
+    return *parked_receive_;
 }
 
 void connection::woken(io::recv_pooled_op& op) noexcept {
